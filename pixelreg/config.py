@@ -1,0 +1,232 @@
+"""Run configuration: one frozen dataclass, its validation, its hash, the paper's presets and the profiles.
+
+Every field names its paper symbol and unit. A run is identified by :func:`config_hash` of all fields, so
+the same config always finds its earlier result and a changed config never reuses a stale one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import ConfigError
+
+TASKS = ("mnist", "fashion-mnist", "cifar10", "cifar100")
+REG_DATA = TASKS + ("natural", "imagenet")
+TARGETS = ("thresholded", "pixel", "shuffled", "neural")
+CRITERIA = ("atanh", "mse")
+REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
+ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
+
+# Paper epochs per task (CCN paper: CIFAR-100 60, CIFAR-10 40, MNIST 20; Fashion-MNIST not stated, 20 inferred).
+PAPER_EPOCHS = {"mnist": 20, "fashion-mnist": 20, "cifar10": 40, "cifar100": 60}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Field defaults are the reference code's, except where a comment says otherwise."""
+
+    task: str = "fashion-mnist"  # classification dataset
+    reg_data: str | None = None  # regularization pool source; None = same as task
+    alpha: float = 0.0  # α, weight of L_sim (reference convention: 4·artanh² loss); 0 = no regularization
+    th: float = 0.8  # Th, threshold of S^Th (reference default 0.6 is used in no reported experiment)
+    th2: float | None = None  # Th_2 of reg_range "double"
+    reg_range: str = "all"  # which pairs i<j are regularized (spec §4.3)
+    target: str = "thresholded"  # S^Th ("thresholded"), raw S^pixel ("pixel"), "shuffled" control, "neural"
+    criterion: str = "atanh"  # "atanh": 4·(artanh s − artanh t)², "mse": (s − t)²
+    pairs: int = 16  # k, regularization pairs per classification step
+    pool_size: int = 5000  # N, regularization images
+    responses: str | None = None  # .npz of neural responses, for target "neural"
+    responses_sha256: str | None = None  # content hash of that file (filled in by resolve())
+    imagenet_dir: str | None = None  # image folder for reg_data "imagenet"
+    arch: str = "resnet18"
+    width: int = 64  # base channels (64 in the paper)
+    rgb: bool = False  # keep 3 colour channels (CIFAR only); the paper trains on grayscale
+    epochs: float = 20  # training epochs (may be fractional at the smoke scale)
+    phase_duration: float = 4.0  # epochs per learning-rate phase; 5 phases per cycle
+    lr: float = 0.1  # initial SGD learning rate
+    lr_decay: float = 0.3  # lr multiplier per phase
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 64  # classification images per step
+    valid_portion: float = 0.01  # share of the training split held out for model selection
+    train_subset: int | None = None  # use only this many training images (None = all)
+    test_subset: int | None = None  # per-epoch test metrics on the first n test images (None = all)
+    noise_aug: float = 0.0  # σ of Gaussian noise added to training images (augmentation baseline), [0,1] units
+    seed: int = 0
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError("config", sorted(unknown), f"unknown fields; allowed: {sorted(names)}")
+        return cls(**d)
+
+    @property
+    def regularized(self) -> bool:
+        return self.alpha > 0
+
+    @property
+    def pool_source(self) -> str:
+        return self.reg_data or self.task
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError naming the first bad field; return self."""
+        _choice("task", self.task, TASKS)
+        if self.reg_data is not None:
+            _choice("reg_data", self.reg_data, REG_DATA)
+        _choice("target", self.target, TARGETS)
+        _choice("criterion", self.criterion, CRITERIA)
+        _choice("reg_range", self.reg_range, REG_RANGES)
+        _choice("arch", self.arch, ARCHS)
+        _number("alpha", self.alpha, lo=0.0, allowed="a number >= 0 (0 disables regularization)")
+        _number("th", self.th, lo=0.0, hi=1.0, open_lo=True, open_hi=True, allowed="a number in (0, 1)")
+        if self.th2 is not None:
+            _number("th2", self.th2, lo=0.0, hi=self.th, open_lo=True, open_hi=True,
+                    allowed=f"a number in (0, th={self.th})")
+        if self.reg_range == "double" and self.th2 is None:
+            raise ConfigError("th2", None, "reg_range 'double' needs th2 in (0, th)")
+        _integer("pairs", self.pairs, lo=1, allowed="an integer >= 1")
+        _integer("pool_size", self.pool_size, lo=2, allowed="an integer >= 2")
+        _integer("width", self.width, lo=1, allowed="an integer >= 1")
+        _integer("batch_size", self.batch_size, lo=1, allowed="an integer >= 1")
+        _integer("seed", self.seed, lo=0, allowed="an integer >= 0")
+        _number("epochs", self.epochs, lo=0.0, open_lo=True, allowed="a number > 0")
+        _number("phase_duration", self.phase_duration, lo=0.0, open_lo=True, allowed="a number > 0")
+        _number("lr", self.lr, lo=0.0, open_lo=True, allowed="a number > 0")
+        _number("lr_decay", self.lr_decay, lo=0.0, hi=1.0, open_lo=True, allowed="a number in (0, 1]")
+        _number("momentum", self.momentum, lo=0.0, hi=1.0, open_hi=True, allowed="a number in [0, 1)")
+        _number("weight_decay", self.weight_decay, lo=0.0, allowed="a number >= 0")
+        _number("valid_portion", self.valid_portion, lo=0.0, hi=0.5, open_lo=True, allowed="a number in (0, 0.5]")
+        _number("noise_aug", self.noise_aug, lo=0.0, hi=1.0, allowed="a number in [0, 1] (pixel units)")
+        for name in ("train_subset", "test_subset"):
+            if getattr(self, name) is not None:
+                _integer(name, getattr(self, name), lo=1, allowed="an integer >= 1, or None for all")
+        if self.rgb and not self.task.startswith("cifar"):
+            raise ConfigError("rgb", self.rgb, "rgb=True needs a CIFAR task (MNIST-like data has one channel)")
+        if self.target == "neural" and not self.responses:
+            raise ConfigError("responses", self.responses, "target 'neural' needs --responses FILE.npz")
+        if self.target != "neural" and self.responses:
+            raise ConfigError("responses", self.responses, "only used with --target neural")
+        if self.pool_source == "imagenet" and not self.imagenet_dir:
+            raise ConfigError("imagenet_dir", None, "reg_data 'imagenet' needs --imagenet-dir FOLDER")
+        return self
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(name, value, f"one of {', '.join(allowed)}")
+
+
+def _number(name, value, lo=None, hi=None, open_lo=False, open_hi=False, allowed=""):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and lo is not None:
+        ok = value > lo if open_lo else value >= lo
+    if ok and hi is not None:
+        ok = value < hi if open_hi else value <= hi
+    if not ok:
+        raise ConfigError(name, value, allowed)
+
+
+def _integer(name, value, lo, allowed):
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+        raise ConfigError(name, value, allowed)
+
+
+def config_hash(config: TrainConfig, length: int = 12) -> str:
+    """Stable hash of every field (canonical JSON, floats normalised so 10 and 10.0 agree)."""
+    d = {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and k in _FLOAT_FIELDS else v)
+         for k, v in config.to_dict().items()}
+    blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+
+
+_FLOAT_FIELDS = {f.name for f in fields(TrainConfig) if "float" in str(f.type)}
+
+# The paper's (alpha, Th) per classification <- regularization pair (spec §10.1; README of the reference code).
+PRESETS: dict[str, dict[str, Any]] = {
+    "cifar10-cifar10": dict(task="cifar10", reg_data="cifar10", alpha=10.0, th=0.8),
+    "cifar10-cifar100": dict(task="cifar10", reg_data="cifar100", alpha=10.0, th=0.8),
+    "cifar10-imagenet": dict(task="cifar10", reg_data="imagenet", alpha=10.0, th=0.8),
+    "cifar10-natural": dict(task="cifar10", reg_data="natural", alpha=10.0, th=0.8),
+    "cifar100-cifar10": dict(task="cifar100", reg_data="cifar10", alpha=10.0, th=0.8),
+    "cifar100-cifar100": dict(task="cifar100", reg_data="cifar100", alpha=10.0, th=0.8),
+    "cifar100-imagenet": dict(task="cifar100", reg_data="imagenet", alpha=10.0, th=0.8),
+    "cifar100-natural": dict(task="cifar100", reg_data="natural", alpha=10.0, th=0.8),
+    "mnist-mnist": dict(task="mnist", reg_data="mnist", alpha=4.0, th=0.2),
+    "mnist-fashion-mnist": dict(task="mnist", reg_data="fashion-mnist", alpha=10.0, th=0.8),
+    "fashion-mnist-mnist": dict(task="fashion-mnist", reg_data="mnist", alpha=10.0, th=0.4),
+    "fashion-mnist-fashion-mnist": dict(task="fashion-mnist", reg_data="fashion-mnist", alpha=10.0, th=0.8),
+    # Not in the paper's table: our offline stand-in for ImageNet (photographs shipped with scikit-image/foolbox).
+    "fashion-mnist-natural": dict(task="fashion-mnist", reg_data="natural", alpha=10.0, th=0.8),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Scale defaults. `train` fills TrainConfig fields; figures read `seeds` and their own grids from here."""
+
+    name: str
+    description: str
+    train: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    eval_images: int = 2000  # test images per robustness curve
+    boundary_images: int = 20  # images per boundary attack
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        "smoke", "tests and CI: seconds per run; proves the code path, not the science",
+        train=dict(width=4, epochs=1, phase_duration=0.2, train_subset=256, test_subset=256, pool_size=64,
+                   batch_size=32, pairs=4),
+        seeds=(0, 1), eval_images=128, boundary_images=4,
+    ),
+    "cpu": Profile(
+        "cpu", "a 2-core CPU: the paper's method at width 16 on a training subset, one compressed lr cycle",
+        train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=6000, test_subset=2000, pool_size=2000),
+        seeds=(0, 1, 2), eval_images=2000, boundary_images=40,
+    ),
+    "paper": Profile(
+        "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
+        train=dict(width=64, phase_duration=4.0, pool_size=5000),
+        seeds=tuple(range(7)), eval_images=10000, boundary_images=1000,
+    ),
+}
+
+
+def profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ConfigError("profile", name, f"one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def make_config(profile_name: str = "cpu", preset: str | None = None, **overrides: Any) -> TrainConfig:
+    """Build a validated config: profile defaults < preset < explicit overrides (None values are ignored)."""
+    prof = profile(profile_name)
+    values: dict[str, Any] = dict(prof.train)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError("preset", preset, f"one of {', '.join(PRESETS)}")
+        values.update(PRESETS[preset])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    task = values.get("task", TrainConfig.task)
+    if "epochs" not in values:
+        values["epochs"] = PAPER_EPOCHS.get(task, 20)
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError("config", sorted(unknown), f"unknown fields; allowed: {sorted(names)}")
+    for k in _FLOAT_FIELDS & set(values):
+        if isinstance(values[k], int) and not isinstance(values[k], bool):
+            values[k] = float(values[k])
+    return TrainConfig(**values).validate()

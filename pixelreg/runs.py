@@ -1,0 +1,189 @@
+"""The run store: one directory per training config, named by the config's hash.
+
+Layout of ``<root>/<hash>/``::
+
+    config.json        the full TrainConfig (written once, when the run is created)
+    checkpoint.pt      last completed epoch: model, regularizer, optimizer, best state, metrics (tensors only)
+    best.pt            best-validation-loss weights (written when the run finishes)
+    metrics.json       per-epoch metrics (rewritten after every epoch)
+    provenance.json    git commit, package versions, device, wall time
+    DONE               marker: the run finished
+    evals/             cached evaluations (CSV per attack setting), perturbations
+
+Every file is written to a temporary name and moved into place (``os.replace`` is atomic on POSIX), so a
+reader never sees a half-written file. One lock file per run (``<root>/<hash>.lock``) serialises writers: a
+second process asking for the same run waits, then reuses the finished run. A killed process releases its
+lock (fcntl locks die with the process), and the next one resumes from ``checkpoint.pt``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import torch
+from filelock import FileLock
+
+from .config import TrainConfig, config_hash
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_runs_dir() -> Path:
+    """``$PIXELREG_RUNS_DIR`` if set, else ``<repo>/data/runs`` (git-ignored)."""
+    env = os.environ.get("PIXELREG_RUNS_DIR")
+    return Path(env).expanduser().resolve() if env else REPO_ROOT / "data" / "runs"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+def atomic_torch_save(path: Path, obj: Any) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Load a tensors-only checkpoint (``weights_only=True``); a corrupt file gives a clear error."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a damaged file
+        raise ConfigError("checkpoint", str(path), f"a readable tensors-only checkpoint; loading failed: {e}") from e
+
+
+@dataclass
+class Run:
+    """A run directory. ``config`` is read from ``config.json``."""
+
+    dir: Path
+    config: TrainConfig
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Run":
+        path = Path(path)
+        cfg = path / "config.json"
+        if not cfg.is_file():
+            raise ConfigError("run_dir", str(path), "a run directory containing config.json (printed by `pixelreg train`)")
+        return cls(path, TrainConfig.from_dict(json.loads(cfg.read_text())))
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def finished(self) -> bool:
+        return (self.dir / "DONE").is_file()
+
+    @property
+    def metrics(self) -> list[dict]:
+        p = self.dir / "metrics.json"
+        return json.loads(p.read_text()) if p.is_file() else []
+
+    @property
+    def provenance(self) -> dict:
+        p = self.dir / "provenance.json"
+        return json.loads(p.read_text()) if p.is_file() else {}
+
+    def load_model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+        """The best-validation-loss model in eval mode; it takes images in [0, 1]."""
+        from .train import build_model  # local import: train imports this module
+
+        if not self.finished:
+            raise ConfigError("run", str(self.dir), "a finished run (train it first with `pixelreg train`)")
+        state = load_checkpoint(self.dir / "best.pt")
+        model = build_model(self.config)
+        model.load_state_dict(state["model"])
+        return model.to(device).eval()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"Run({self.id}: {c.task} <- {c.pool_source if c.regularized else '-'}, alpha={c.alpha}, "
+                f"th={c.th}, target={c.target}, seed={c.seed}, {'finished' if self.finished else 'unfinished'})")
+
+
+class RunStore:
+    """Directory of runs keyed by config hash."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root).expanduser().resolve() if root else default_runs_dir()
+
+    def path(self, config: TrainConfig) -> Path:
+        return self.root / config_hash(config)
+
+    def lock(self, config: TrainConfig) -> FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.root / f"{config_hash(config)}.lock"))
+
+    def get(self, config: TrainConfig) -> Run | None:
+        p = self.path(config)
+        return Run(p, config) if (p / "config.json").is_file() else None
+
+    def create(self, config: TrainConfig) -> Run:
+        """Create the run directory atomically (a temporary directory renamed into place)."""
+        p = self.path(config)
+        if (p / "config.json").is_file():
+            return Run(p, config)
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{p.name}."))
+        atomic_write_json(tmp / "config.json", config.to_dict())
+        os.replace(tmp, p)
+        return Run(p, config)
+
+    def runs(self) -> list[Run]:
+        if not self.root.is_dir():
+            return []
+        return [Run.open(d) for d in sorted(self.root.iterdir()) if (d / "config.json").is_file()]
+
+    def __repr__(self) -> str:
+        return f"RunStore({self.root})"
+
+
+def params_hash(params: dict) -> str:
+    blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
+                 compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """Return the cached table ``<run_dir>/evals/<name>-<hash(params)>.csv``, computing it once.
+
+    Concurrent callers serialise on a lock; the CSV appears atomically with a JSON of its parameters.
+    """
+    evals = Path(run_dir) / "evals"
+    evals.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-{params_hash(params)}"
+    csv = evals / f"{stem}.csv"
+    if csv.is_file():
+        return pd.read_csv(csv)
+    with FileLock(str(evals / f"{stem}.lock")):
+        if csv.is_file():
+            return pd.read_csv(csv)
+        table = compute()
+        atomic_write_json(evals / f"{stem}.json", params)
+        atomic_write_bytes(csv, table.to_csv(index=False).encode())
+    return table

@@ -1,0 +1,76 @@
+import math
+
+import pytest
+
+from pixelreg.config import PRESETS, TrainConfig, config_hash, make_config
+from pixelreg.errors import ConfigError
+from pixelreg.train import learning_rate
+
+
+def test_profile_then_preset_then_flags():
+    c = make_config("smoke", preset="mnist-mnist")
+    assert (c.task, c.reg_data, c.alpha, c.th, c.width) == ("mnist", "mnist", 4.0, 0.2, 4)
+    c = make_config("smoke", preset="mnist-mnist", alpha=2, width=8)
+    assert (c.alpha, c.width, c.th) == (2.0, 8, 0.2)
+    assert make_config("paper", task="cifar100").epochs == 60
+    assert make_config("paper", task="cifar10").epochs == 40
+    assert make_config("paper", task="mnist").epochs == 20
+
+
+def test_hash_is_stable_and_sensitive():
+    a = make_config("smoke", alpha=10)
+    b = make_config("smoke", alpha=10.0)
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash(a.replace(seed=1))
+    assert config_hash(a) != config_hash(a.replace(th=0.4))
+    # The hash is of the content, not of object identity: a round trip through a dict keeps it.
+    assert config_hash(TrainConfig.from_dict(a.to_dict())) == config_hash(a)
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("th", 1.5, "(0, 1)"), ("th", 0.0, "(0, 1)"), ("th", 1.0, "(0, 1)"),
+    ("alpha", -1.0, ">= 0"), ("pairs", 0, ">= 1"), ("pool_size", 1, ">= 2"),
+    ("task", "imagenet21k", "fashion-mnist"), ("reg_data", "svhn", "natural"),
+    ("arch", "vgg16", "resnet18"), ("reg_range", "diagonal", "positive"),
+    ("target", "brain", "thresholded"), ("criterion", "l1", "atanh"), ("noise_aug", 2.0, "[0, 1]"),
+])
+def test_bad_values_name_the_parameter(field, value, needle):
+    with pytest.raises(ConfigError) as e:
+        make_config("smoke", **{field: value})
+    assert field in str(e.value) and needle in str(e.value)
+
+
+def test_th2_rules():
+    with pytest.raises(ConfigError, match="th2"):
+        make_config("smoke", th=0.4, th2=0.5, reg_range="double")
+    with pytest.raises(ConfigError, match="th2"):
+        make_config("smoke", reg_range="double")
+    assert make_config("smoke", th=0.8, th2=0.2, reg_range="double").th2 == 0.2
+
+
+def test_rgb_only_for_cifar_and_unknown_preset():
+    with pytest.raises(ConfigError, match="rgb"):
+        make_config("smoke", task="mnist", rgb=True)
+    with pytest.raises(ConfigError, match="preset"):
+        make_config("smoke", preset="mnist-imagenet")
+    with pytest.raises(ConfigError, match="profile"):
+        make_config("laptop")
+
+
+def test_presets_match_the_paper_table():
+    # Spec §10.1: alpha 10 / Th 0.8 everywhere except MNIST<-MNIST (4, 0.2) and FMNIST<-MNIST (10, 0.4).
+    assert PRESETS["mnist-mnist"]["alpha"] == 4 and PRESETS["mnist-mnist"]["th"] == 0.2
+    assert PRESETS["fashion-mnist-mnist"]["th"] == 0.4
+    others = [v for k, v in PRESETS.items() if k not in ("mnist-mnist", "fashion-mnist-mnist")]
+    assert all(v["alpha"] == 10 and v["th"] == 0.8 for v in others)
+
+
+def test_cyclic_schedule_matches_reference_formula():
+    c = make_config("paper", task="cifar10")  # phase_duration 4, 5 phases per 20-epoch cycle
+    for e in range(40):
+        expected = 0.1 * 0.3 ** ((e % 20) // 4)
+        for frac in (0.0, 0.5, 0.99):
+            assert math.isclose(learning_rate(c, e + frac), expected, rel_tol=1e-12)
+    assert math.isclose(learning_rate(c, 20.0), 0.1)  # the reset at the start of the second cycle
+    short = c.replace(phase_duration=0.4)
+    assert math.isclose(learning_rate(short, 0.79), 0.03) and math.isclose(learning_rate(short, 0.8), 0.009)

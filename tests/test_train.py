@@ -1,0 +1,165 @@
+"""Training, the run store and the CLI on real Fashion-MNIST images at the smoke scale."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from pixelreg.config import make_config
+from pixelreg.errors import ConfigError
+from pixelreg.runs import Run, RunStore, load_checkpoint
+from pixelreg.train import train
+
+REPO = Path(__file__).resolve().parent.parent
+PIXELREG = [sys.executable, "-m", "pixelreg.cli"]
+
+
+def _fmnist_available():
+    try:
+        from pixelreg.data import load_dataset
+        load_dataset("fashion-mnist", "test", source="local")
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _fmnist_available(),
+                                reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+
+
+def smoke(**kw):
+    return make_config("smoke", task="fashion-mnist", reg_data="fashion-mnist", alpha=10.0, th=0.8, **kw)
+
+
+def _cli(args, runs_dir, **kw):
+    env = dict(os.environ, PIXELREG_RUNS_DIR=str(runs_dir))
+    return subprocess.run(PIXELREG + args, capture_output=True, text=True, env=env, cwd=REPO, **kw)
+
+
+def test_regularized_run_records_metrics_and_provenance(tmp_path):
+    run = train(smoke(epochs=2), runs_dir=tmp_path, progress=False)
+    assert run.finished and run.dir.parent == tmp_path
+    m = run.metrics
+    assert [r["epoch"] for r in m] == [0, 1, 2]
+    for r in m[1:]:
+        assert 0 <= r["train_acc"] <= 1 and 0 <= r["test_acc"] <= 1 and r["reg_loss"] >= 0
+        assert abs(sum(r["layer_weights"]) - 1) < 1e-5 and len(r["layer_weights"]) == 5
+    assert m[-1]["layer_weights"] != [0.2] * 5  # the layer logits were trained
+    prov = run.provenance
+    assert prov["device"] == "cpu" and prov["wall_time_seconds"] > 0 and "torch" in prov
+    # The best checkpoint is the lowest validation loss, holds tensors only and loads with weights_only.
+    best = load_checkpoint(run.dir / "best.pt")
+    assert best["epoch"] == min(m, key=lambda r: r["valid_loss"])["epoch"]
+    assert all(isinstance(v, torch.Tensor) for v in best["model"].values())
+    model = run.load_model()
+    assert not model.training
+    assert not (run.dir / "checkpoint.pt").exists()
+
+
+def test_same_config_same_metrics_and_reuse(tmp_path):
+    a = train(smoke(), runs_dir=tmp_path / "a", progress=False)
+    b = train(smoke(), runs_dir=tmp_path / "b", progress=False)
+    strip = lambda ms: [{k: v for k, v in r.items() if k != "seconds"} for r in ms]  # noqa: E731
+    assert strip(a.metrics) == strip(b.metrics)
+    mtime = (a.dir / "best.pt").stat().st_mtime_ns
+    again = train(smoke(), runs_dir=tmp_path / "a", progress=False)
+    assert again.dir == a.dir and (a.dir / "best.pt").stat().st_mtime_ns == mtime  # reused, not retrained
+
+
+def test_alpha_zero_trains_without_regularizer(tmp_path):
+    run = train(smoke(alpha=0.0), runs_dir=tmp_path, progress=False)
+    assert all(r["reg_loss"] is None for r in run.metrics)
+    assert run.provenance["pool_size"] == 0
+
+
+@pytest.mark.parametrize("target,reg_range", [("pixel", "all"), ("shuffled", "all"), ("thresholded", "high")])
+def test_target_and_range_variants_train(tmp_path, target, reg_range):
+    run = train(smoke(target=target, reg_range=reg_range, th=0.4), runs_dir=tmp_path, progress=False)
+    assert run.finished and run.metrics[-1]["reg_loss"] is not None
+
+
+def test_missing_data_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIXELREG_DATA_DIR", str(tmp_path / "nodata"))
+    cfg = make_config("smoke", task="cifar100")
+    with pytest.raises(FileNotFoundError, match="cifar100"):
+        train(cfg, runs_dir=tmp_path / "runs", progress=False)
+    assert not any(p.is_dir() for p in (tmp_path / "runs").glob("*"))
+
+
+def test_cli_train_prints_run_dir_and_reuses(tmp_path):
+    args = ["train", "--task", "fashion-mnist", "--reg-data", "fashion-mnist", "--alpha", "10", "--th", "0.8",
+            "--seed", "0", "--profile", "smoke", "--quiet"]
+    first = _cli(args, tmp_path)
+    assert first.returncode == 0, first.stderr
+    run_dir = Path(first.stdout.strip().splitlines()[-1])
+    assert run_dir.is_dir() and (run_dir / "DONE").exists() and run_dir.parent == tmp_path
+    second = _cli(args, tmp_path)
+    assert second.returncode == 0 and second.stdout.strip().splitlines()[-1] == str(run_dir)
+    assert Run.open(run_dir).config.alpha == 10.0
+
+
+@pytest.mark.parametrize("args,param", [
+    (["--th", "1.5"], "th"), (["--th", "0.4", "--th2", "0.6", "--reg-range", "double"], "th2"),
+    (["--alpha", "-1"], "alpha"), (["--pairs", "0"], "pairs"), (["--pool-size", "1"], "pool_size"),
+    (["--pool-size", "100000"], "pool_size"), (["--task", "svhn"], "task"), (["--reg-data", "svhn"], "reg_data"),
+    (["--arch", "vgg"], "arch"), (["--reg-range", "diag"], "reg_range"),
+])
+def test_cli_bad_input_exits_nonzero_and_writes_nothing(tmp_path, args, param):
+    base = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--alpha", "10", "--quiet"]
+    r = _cli(base + args, tmp_path)
+    assert r.returncode == 2
+    assert param in r.stderr and "error" in r.stderr
+    assert not any(p.is_dir() for p in tmp_path.glob("*")) if tmp_path.exists() else True
+
+
+def test_corrupt_checkpoint_gives_clear_error(tmp_path):
+    run = train(smoke(alpha=0.0), runs_dir=tmp_path, progress=False)
+    (run.dir / "best.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="checkpoint"):
+        run.load_model()
+
+
+def test_kill_and_resume_gives_same_final_metrics(tmp_path):
+    """kill -9 after the first completed epoch; the same command resumes and matches an uninterrupted run."""
+    args = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--reg-data", "fashion-mnist",
+            "--alpha", "10", "--epochs", "3", "--quiet"]
+    killed_dir = tmp_path / "killed"
+    env = dict(os.environ, PIXELREG_RUNS_DIR=str(killed_dir))
+    proc = subprocess.Popen(PIXELREG + args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    metrics_files = []
+    while time.time() < deadline and proc.poll() is None:
+        metrics_files = list(killed_dir.glob("*/metrics.json"))
+        if metrics_files and len(json.loads(metrics_files[0].read_text())) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_dir = metrics_files[0].parent
+    assert not (run_dir / "DONE").exists() and (run_dir / "checkpoint.pt").exists()
+    resumed = _cli(args, killed_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    clean = _cli(args, tmp_path / "clean")
+    strip = lambda ms: [{k: v for k, v in r.items() if k != "seconds"} for r in ms]  # noqa: E731
+    a = json.loads((run_dir / "metrics.json").read_text())
+    b = json.loads((Path(clean.stdout.strip().splitlines()[-1]) / "metrics.json").read_text())
+    assert len(a) == 4 and strip(a) == strip(b)
+    assert RunStore(killed_dir).runs()[0].finished
+
+
+def test_concurrent_requests_train_once(tmp_path):
+    args = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--alpha", "0", "--quiet"]
+    env = dict(os.environ, PIXELREG_RUNS_DIR=str(tmp_path))
+    procs = [subprocess.Popen(PIXELREG + args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    dirs = {o[0].strip().splitlines()[-1] for o in outs}
+    assert len(dirs) == 1
+    assert len([d for d in tmp_path.iterdir() if d.is_dir()]) == 1
