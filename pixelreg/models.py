@@ -1,0 +1,177 @@
+"""The paper's CIFAR-style ResNets (reference spec section 8.1) and their regularized layers.
+
+Stem conv7x7 stride 1 (no max-pool, full resolution), 4 stages of widths w, 2w, 4w, 8w (x4 for
+bottleneck) with strides 1, 2, 2, 2, bias-free convs, conv1x1+BN shortcuts, PyTorch default init.
+Models take images in [0, 1]; an optional input scaling (the reference's CIFAR ``5 * (x - 0.5)``)
+is the model's first module.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pixelreg.errors import ConfigError
+
+__all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale"]
+
+ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
+PAPER_LAYERS = ["stem", "layer1", "layer2", "layer3", "layer4"]  # stem and 4 stage outputs (spec 5)
+TORCHVISION_LAYERS = ["relu", "layer1", "layer2", "layer3", "layer4"]  # torchvision ResNet analogue
+
+
+class InputScale(nn.Module):
+    """x -> scale * (x - shift), with shift and scale as buffers (saved with the model)."""
+
+    def __init__(self, shift: float, scale: float):
+        super().__init__()
+        self.register_buffer("shift", torch.tensor(float(shift)))
+        self.register_buffer("scale", torch.tensor(float(scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * (x - self.shift)
+
+    def extra_repr(self) -> str:
+        return f"shift={self.shift.item():g}, scale={self.scale.item():g}"
+
+
+class BasicBlock(nn.Module):
+    """conv3x3(stride)-BN-ReLU-conv3x3-BN, plus shortcut, then ReLU."""
+
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = _shortcut(in_planes, planes * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    """v1 bottleneck: conv1x1(stride)-BN-ReLU-conv3x3-BN-ReLU-conv1x1(4x)-BN, plus shortcut, ReLU."""
+
+    expansion = 4
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 1, stride, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = _shortcut(in_planes, planes * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + self.shortcut(x))
+
+
+def _shortcut(in_planes: int, out_planes: int, stride: int) -> nn.Module:
+    if stride == 1 and in_planes == out_planes:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, stride, bias=False), nn.BatchNorm2d(out_planes))
+
+
+_SPECS = {
+    "resnet18": (BasicBlock, [2, 2, 2, 2]),
+    "resnet34": (BasicBlock, [3, 4, 6, 3]),
+    "resnet50": (Bottleneck, [3, 4, 6, 3]),
+    "resnet101": (Bottleneck, [3, 4, 23, 3]),
+}
+
+
+class PaperResNet(nn.Module):
+    """CIFAR-style ResNet of the reference code (spec 8.1).
+
+    Submodules: ``input_scale`` (InputScale or Identity), ``stem`` (conv7x7-BN-ReLU),
+    ``layer1``..``layer4`` (stages), ``avgpool``, ``fc``. The regularized layers are the outputs of
+    ``stem`` and of the four stages (``default_layers``).
+
+    The head pools globally (adaptive average pooling) where the reference uses
+    ``avg_pool2d(kernel=4)``: the stage-4 maps are 4x4 for 28x28 and 32x32 inputs, where both are
+    the same; other input sizes then still classify instead of failing in the linear layer.
+
+    Input: (B, in_channels, H, W) float in [0, 1]. Output: (B, num_classes) logits.
+    """
+
+    def __init__(self, arch: str = "resnet18", in_channels: int = 1, num_classes: int = 10,
+                 width: int = 64, input_scale: tuple[float, float] | None = None):
+        super().__init__()
+        block, counts = _SPECS[arch]
+        self.arch = arch
+        self.input_scale = nn.Identity() if input_scale is None else InputScale(*input_scale)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 7, 1, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        in_planes = width
+        for n, (mult, count, stride) in enumerate(zip((1, 2, 4, 8), counts, (1, 2, 2, 2)), start=1):
+            blocks = []
+            for b in range(count):
+                blocks.append(block(in_planes, width * mult, stride if b == 0 else 1))
+                in_planes = width * mult * block.expansion
+            setattr(self, f"layer{n}", nn.Sequential(*blocks))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_planes, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(self.input_scale(x))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def paper_resnet(arch: str = "resnet18", in_channels: int = 1, num_classes: int = 10, width: int = 64,
+                 input_scale: tuple[float, float] | None = None) -> PaperResNet:
+    """The paper's ResNet.
+
+    Args:
+        arch: one of ``ARCHS``.
+        in_channels: 1 (grayscale, the paper's default) or 3 (rgb).
+        num_classes: 10 or 100 for the paper's tasks.
+        width: base width w (the reference's ``--base_channels``, 64).
+        input_scale: None to use the [0, 1] inputs as they are, or (shift, scale) so the model's first
+            op computes ``scale * (x - shift)``; the reference's CIFAR preprocessing is (0.5, 5.0).
+
+    Returns:
+        A ``PaperResNet`` taking (B, in_channels, H, W) float images in [0, 1].
+    """
+    if arch not in ARCHS:
+        raise ConfigError("arch", arch, f"one of {ARCHS}")
+    if int(width) != width or width < 1:
+        raise ConfigError("width", width, "a positive integer base width (the reference uses 64)")
+    if int(in_channels) != in_channels or in_channels < 1:
+        raise ConfigError("in_channels", in_channels, "a positive integer (1 grayscale, 3 rgb)")
+    if int(num_classes) != num_classes or num_classes < 1:
+        raise ConfigError("num_classes", num_classes, "a positive integer")
+    if input_scale is not None and len(tuple(input_scale)) != 2:
+        raise ConfigError("input_scale", input_scale, "None or a (shift, scale) pair, e.g. (0.5, 5.0)")
+    return PaperResNet(arch, int(in_channels), int(num_classes), int(width),
+                       None if input_scale is None else tuple(input_scale))
+
+
+def default_layers(model: nn.Module) -> list[str]:
+    """Names of the layers the regularizer compares by default.
+
+    Paper ResNet: ["stem", "layer1", "layer2", "layer3", "layer4"] (stem after its ReLU, stages after
+    their final ReLU). torchvision ResNet: ["relu", "layer1", ..., "layer4"] ("relu" is the stem's
+    ReLU, before the max-pool). Other models: ConfigError, pass ``layers`` explicitly.
+    """
+    if isinstance(model, PaperResNet):
+        return list(PAPER_LAYERS)
+    try:
+        from torchvision.models import ResNet
+    except ImportError:  # pragma: no cover - torchvision is a dependency
+        ResNet = ()
+    if isinstance(model, ResNet):
+        return list(TORCHVISION_LAYERS)
+    raise ConfigError("layers", None, f"explicit layer names for a {type(model).__name__}; defaults exist "
+                      "only for the paper ResNet and torchvision ResNets")

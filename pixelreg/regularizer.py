@@ -1,0 +1,231 @@
+"""CNN representational similarity S^CNN and the similarity loss L_sim (reference spec sections 5, 6)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pixelreg.errors import ConfigError
+from pixelreg.models import InputScale, default_layers
+
+__all__ = ["SimilarityRegularizer", "similarity_loss", "CRITERIA"]
+
+CRITERIA = ("atanh", "mse")  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
+
+
+class _StopForward(Exception):
+    """Raised by a hook once the last requested layer has run, so the rest of the net is skipped."""
+
+
+class SimilarityRegularizer(nn.Module):
+    """S^CNN_ij = sum_l gamma_l * cos(f_l(a_i) - mu_l, f_l(b_j) - mu_l), gamma = softmax(layer_logits).
+
+    Layer outputs come from ``torchvision.models.feature_extraction.create_feature_extractor``,
+    which shares the model's parameters and buffers and prunes everything after the last requested
+    layer, so regularization images of another size (e.g. 36x64) never reach the linear head. If FX
+    tracing fails, forward hooks are used instead, with an early stop after the last layer.
+
+    The model is referenced, not registered as a submodule: ``parameters()`` yields only
+    ``layer_logits`` and ``state_dict()`` holds ``layer_logits`` and the running means, so an
+    optimizer over ``model.parameters()`` plus ``regularizer.parameters()`` sees each tensor once.
+    The logits are trained by the same optimizer as the model (as the reference; L_sim is their only
+    gradient source).
+
+    Running means: per layer a per-channel mean mu_l (buffer, no gradient, starts at 0, sized at the
+    first call). On every forward, before use, mu_l <- beta * mu_l + (1 - beta) * m_l, where m_l is
+    the mean of the layer over the 2k current pair images (A and B together) and all positions. It
+    is updated in train and eval mode alike, as the reference does.
+
+    BatchNorm (reference behaviour B8, kept): A and B go through the trunk in two separate calls in
+    the model's current mode. In train mode every BN layer normalises each k-image half-batch with
+    that half-batch's own statistics and updates its running statistics from it, so one training step
+    with classification and pairs makes three BN running-stat updates (one task batch, two k-image
+    reg batches). In eval mode BN uses its running statistics and nothing is updated except mu_l.
+
+    Args:
+        model: the classifier (e.g. ``paper_resnet``), taking images in [0, 1].
+        layers: node names of the compared layers (FX node names or module names; a module name means
+            its output); default ``default_layers(model)``.
+        beta: running-mean momentum beta in [0, 1) (reference 0.9).
+    """
+
+    def __init__(self, model: nn.Module, layers: list[str] | None = None, beta: float = 0.9):
+        super().__init__()
+        layers = default_layers(model) if layers is None else list(layers)
+        if not layers or len(set(layers)) != len(layers) or not all(isinstance(n, str) for n in layers):
+            raise ConfigError("layers", layers, "a non-empty list of distinct layer names")
+        if not 0 <= beta < 1:
+            raise ConfigError("beta", beta, "a running-mean momentum in [0, 1)")
+        object.__setattr__(self, "model", model)  # not a submodule: see class docstring
+        self.layers, self.beta = layers, float(beta)
+        self.layer_logits = nn.Parameter(torch.zeros(len(layers)))
+        for idx in range(len(layers)):
+            self.register_buffer(f"running_mean_{idx}", torch.zeros(0))
+        object.__setattr__(self, "_extractor", self._build_extractor(model, layers))
+
+    # -- feature extraction ---------------------------------------------------------------------
+    @staticmethod
+    def _build_extractor(model: nn.Module, layers: list[str]):
+        from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+        # leaf modules are shared by reference with the model; a traced-through module's buffers would be
+        # copied as stale references that model.to(device) does not update
+        kwargs = {"tracer_kwargs": {"leaf_modules": [InputScale]}}
+        modes = {m: m.training for m in model.modules()}  # tracing toggles train/eval; restore exactly
+        try:
+            nodes = set().union(*get_graph_node_names(model, **kwargs))
+        except Exception:
+            nodes = None
+        finally:
+            for m, mode in modes.items():
+                m.training = mode
+        module_names = [n for n, _ in model.named_modules() if n]
+        if nodes is not None:
+            # torchvision accepts a node name or a module prefix (meaning its last node)
+            bad = [n for n in layers if n not in nodes and not any(v.startswith(n + ".") for v in nodes)]
+        else:
+            bad = [n for n in layers if n not in module_names]
+        if bad:
+            top = [n for n, _ in model.named_children()]
+            raise ConfigError("layers", bad, f"names of the model's layers, e.g. {top} or any of "
+                              "torchvision.models.feature_extraction.get_graph_node_names(model)"
+                              if nodes is not None else f"module names of the model, e.g. {top}")
+        if nodes is not None:
+            try:
+                return create_feature_extractor(model, return_nodes=list(layers), **kwargs)
+            except Exception:
+                pass
+            finally:
+                for m, mode in modes.items():
+                    m.training = mode
+            if any(n not in module_names for n in layers):
+                raise ConfigError("layers", layers, "module names of the model (FX extraction failed)")
+        return None  # hooks
+
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        ext = self._extractor
+        if ext is not None:
+            mode = self.model.training
+            if ext.training != mode:
+                # switch the traced graph only; nn.Module.train would reset the shared submodules'
+                # modes, which the user controls through the model
+                if hasattr(ext, "train_graph"):
+                    ext.graph = ext.train_graph if mode else ext.eval_graph
+                ext.training = mode
+            out = ext(x)
+            return [out[n] for n in self.layers]
+        found: dict[str, torch.Tensor] = {}
+        modules = dict(self.model.named_modules())
+
+        def hook(name):
+            def fn(module, inputs, output):
+                found[name] = output
+                if len(found) == len(self.layers):
+                    raise _StopForward
+            return fn
+
+        handles = [modules[n].register_forward_hook(hook(n)) for n in self.layers]
+        try:
+            self.model(x)
+        except _StopForward:
+            pass
+        finally:
+            for h in handles:
+                h.remove()
+        return [found[n] for n in self.layers]
+
+    # -- public ---------------------------------------------------------------------------------
+    @property
+    def layer_weights(self) -> torch.Tensor:
+        """gamma = softmax(layer_logits): (L,) non-negative, sums to 1."""
+        return torch.softmax(self.layer_logits, dim=0)
+
+    @property
+    def running_means(self) -> dict[str, torch.Tensor]:
+        """Layer name -> per-channel running mean mu_l (C_l,); empty before the first forward."""
+        return {n: getattr(self, f"running_mean_{i}") for i, n in enumerate(self.layers)}
+
+    def _update_mean(self, idx: int, feats: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            m = feats.detach().float().transpose(0, 1).flatten(1).mean(dim=1)  # over batch and space
+            mu = getattr(self, f"running_mean_{idx}")
+            if mu.numel() == 0:
+                mu = torch.zeros_like(m)
+            elif mu.shape != m.shape:
+                raise ConfigError("layers", self.layers[idx],
+                                  f"a layer whose channel count stays {mu.numel()} (got {m.numel()})")
+            mu = self.beta * mu.to(m.device) + (1 - self.beta) * m
+            setattr(self, f"running_mean_{idx}", mu)
+        return mu
+
+    def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+        """S^CNN of k pairs.
+
+        Args:
+            xa: (k, C, H, W) float in [0, 1], the images i of the pairs ("A").
+            xb: (k, C, H, W) float in [0, 1], the images j ("B").
+
+        Returns:
+            (k,) float in [-1, 1]; differentiable w.r.t. the model's weights and ``layer_logits``.
+        """
+        if xa.shape != xb.shape or xa.dim() < 2:
+            raise ConfigError("xb", tuple(xb.shape), f"the shape of xa, {tuple(xa.shape)}")
+        fa, fb = self._features(xa), self._features(xb)
+        sims = []
+        for idx, (a, b) in enumerate(zip(fa, fb)):
+            mu = self._update_mean(idx, torch.cat([a, b]))
+            mu = mu.view(1, -1, *([1] * (a.dim() - 2)))
+            sims.append(F.cosine_similarity((a - mu).flatten(1), (b - mu).flatten(1), dim=1, eps=1e-8))
+        gamma = self.layer_weights.to(device=sims[0].device, dtype=sims[0].dtype)  # differentiable move
+        return (gamma[:, None] * torch.stack(sims)).sum(0)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # running means are sized lazily: adopt the saved size before the usual copy
+        for idx in range(len(self.layers)):
+            key = f"{prefix}running_mean_{idx}"
+            if key in state_dict and getattr(self, f"running_mean_{idx}").shape != state_dict[key].shape:
+                setattr(self, f"running_mean_{idx}", torch.zeros_like(state_dict[key]))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def extra_repr(self) -> str:
+        how = "fx" if self._extractor is not None else "hooks"
+        gamma = ", ".join(f"{g:.3f}" for g in self.layer_weights.tolist())
+        return (f"model={type(self.model).__name__}, layers={self.layers}, beta={self.beta}, "
+                f"gamma=[{gamma}], extraction={how}")
+
+
+def similarity_loss(s_cnn: torch.Tensor, target: torch.Tensor, criterion: str = "atanh",
+                    eps: float = 1e-5) -> torch.Tensor:
+    """L_sim, the mean over the k pairs.
+
+    "atanh" (reference ``ATanhSquare``):
+        mean [log(1+s+eps) - log(1-s+eps) - log(1+t+eps) + log(1-t+eps)]^2,
+    which is 4 * (artanh s - artanh t)^2 up to eps, since log((1+x)/(1-x)) = 2 artanh x. The factor
+    4 is the reference's convention: alpha values follow its table, and alpha = 10 here equals
+    alpha = 40 in the paper's formula alpha * (artanh s - artanh t)^2. A target t = +-1 stays finite
+    thanks to eps (like t = +-(1 - 1e-5), artanh ~ +-6.1). s is a convex combination of cosines, so
+    it lies in [-1, 1] and the logs are finite.
+
+    "mse": mean (s - t)^2.
+
+    Args:
+        s_cnn: (k,) float in [-1, 1], S^CNN.
+        target: (k,) float in [-1, 1], S^Th or S^pixel.
+        criterion: one of ``CRITERIA``.
+        eps: epsilon inside the logs (reference 1e-5).
+
+    Returns:
+        Scalar tensor.
+    """
+    if criterion not in CRITERIA:
+        raise ConfigError("criterion", criterion, f"one of {CRITERIA}")
+    target = torch.as_tensor(target, dtype=s_cnn.dtype, device=s_cnn.device)
+    if target.shape != s_cnn.shape:
+        raise ConfigError("target", tuple(target.shape), f"the shape of s_cnn, {tuple(s_cnn.shape)}")
+    if criterion == "mse":
+        return ((s_cnn - target) ** 2).mean()
+    s, t = s_cnn, target
+    d = torch.log(1 + s + eps) - torch.log(1 - s + eps) - torch.log(1 + t + eps) + torch.log(1 - t + eps)
+    return (d ** 2).mean()

@@ -1,0 +1,187 @@
+"""Tests of pixelreg.regularizer: S^CNN (reference spec 5) and L_sim (spec 6)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from pixelreg.errors import ConfigError
+from pixelreg.models import paper_resnet
+from pixelreg.regularizer import SimilarityRegularizer, similarity_loss
+
+
+def _small_resnet(**kw):
+    torch.manual_seed(0)
+    return paper_resnet(width=4, **kw)
+
+
+def _rand(*shape, seed=0):
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+# -- loss ------------------------------------------------------------------------------------------
+def test_atanh_loss_by_hand():
+    eps = 1e-5
+    d = math.log(1.5 + eps) - math.log(0.5 + eps) - math.log(2 + eps) + math.log(eps)
+    loss = similarity_loss(torch.tensor([0.5]), torch.tensor([1.0]))
+    assert loss.item() == pytest.approx(d ** 2, rel=1e-6)
+    assert loss.item() == pytest.approx(4 * (math.atanh(0.5) - math.atanh(1 - 1e-5)) ** 2, rel=1e-3)
+
+
+def test_atanh_loss_is_four_times_fisher_z_difference_and_mean_over_pairs():
+    s, t = torch.tensor([0.3, -0.7, 0.0], dtype=torch.float64), torch.tensor([-0.2, 0.1, 0.0], dtype=torch.float64)
+    expected = np.mean([4 * (math.atanh(a) - math.atanh(b)) ** 2 for a, b in zip(s.tolist(), t.tolist())])
+    assert similarity_loss(s, t, eps=0.0).item() == pytest.approx(expected, rel=1e-12)
+    assert similarity_loss(s, t).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_mse_loss_and_bad_criterion():
+    s, t = torch.tensor([0.5, -0.5]), torch.tensor([1.0, 0.0])
+    assert similarity_loss(s, t, criterion="mse").item() == pytest.approx((0.25 + 0.25) / 2)
+    with pytest.raises(ConfigError) as err:
+        similarity_loss(s, t, criterion="huber")
+    assert err.value.param == "criterion"
+
+
+# -- regularizer -----------------------------------------------------------------------------------
+def test_layer_weights_start_uniform_and_repr():
+    reg = SimilarityRegularizer(_small_resnet())
+    torch.testing.assert_close(reg.layer_weights, torch.full((5,), 0.2))
+    assert [n for n, _ in reg.named_parameters()] == ["layer_logits"]
+    assert "layer4" in repr(reg) and "beta=0.9" in repr(reg)
+
+
+def test_running_mean_and_cosine_by_hand():
+    """Identity 'network': features are the images, so every quantity can be computed in numpy."""
+    model = nn.Sequential(nn.Identity())
+    reg = SimilarityRegularizer(model, layers=["0"], beta=0.9)
+    xs = [(_rand(3, 2, 4, 5, seed=s), _rand(3, 2, 4, 5, seed=s + 10)) for s in (1, 2)]
+    mu = np.zeros(2)
+    for xa, xb in xs:
+        s = reg(xa, xb)
+        m = torch.cat([xa, xb]).numpy().mean(axis=(0, 2, 3))
+        mu = 0.9 * mu + 0.1 * m  # updated before use
+        a = (xa.numpy() - mu[None, :, None, None]).reshape(3, -1)
+        b = (xb.numpy() - mu[None, :, None, None]).reshape(3, -1)
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        np.testing.assert_allclose(reg.running_means["0"].numpy(), mu, rtol=1e-5)
+        np.testing.assert_allclose(s.detach().numpy(), cos, rtol=1e-5)
+
+
+def test_running_means_update_in_eval_mode_and_bn_behaviour():
+    model = _small_resnet()
+    reg = SimilarityRegularizer(model)
+    bn = model.stem[1]
+    xa, xb = _rand(4, 1, 28, 28, seed=1), _rand(4, 1, 28, 28, seed=2)
+    reg(xa, xb)
+    assert int(bn.num_batches_tracked) == 2  # train mode: each half-batch updates BN stats (B8)
+    model.eval()
+    before_bn, before_mu = bn.running_mean.clone(), reg.running_means["stem"].clone()
+    reg(xa, xb)
+    assert int(bn.num_batches_tracked) == 2 and torch.equal(bn.running_mean, before_bn)
+    assert not torch.equal(reg.running_means["stem"], before_mu)
+
+
+def test_two_separate_trunk_calls_in_train_mode():
+    """Each half-batch is normalised by its own BN statistics: swapping one pair changes the others."""
+    model = _small_resnet()
+    reg = SimilarityRegularizer(model, beta=0.0)  # mu = current batch mean, symmetric in A and B
+    xa, xb = _rand(4, 1, 28, 28, seed=1), _rand(4, 1, 28, 28, seed=2)
+    s = reg(xa, xb)
+    torch.testing.assert_close(reg(xb, xa), s)  # cosine is symmetric and batch stats are per call
+    xb2 = xb.clone()
+    xb2[0] = xa[0]
+    assert not torch.allclose(reg(xa, xb2)[1:], s[1:])  # half-batch BN couples the pairs
+
+
+def test_gradients_reach_logits_and_weights_not_running_means():
+    model = _small_resnet()
+    reg = SimilarityRegularizer(model)
+    opt = torch.optim.SGD(list(model.parameters()) + list(reg.parameters()), lr=0.1, momentum=0.9,
+                          weight_decay=1e-3)
+    xa, xb = _rand(4, 1, 28, 28, seed=1), _rand(4, 1, 28, 28, seed=2)
+    loss = similarity_loss(reg(xa, xb), torch.tensor([1.0, 0.0, -1.0, 1.0]))
+    means = {k: v.clone() for k, v in reg.running_means.items()}
+    assert all(not v.requires_grad for v in reg.running_means.values())
+    loss.backward()
+    assert reg.layer_logits.grad is not None and reg.layer_logits.grad.abs().sum() > 0
+    assert model.stem[0].weight.grad.abs().sum() > 0 and model.layer4[1].conv2.weight.grad.abs().sum() > 0
+    assert model.fc.weight.grad is None  # the head is never reached
+    opt.step()
+    assert all(torch.equal(reg.running_means[k], v) for k, v in means.items())
+    assert not torch.allclose(reg.layer_weights, torch.full((5,), 0.2))
+
+
+def test_reg_images_36x64_for_a_28x28_task_model():
+    model = _small_resnet(input_scale=(0.5, 5.0))
+    reg = SimilarityRegularizer(model)
+    s = reg(_rand(3, 1, 36, 64, seed=1), _rand(3, 1, 36, 64, seed=2))
+    assert s.shape == (3,) and ((s >= -1) & (s <= 1)).all()
+    assert [v.numel() for v in reg.running_means.values()] == [4, 4, 8, 16, 32]
+    assert model(_rand(2, 1, 28, 28)).shape == (2, 10)
+    # the extractor shares the model's modules (so model.to(device) moves both)
+    assert reg._extractor.get_submodule("input_scale") is model.input_scale
+    assert reg._extractor.get_submodule("stem.0") is model.stem[0]
+
+
+def test_torchvision_resnet18():
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10)
+    reg = SimilarityRegularizer(model)
+    assert reg.layers == ["relu", "layer1", "layer2", "layer3", "layer4"]
+    s = reg(_rand(2, 3, 32, 32, seed=1), _rand(2, 3, 32, 32, seed=2))
+    s.sum().backward()
+    assert s.shape == (2,) and model.conv1.weight.grad is not None
+    model.eval()
+    assert reg(_rand(2, 3, 32, 32, seed=1), _rand(2, 3, 32, 32, seed=2)).shape == (2,)
+
+
+def test_construction_keeps_module_modes_and_state_dict_roundtrip():
+    model = _small_resnet().eval()
+    model.stem[1].train()
+    reg = SimilarityRegularizer(model)
+    assert not model.training and model.stem[1].training and not model.layer1[0].bn1.training
+    reg(_rand(2, 1, 28, 28, seed=1), _rand(2, 1, 28, 28, seed=2))
+    fresh = SimilarityRegularizer(_small_resnet())
+    fresh.load_state_dict(reg.state_dict())
+    assert all(torch.equal(fresh.running_means[k], v) for k, v in reg.running_means.items())
+
+
+class _Untraceable(nn.Module):
+    """Data-dependent control flow defeats FX; the hook fallback must stop after the last layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(1, 3, 3, padding=1), nn.Conv2d(3, 2, 3, padding=1)
+        self.head = nn.Linear(2, 2)
+
+    def forward(self, x):
+        x = self.a(x)
+        if x.sum() > -1e9:
+            x = self.b(torch.relu(x))
+        return self.head(x.mean((2, 3)))
+
+
+def test_hook_fallback_for_untraceable_models():
+    model = _Untraceable()
+    reg = SimilarityRegularizer(model, layers=["a", "b"])
+    assert reg._extractor is None and "hooks" in repr(reg)
+    model.head.register_forward_pre_hook(lambda *_: (_ for _ in ()).throw(AssertionError("head ran")))
+    s = reg(_rand(3, 1, 8, 8, seed=1), _rand(3, 1, 8, 8, seed=2))
+    assert s.shape == (3,)
+    assert [v.numel() for v in reg.running_means.values()] == [3, 2]
+    with pytest.raises(ConfigError, match="layers"):
+        SimilarityRegularizer(model, layers=["a", "c"])
+
+
+@pytest.mark.parametrize("kwargs", [{"layers": ["stem", "layer9"]}, {"layers": []}, {"beta": 1.0}])
+def test_bad_arguments_name_the_parameter(kwargs):
+    with pytest.raises(ConfigError) as err:
+        SimilarityRegularizer(_small_resnet(), **kwargs)
+    assert err.value.param == next(iter(kwargs))
+    if "layer9" in str(kwargs):
+        assert "layer4" in str(err.value)  # lists valid names
