@@ -179,9 +179,12 @@ class Profile:
     name: str
     description: str
     train: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = (0,)  # seeds of the main comparisons (Figs. 2-4, beyond)
+    ablation_seeds: tuple[int, ...] = (0,)  # seeds of each ablation cell (Figs. 5-7)
     eval_images: int = 2000  # test images per robustness curve
     boundary_images: int = 20  # images per boundary attack
+    boundary_steps: int = 50  # the reference protocol's steps
+    spectra_steps: int = 500  # a stronger boundary attack whose perturbations feed the spectra
 
 
 PROFILES: dict[str, Profile] = {
@@ -189,17 +192,19 @@ PROFILES: dict[str, Profile] = {
         "smoke", "tests and CI: seconds per run; proves the code path, not the science",
         train=dict(width=4, epochs=1, phase_duration=0.2, train_subset=256, test_subset=256, pool_size=64,
                    batch_size=32, pairs=4),
-        seeds=(0, 1), eval_images=128, boundary_images=4,
+        seeds=(0, 1), ablation_seeds=(0,), eval_images=128, boundary_images=4, boundary_steps=10,
+        spectra_steps=20,
     ),
     "cpu": Profile(
         "cpu", "a 2-core CPU: the paper's method at width 16 on a training subset, one compressed lr cycle",
         train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=6000, test_subset=2000, pool_size=2000),
-        seeds=(0, 1, 2), eval_images=2000, boundary_images=40,
+        seeds=(0, 1, 2), ablation_seeds=(0, 1), eval_images=2000, boundary_images=40, spectra_steps=500,
     ),
     "paper": Profile(
         "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
         train=dict(width=64, phase_duration=4.0, pool_size=5000),
-        seeds=tuple(range(7)), eval_images=10000, boundary_images=1000,
+        seeds=tuple(range(7)), ablation_seeds=(0, 1, 2), eval_images=10000, boundary_images=1000,
+        spectra_steps=5000,
     ),
 }
 
@@ -229,4 +234,22 @@ def make_config(profile_name: str = "cpu", preset: str | None = None, **override
     for k in _FLOAT_FIELDS & set(values):
         if isinstance(values[k], int) and not isinstance(values[k], bool):
             values[k] = float(values[k])
-    return TrainConfig(**values).validate()
+    return canonical(TrainConfig(**values).validate())
+
+
+_REG_FIELDS = ("reg_data", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size", "responses",
+               "responses_sha256", "imagenet_dir")
+
+
+def canonical(config: TrainConfig) -> TrainConfig:
+    """Reset fields that cannot influence the run, so equivalent configs share one hash and one run.
+
+    An unregularized run (α = 0) ignores every regularization field; a raw-similarity target over all pairs
+    (target "pixel" or "neural" with reg_range "all") ignores Th.
+    """
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    if not config.regularized:
+        return config.replace(**{k: defaults[k] for k in _REG_FIELDS})
+    if config.target in ("pixel", "neural") and config.reg_range == "all":
+        return config.replace(th=defaults["th"], th2=None)
+    return config

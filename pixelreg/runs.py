@@ -76,7 +76,7 @@ def load_checkpoint(path: Path) -> dict:
         raise ConfigError("checkpoint", str(path), f"a readable tensors-only checkpoint; loading failed: {e}") from e
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
     """A run directory. ``config`` is read from ``config.json``."""
 

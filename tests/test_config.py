@@ -45,7 +45,7 @@ def test_th2_rules():
         make_config("smoke", th=0.4, th2=0.5, reg_range="double")
     with pytest.raises(ConfigError, match="th2"):
         make_config("smoke", reg_range="double")
-    assert make_config("smoke", th=0.8, th2=0.2, reg_range="double").th2 == 0.2
+    assert make_config("smoke", alpha=10, th=0.8, th2=0.2, reg_range="double").th2 == 0.2
 
 
 def test_rgb_only_for_cifar_and_unknown_preset():
@@ -74,3 +74,13 @@ def test_cyclic_schedule_matches_reference_formula():
     assert math.isclose(learning_rate(c, 20.0), 0.1)  # the reset at the start of the second cycle
     short = c.replace(phase_duration=0.4)
     assert math.isclose(learning_rate(short, 0.79), 0.03) and math.isclose(learning_rate(short, 0.8), 0.009)
+
+
+def test_equivalent_configs_share_a_hash():
+    # alpha 0 ignores every regularization field; a raw pixel target over all pairs ignores Th.
+    a = make_config("cpu", alpha=0, th=0.4, reg_data="natural", pool_size=100)
+    b = make_config("cpu", alpha=0)
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(make_config("cpu", alpha=10, target="pixel", th=0.4)) == \
+        config_hash(make_config("cpu", alpha=10, target="pixel", th=0.8))
+    assert config_hash(make_config("cpu", alpha=10, th=0.4)) != config_hash(make_config("cpu", alpha=10, th=0.8))
