@@ -1,0 +1,359 @@
+"""Attacks on models that take float images in [0, 1]: random noise, FGSM and foolbox's boundary attack.
+
+Every attack is configured once and called with a list of epsilons; it returns one perturbed batch per
+epsilon (foolbox habit). Inputs and outputs are ``(B, C, H, W)`` float in [0, 1], and the bounds are
+always (0, 1): models own their input scaling (ARCHITECTURE.md), so no bound is ever taken from the data.
+
+Randomness comes from an explicit ``torch.Generator`` on the images' device. Noise attacks use *common
+random numbers*: one draw per batch serves every epsilon (Gaussian/uniform: the same unit draw scaled by
+ε; salt-and-pepper: the same uniform draw thresholded at ε). Curves over ε are therefore much smoother
+than with a fresh draw per ε (the reference's protocol, spec §9.2), while each point keeps the same
+distribution. At ε = 0 every attack returns the input unchanged, so the ε = 0 point is clean accuracy.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ConfigError
+
+CLIPS = ("bounds", "per-image")
+
+
+def import_foolbox():
+    """Import foolbox 3.3.4, silencing the SciPy DeprecationWarning it triggers on import."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import foolbox
+    return foolbox
+
+
+def model_device(model: nn.Module) -> torch.device:
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def as_foolbox(model: nn.Module):
+    """``foolbox.PyTorchModel`` of ``model`` in eval mode with bounds (0, 1) on the model's device."""
+    fb = import_foolbox()
+    return fb.PyTorchModel(model.eval(), bounds=(0, 1), device=model_device(model))
+
+
+def check_epsilons(epsilons: Sequence[float], upper: float | None = None) -> list[float]:
+    """Epsilons as floats; each must be finite, >= 0 and (if given) <= ``upper``."""
+    eps = [float(e) for e in np.atleast_1d(np.asarray(epsilons, dtype=float))]
+    for e in eps:
+        if not math.isfinite(e) or e < 0 or (upper is not None and e > upper):
+            allowed = f"finite values in [0, {upper}]" if upper is not None else "finite values >= 0"
+            raise ConfigError("epsilons", e, allowed)
+    return eps
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Put ``model`` in eval mode for the block and restore its previous mode afterwards."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
+
+
+def _generator(device: torch.device, generator: torch.Generator | int | None) -> torch.Generator:
+    if isinstance(generator, torch.Generator):
+        return generator
+    return torch.Generator(device=device).manual_seed(0 if generator is None else int(generator))
+
+
+class Attack:
+    """Base class. ``attack(model, images, labels, epsilons, generator)`` -> one batch per epsilon."""
+
+    name: str = "attack"
+    needs_grad: bool = False  # True: the attack needs autograd (cannot run under inference_mode)
+    eps_max: float | None = None  # largest meaningful epsilon (salt-and-pepper: a fraction <= 1)
+
+    def perturbed(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                  epsilons: Sequence[float], generator: torch.Generator | int | None = None
+                  ) -> Iterator[torch.Tensor]:
+        """Yield the perturbed batch for each epsilon, in order (lazily, to keep memory at one batch)."""
+        raise NotImplementedError
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                 epsilons: Sequence[float], generator: torch.Generator | int | None = None
+                 ) -> list[torch.Tensor]:
+        """Args:
+            model: maps (B, C, H, W) float in [0, 1] to logits (B, K).
+            images: (B, C, H, W) float in [0, 1].
+            labels: (B,) int64 true labels (used by FGSM; ignored by noise).
+            epsilons: list of attack strengths (meaning depends on the attack).
+            generator: a ``torch.Generator`` on the images' device, or an int seed.
+        Returns:
+            one (B, C, H, W) tensor in [0, 1] per epsilon.
+        """
+        eps = check_epsilons(epsilons, self.eps_max)
+        return list(self.perturbed(model, images, labels, eps, generator))
+
+
+class _Noise(Attack):
+    """Shared machinery for additive random noise with clipping."""
+
+    def __init__(self, clip: str = "bounds"):
+        if clip not in CLIPS:
+            raise ConfigError("clip", clip, f"one of {CLIPS}")
+        self.clip = clip
+
+    def _limits(self, x: torch.Tensor) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+        if self.clip == "bounds":
+            return 0.0, 1.0
+        flat = x.flatten(1)
+        shape = (-1,) + (1,) * (x.ndim - 1)
+        return flat.amin(1).view(shape), flat.amax(1).view(shape)
+
+    def _clamp(self, x: torch.Tensor, lo, hi) -> torch.Tensor:
+        if isinstance(lo, float):
+            return x.clamp(lo, hi)
+        return torch.maximum(torch.minimum(x, hi), lo)
+
+    def unit_noise(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def perturbed(self, model, images, labels, epsilons, generator=None):
+        g = _generator(images.device, generator)
+        z = self.unit_noise(images, g)  # one draw, every epsilon (common random numbers)
+        lo, hi = self._limits(images)
+        for eps in epsilons:
+            yield self._clamp(images + eps * z, lo, hi)  # eps = 0: exactly the input
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(clip={self.clip!r})"
+
+
+class GaussianNoise(_Noise):
+    """x + ε·N(0, 1) per pixel: ε is the per-pixel standard deviation (spec §9.2).
+
+    ``clip="bounds"`` (default) clamps to [0, 1], the model's input domain. ``clip="per-image"`` clamps
+    each image to its own [min, max] over all its pixels and channels, as the reference does (spec §9.2
+    step 5, B6): on an MNIST digit this is still [0, 1], but on a dim CIFAR image it cuts the noise
+    harder, so per-image curves are slightly less harsh. The two agree whenever every image spans [0, 1].
+    """
+
+    name = "gaussian"
+
+    def unit_noise(self, x, g):
+        return torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+
+
+class UniformNoise(_Noise):
+    """x + U(−ε, ε) per pixel: ε is the L∞ bound of the noise (spec §9.2). ``clip`` as in GaussianNoise."""
+
+    name = "uniform"
+
+    def unit_noise(self, x, g):
+        return torch.rand(x.shape, generator=g, device=x.device, dtype=x.dtype) * 2 - 1
+
+
+class SaltPepper(_Noise):
+    """Each pixel value independently, with probability ε, is set to the maximum or minimum (random sign).
+
+    ε is the expected fraction of corrupted pixel values (per channel for RGB, as the reference's
+    elementwise noise tensor). With ``clip="per-image"`` (the reference) min/max are the image's own;
+    with ``clip="bounds"`` they are 0 and 1. One uniform draw per batch is thresholded at every ε, so the
+    pixels corrupted at ε are a subset of those corrupted at any larger ε.
+    """
+
+    name = "salt-pepper"
+    eps_max = 1.0
+
+    def perturbed(self, model, images, labels, epsilons, generator=None):
+        g = _generator(images.device, generator)
+        u = torch.rand(images.shape, generator=g, device=images.device, dtype=images.dtype)
+        salt = torch.rand(images.shape, generator=g, device=images.device) < 0.5
+        lo, hi = self._limits(images)
+        extreme = torch.where(salt, torch.as_tensor(hi, dtype=images.dtype, device=images.device),
+                              torch.as_tensor(lo, dtype=images.dtype, device=images.device))
+        for eps in epsilons:
+            yield torch.where(u < eps, extreme, images)  # u >= 0, so eps = 0 changes nothing
+
+
+class FGSM(Attack):
+    """Fast gradient sign method: x_adv = clamp(x + ε·sign(∇_x CE(source(x), y)), 0, 1).
+
+    ``FGSM()`` is white-box (the gradient comes from the attacked model). ``FGSM(source=model)`` is the
+    reference's transferred FGSM (spec §9.3): the sign comes from a separate source model, in eval mode.
+    The reference computed the gradient one image at a time; we compute it for the whole batch with a
+    *summed* per-sample loss. In eval mode a network has no cross-sample interaction (BatchNorm uses its
+    running statistics), so the batched gradient of the summed loss equals the stack of per-image
+    gradients. The gradient is computed once per batch and reused for every ε (it does not depend on ε).
+    Works for any number of channels (fixes B5). ε is in [0, 1] pixel units.
+    """
+
+    name = "fgsm"
+    needs_grad = True
+
+    def __init__(self, source: nn.Module | None = None, source_id: str | None = None):
+        self.source = source
+        self.source_id = source_id if source_id is not None else (
+            None if source is None else model_fingerprint(source))
+
+    def gradient_sign(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        src = model if self.source is None else self.source
+        with torch.inference_mode(False), torch.enable_grad(), eval_mode(src):
+            x = images.detach().clone().requires_grad_(True)
+            loss = F.cross_entropy(src(x), labels.to(x.device), reduction="sum")
+            (grad,) = torch.autograd.grad(loss, x)
+        return grad.sign()
+
+    def perturbed(self, model, images, labels, epsilons, generator=None):
+        s = self.gradient_sign(model, images, labels)
+        for eps in epsilons:
+            yield images.clone() if eps == 0 else (images + eps * s).clamp(0, 1)
+
+    def __repr__(self) -> str:
+        return "FGSM(white-box)" if self.source is None else f"FGSM(source={self.source_id})"
+
+
+def model_fingerprint(model: nn.Module) -> str:
+    """Short content hash of a model's class and state (identifies a transfer source in tables/caches)."""
+    import hashlib
+
+    h = hashlib.sha1(type(model).__name__.encode())
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return f"{type(model).__name__}-{h.hexdigest()[:10]}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Boundary attack
+
+
+@dataclass
+class BoundaryResult:
+    """Result of :class:`BoundaryAttack` over R repeats of the same N images.
+
+    Attributes:
+        delta: (R, N, C, H, W) float perturbations adv − x in [0, 1] units; NaN where the attack failed.
+        success: (R, N) bool, True where an adversarial (w.r.t. the model's own prediction) was found.
+        mse: (R, N) float, ||δ||²/D per image with D = C·H·W (all channels; the reference used channel 0
+            only, which is the same for grayscale); NaN where failed.
+        labels: (N,) int64, the model's own predictions on the clean images (the criterion).
+    """
+
+    delta: torch.Tensor
+    success: torch.Tensor
+    mse: torch.Tensor
+    labels: torch.Tensor
+
+    @property
+    def n_failed(self) -> list[int]:
+        """Failed images per repeat (the reference dropped these silently, B14)."""
+        return (~self.success).sum(1).tolist()
+
+    @property
+    def medians(self) -> np.ndarray:
+        """Median per-pixel MSE over successful images, per repeat (NaN if none succeeded)."""
+        m = self.mse.double().numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN row -> NaN, reported as such
+            return np.nanmedian(m, axis=1)
+
+    @property
+    def mean_median(self) -> float:
+        """The reference's summary: mean over repeats of the per-repeat medians (larger = more robust)."""
+        return float(np.mean(self.medians))
+
+
+class BoundaryAttack:
+    """Foolbox's decision-based boundary attack, minimal-perturbation mode (spec §9.4).
+
+    The reference protocol is the default: ``foolbox.attacks.BoundaryAttack(steps=50)`` with its default
+    init attack (LinearSearchBlendedUniformNoiseAttack(steps=50)), criterion = misclassification of the
+    model's *own* predicted label, ``epsilons=None`` (unbounded), bounds (0, 1). 50 steps is far from
+    converged; pass e.g. ``steps=2000`` for the spectral analysis.
+
+    Batched calls (``batch_size`` images per foolbox call) are much faster than the reference's per-image
+    calls; samples of one batch share foolbox's step-size adaptation, so results differ slightly from
+    per-image calls (``batch_size=1`` reproduces those). If the init attack fails on any image of a batch,
+    foolbox raises ValueError for the whole batch; we then redo that batch image by image, so only the
+    failing images are lost. Failures are returned in ``success`` and counted, never dropped silently.
+
+    Each repeat ``r`` reruns the attack on the same images with torch seed derived from ``(seed, r)``;
+    foolbox draws from torch's global generator, which we fork so the caller's global state is untouched.
+    """
+
+    def __init__(self, steps: int = 50, repeats: int = 5, batch_size: int = 100, **foolbox_kwargs):
+        if steps < 1:
+            raise ConfigError("steps", steps, "an integer >= 1")
+        if repeats < 1:
+            raise ConfigError("repeats", repeats, "an integer >= 1")
+        if batch_size < 1:
+            raise ConfigError("batch_size", batch_size, "an integer >= 1")
+        self.steps, self.repeats, self.batch_size = int(steps), int(repeats), int(batch_size)
+        self.foolbox_kwargs = foolbox_kwargs
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in sorted(self.foolbox_kwargs.items()))
+        return f"BoundaryAttack(steps={self.steps}, repeats={self.repeats}, batch_size={self.batch_size}{extra})"
+
+    def _run_batch(self, fmodel, attack, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fb = import_foolbox()
+        try:
+            with warnings.catch_warnings():  # init-attack failures are counted, not warned about
+                warnings.filterwarnings("ignore", message=".*failed to draw sufficient random", category=UserWarning)
+                adv, _, success = attack(fmodel, x, fb.criteria.Misclassification(y), epsilons=None)
+            return adv, success
+        except ValueError:
+            if len(x) == 1:
+                return torch.full_like(x, float("nan")), torch.zeros(1, dtype=torch.bool, device=x.device)
+            outs = [self._run_batch(fmodel, attack, x[i:i + 1], y[i:i + 1]) for i in range(len(x))]
+            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, seed: int = 0) -> BoundaryResult:
+        """Args:
+            model: (B, C, H, W) float in [0, 1] -> logits.
+            images: (N, C, H, W) float in [0, 1].
+            seed: base seed; repeat r uses torch seed ``seed * 1000 + r``.
+        """
+        fb = import_foolbox()
+        device = model_device(model)
+        x_all = images.to(device)
+        with eval_mode(model):
+            fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
+            with torch.no_grad():
+                labels = torch.cat([model(x_all[i:i + self.batch_size]).argmax(1)
+                                    for i in range(0, len(x_all), self.batch_size)])
+            attack = fb.attacks.BoundaryAttack(steps=self.steps, **self.foolbox_kwargs)
+            deltas, successes = [], []
+            for r in range(self.repeats):
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                    torch.manual_seed(seed * 1000 + r)
+                    d_r, s_r = [], []
+                    for i in range(0, len(x_all), self.batch_size):
+                        x, y = x_all[i:i + self.batch_size], labels[i:i + self.batch_size]
+                        adv, ok = self._run_batch(fmodel, attack, x, y)
+                        d_r.append((adv - x).cpu())
+                        s_r.append(ok.cpu())
+                deltas.append(torch.cat(d_r))
+                successes.append(torch.cat(s_r))
+        delta = torch.stack(deltas)
+        success = torch.stack(successes)
+        delta[~success] = float("nan")
+        mse = delta.flatten(2).pow(2).mean(2)
+        return BoundaryResult(delta=delta, success=success, mse=mse, labels=labels.cpu())
+
+
+__all__ = ["Attack", "GaussianNoise", "UniformNoise", "SaltPepper", "FGSM", "BoundaryAttack",
+           "BoundaryResult", "as_foolbox", "import_foolbox", "check_epsilons", "eval_mode",
+           "model_fingerprint", "model_device", "CLIPS"]

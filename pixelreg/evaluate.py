@@ -1,0 +1,421 @@
+"""Robustness evaluation: accuracy curves under attack, tidy tables over runs, boundary-attack distances.
+
+Test images are the first ``n_images`` of the official test split (deterministic), converted with
+``images.float() / 255``. Accuracy is over *all* images (not only initially correct ones), as in the
+reference (spec §9.2), so the ε = 0 point is clean accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .attacks import (FGSM, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
+                      check_epsilons, eval_mode, model_device, model_fingerprint)
+from .errors import ConfigError
+from .spectra import FilteredNoise
+
+
+def _grid(hi: float) -> tuple[float, ...]:
+    return tuple(float(e) for e in np.linspace(0.0, hi, 10))
+
+
+# Reference ε grids (spec §9.1): 10 points, np.linspace(0, hi, 10) with endpoints; Fashion-MNIST uses MNIST's.
+# Units: gaussian = per-pixel std, uniform = L∞ bound, salt-pepper = fraction of pixels, fgsm = L∞ step,
+# all in [0, 1] pixel units.
+EPSILON_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
+    "mnist": {"gaussian": _grid(0.5), "uniform": _grid(0.5), "salt-pepper": _grid(0.3), "fgsm": _grid(0.5)},
+    "fashion-mnist": {"gaussian": _grid(0.5), "uniform": _grid(0.5), "salt-pepper": _grid(0.3), "fgsm": _grid(0.5)},
+    "cifar10": {"gaussian": _grid(0.1), "uniform": _grid(0.1), "salt-pepper": _grid(0.1), "fgsm": _grid(0.02)},
+    "cifar100": {"gaussian": _grid(0.1), "uniform": _grid(0.1), "salt-pepper": _grid(0.1), "fgsm": _grid(0.005)},
+}
+# Band-limited noise (not in the reference): same ε range as Gaussian noise, ε = per-pixel RMS.
+for _g in EPSILON_GRIDS.values():
+    _g["low-pass"] = _g["high-pass"] = _g["gaussian"]
+
+ATTACKS = ("gaussian", "uniform", "salt-pepper", "fgsm", "low-pass", "high-pass", "boundary")
+DEFAULT_CUTOFF = 0.1  # cycles/pixel, low/high-pass split of the band-limited noise attacks
+
+
+def make_attack(name: str, source: nn.Module | None = None, source_id: str | None = None,
+                clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF) -> Attack:
+    """Attack by name (``ATTACKS`` minus "boundary"); ``source`` makes "fgsm" a transferred FGSM."""
+    if name == "gaussian":
+        return GaussianNoise(clip)
+    if name == "uniform":
+        return UniformNoise(clip)
+    if name == "salt-pepper":
+        return SaltPepper(clip)
+    if name == "fgsm":
+        return FGSM(source=source, source_id=source_id)
+    if name in ("low-pass", "high-pass"):
+        return FilteredNoise(name.split("-")[0], cutoff, clip)
+    raise ConfigError("attack", name, f"one of {ATTACKS[:-1]}")
+
+
+def condition_label(config: Any) -> str:
+    """Condition of a run for tables and plots.
+
+    "unregularized" (α = 0), "noise-aug" (α = 0 and Gaussian noise augmentation), else by target:
+    "S^Th" (thresholded), "S^pixel" (pixel), "shuffled", "neural". Missing fields take their defaults.
+    """
+    alpha = float(getattr(config, "alpha", 0.0) or 0.0)
+    if alpha == 0:
+        return "noise-aug" if float(getattr(config, "noise_aug", 0.0) or 0.0) > 0 else "unregularized"
+    target = getattr(config, "target", "thresholded")
+    return {"thresholded": "S^Th", "pixel": "S^pixel"}.get(target, str(target))
+
+
+def _as_float_images(images: torch.Tensor) -> torch.Tensor:
+    if images.dtype == torch.uint8:
+        return images.float() / 255
+    if not images.is_floating_point():
+        raise ConfigError("images", str(images.dtype), "uint8 in [0, 255] or float in [0, 1]")
+    return images
+
+
+def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, attack: Attack,
+                   epsilons: Sequence[float], batch_size: int = 1000, seed: int = 0) -> list[float]:
+    """Accuracy of ``model`` on ``attack(images)`` at each ε, over all images.
+
+    Args:
+        model: (B, C, H, W) float in [0, 1] -> logits; evaluated in eval mode (its mode is restored).
+        images: (N, C, H, W) uint8 in [0, 255] or float in [0, 1]; moved batch by batch to the model's
+            device.
+        labels: (N,) int64.
+        attack: an :class:`~pixelreg.attacks.Attack`.
+        epsilons: the ε grid; ε = 0 gives exactly the clean accuracy.
+        batch_size: images per batch; one noise draw per batch (the draws depend on the batch size).
+        seed: seeds one ``torch.Generator`` that runs through the batches in order.
+    Returns:
+        list of accuracies in [0, 1], one per ε.
+    """
+    if batch_size < 1:
+        raise ConfigError("batch_size", batch_size, "an integer >= 1")
+    if len(images) != len(labels) or len(images) == 0:
+        raise ConfigError("images/labels", (len(images), len(labels)), "the same non-zero length")
+    eps = check_epsilons(epsilons, attack.eps_max)
+    device = model_device(model)
+    g = torch.Generator(device=device).manual_seed(int(seed))
+    correct = torch.zeros(len(eps), dtype=torch.long, device=device)
+    grad_ctx = torch.no_grad if attack.needs_grad else torch.inference_mode
+    with eval_mode(model):
+        for i in range(0, len(images), batch_size):
+            x = _as_float_images(images[i:i + batch_size].to(device))
+            y = labels[i:i + batch_size].to(device)
+            for k, xa in enumerate(attack.perturbed(model, x, y, eps, g)):
+                with grad_ctx():
+                    correct[k] += (model(xa).argmax(1) == y).sum()
+    return (correct.double() / len(images)).tolist()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tables over runs
+
+
+def _default_cache() -> Callable | None:
+    try:
+        from .runs import cached_table
+    except ImportError:  # pragma: no cover - the run store is part of the package
+        return None
+    return cached_table
+
+
+def _test_split(task: str, n_images: int, rgb: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    from .data import load_dataset
+
+    ds = load_dataset(task, "test", rgb=rgb)
+    return ds.images[:n_images], ds.labels[:n_images]
+
+
+def _tensor_fingerprint(t: torch.Tensor) -> str:
+    return hashlib.sha1(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:12]
+
+
+def _source_model(source: Any, device) -> tuple[nn.Module | None, str | None]:
+    if source is None:
+        return None, None
+    if isinstance(source, nn.Module):
+        return source.to(device).eval(), model_fingerprint(source)
+    if isinstance(source, (str, Path)):
+        source = _open_run(source)
+    return source.load_model(device), f"run:{Path(source.dir).name}"
+
+
+def _run_id(run: Any) -> str:
+    return Path(run.dir).name
+
+
+def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: Sequence[float] | None = None,
+                    n_images: int = 2000, seed: int = 0, source: Any = None, batch_size: int = 1000,
+                    device: str | torch.device = "cpu", images: torch.Tensor | None = None,
+                    labels: torch.Tensor | None = None, cache: Callable | None | bool = True,
+                    clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF) -> pd.DataFrame:
+    """Accuracy under an attack for each run, as one tidy table.
+
+    Args:
+        runs: a :class:`pixelreg.runs.Run` or an iterable of them (anything with ``.dir``, ``.config`` and
+            ``.load_model(device)``).
+        attack: a name in ``ATTACKS`` (not "boundary") or an Attack instance (its ``name`` labels rows).
+        epsilons: the ε grid; None = the reference grid for the run's task (``EPSILON_GRIDS``).
+        n_images: the first ``n_images`` of the test split (or of ``images``).
+        seed: noise seed (the run's training seed is ``config.seed``, column ``seed``).
+        source: transfer source for "fgsm": a Run, a run directory or a model; None = white-box.
+        images, labels: use these (uint8 or [0, 1] float) instead of loading the test split.
+        cache: True = :func:`pixelreg.runs.cached_table` (one CSV per run and setting), False/None = no
+            cache, or a callable with the same signature.
+    Returns:
+        DataFrame with columns run, task, seed, condition, alpha, th, target, attack, attack_repr,
+        source, attack_seed, epsilon, accuracy, n_images; one row per (run, epsilon).
+    """
+    if n_images < 1:
+        raise ConfigError("n_images", n_images, "an integer >= 1")
+    runs = [runs] if hasattr(runs, "dir") and hasattr(runs, "config") else list(runs)
+    if cache is True:
+        cache = _default_cache()
+    src_model, src_id = _source_model(source, device)
+    if isinstance(attack, str):
+        if attack == "boundary":
+            raise ConfigError("attack", attack, "an ε attack; use boundary_distances for the boundary attack")
+        atk = make_attack(attack, src_model, src_id, clip=clip, cutoff=cutoff)
+    else:
+        atk = attack
+    if images is not None:
+        if labels is None or len(labels) != len(images):
+            raise ConfigError("labels", None if labels is None else len(labels), "one label per image")
+        images, labels = images[:n_images], labels[:n_images]
+    split_cache: dict[tuple[str, bool], tuple[torch.Tensor, torch.Tensor]] = {}
+    tables = []
+    for run in runs:
+        cfg = run.config
+        task = getattr(cfg, "task", None)
+        if epsilons is None:
+            if task not in EPSILON_GRIDS or atk.name not in EPSILON_GRIDS[task]:
+                raise ConfigError("epsilons", None, f"explicit epsilons (no reference grid for {task}/{atk.name})")
+            eps = list(EPSILON_GRIDS[task][atk.name])
+        else:
+            eps = check_epsilons(epsilons, atk.eps_max)
+        if images is None:
+            key = (task, bool(getattr(cfg, "rgb", False)))
+            if key not in split_cache:
+                split_cache[key] = _test_split(task, n_images, rgb=key[1])
+            x, y = split_cache[key]
+            data_id = f"{task}-test-first{len(x)}"
+        else:
+            x, y = images, labels
+            data_id = f"given-{_tensor_fingerprint(x)}-{_tensor_fingerprint(y)}"
+
+        def compute(run=run, x=x, y=y, eps=eps, cfg=cfg) -> pd.DataFrame:
+            model = run.load_model(device)
+            acc = accuracy_curve(model, x, y, atk, eps, batch_size=batch_size, seed=seed)
+            return pd.DataFrame({"epsilon": eps, "accuracy": acc})
+
+        params = {"attack": repr(atk), "epsilons": eps, "data": data_id, "seed": seed, "batch_size": batch_size}
+        curve = cache(run.dir, f"acc-{atk.name}", params, compute) if cache else compute()
+        tables.append(pd.DataFrame({
+            "run": _run_id(run), "task": task, "seed": getattr(cfg, "seed", None),
+            "condition": condition_label(cfg), "alpha": getattr(cfg, "alpha", None),
+            "th": getattr(cfg, "th", None), "target": getattr(cfg, "target", None),
+            "attack": atk.name, "attack_repr": repr(atk), "source": getattr(atk, "source_id", None),
+            "attack_seed": seed, "epsilon": curve["epsilon"].to_numpy(float),
+            "accuracy": curve["accuracy"].to_numpy(float), "n_images": len(x)}))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                       n_images: int = 1000, steps: int = 50, repeats: int = 5, seed: int = 0,
+                       batch_size: int = 100, device: str | torch.device = "cpu",
+                       cache: Callable | None | bool = True) -> tuple[pd.DataFrame, torch.Tensor]:
+    """Boundary-attack minimal perturbations (spec §9.4, with failures counted and δ kept).
+
+    ``n_images`` images are drawn without replacement (``torch.randperm`` seeded by ``seed``) from the
+    test split of the run's task, or from ``images``; ``labels`` are optional and only recorded.
+
+    Returns:
+        (table, delta): table with one row per (image, repeat): run, seed, condition (for a run), image
+        (index into the test split / ``images``), repeat, label (the model's prediction = the criterion),
+        success, mse (||δ||²/D, NaN if failed); delta (R, n, C, H, W) float32, NaN for failures. For a run,
+        delta is also saved as ``<run>/evals/boundary-<hash>.pt`` next to the cached CSV.
+        Summary like the reference: ``table[table.success].groupby("repeat").mse.median()``, then its mean
+        (see :class:`~pixelreg.attacks.BoundaryResult`).
+    """
+    if n_images < 1:
+        raise ConfigError("n_images", n_images, "an integer >= 1")
+    is_run = hasattr(run_or_model, "dir") and hasattr(run_or_model, "load_model")
+    if images is None:
+        if not is_run:
+            raise ConfigError("images", None, "test images when evaluating a bare model")
+        cfg = run_or_model.config
+        from .data import load_dataset
+
+        ds = load_dataset(cfg.task, "test", rgb=bool(getattr(cfg, "rgb", False)))
+        images, labels = ds.images, ds.labels
+        data_id = f"{cfg.task}-test"
+    else:
+        data_id = f"given-{_tensor_fingerprint(images)}"
+    gen = torch.Generator().manual_seed(int(seed))
+    idx = torch.randperm(len(images), generator=gen)[:n_images]
+    x = _as_float_images(images[idx])
+    attack = BoundaryAttack(steps=steps, repeats=repeats, batch_size=batch_size)
+
+    def compute() -> tuple[pd.DataFrame, torch.Tensor]:
+        model = run_or_model.load_model(device) if is_run else run_or_model
+        res = attack(model, x.to(model_device(model)), seed=seed)
+        r, n = res.success.shape
+        table = pd.DataFrame({
+            "image": np.tile(idx.numpy(), r), "repeat": np.repeat(np.arange(r), n),
+            "label": np.tile(res.labels.numpy(), r),
+            "true_label": np.tile(labels[idx].numpy(), r) if labels is not None else -1,
+            "success": res.success.flatten().numpy(), "mse": res.mse.flatten().double().numpy()})
+        return table, res.delta.float()
+
+    if is_run:
+        cfg = run_or_model.config
+        params = {"attack": repr(attack), "data": data_id, "n_images": n_images, "seed": seed}
+        blob = json.dumps(params, sort_keys=True, default=str).encode()
+        pt = Path(run_or_model.dir) / "evals" / f"boundary-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
+        cache_fn = _default_cache() if cache is True else (cache or None)
+        box: dict[str, torch.Tensor] = {}
+
+        def compute_table() -> pd.DataFrame:
+            table, delta = compute()
+            box["delta"] = delta
+            _save_tensor(pt, delta)
+            return table
+
+        if cache_fn and pt.is_file():
+            table = cache_fn(run_or_model.dir, "boundary", params, compute_table)
+            delta = box.get("delta")
+            if delta is None:
+                delta = torch.load(pt, map_location="cpu", weights_only=True)
+        else:  # no cache, or perturbations missing: compute afresh (deterministic given the seed)
+            table = compute_table()
+            delta = box["delta"]
+            if cache_fn:
+                cache_fn(run_or_model.dir, "boundary", params, lambda: table)
+        table.insert(0, "condition", condition_label(cfg))
+        table.insert(0, "seed", getattr(cfg, "seed", None))
+        table.insert(0, "run", _run_id(run_or_model))
+        return table, delta
+    return compute()
+
+
+def _save_tensor(path: Path, t: torch.Tensor) -> None:
+    try:
+        from .runs import atomic_torch_save
+    except ImportError:  # pragma: no cover
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(t, path)
+        return
+    atomic_torch_save(path, t)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Command line: `pixelreg evaluate RUN_DIR --attack gaussian --epsilons 0,0.1,0.2`
+
+
+def _open_run(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.is_dir():
+        raise ConfigError("run_dir", str(p), "an existing run directory (printed by `pixelreg train`)")
+    from .runs import Run
+
+    return Run.open(p)
+
+
+def _parse_epsilons(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        eps = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ConfigError("epsilons", text, "comma-separated numbers in [0, 1], e.g. 0,0.1,0.2") from None
+    if not eps:
+        raise ConfigError("epsilons", text, "at least one number in [0, 1]")
+    return check_epsilons(eps, 1.0)
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``pixelreg evaluate`` arguments to ``parser`` (a subcommand parser); returns it."""
+    parser.add_argument("run_dir", help="run directory (printed by `pixelreg train`)")
+    parser.add_argument("--attack", default="gaussian", help=f"one of {', '.join(ATTACKS)} (default gaussian)")
+    parser.add_argument("--epsilons", default=None,
+                        help="comma-separated ε in [0, 1]; default: the reference grid of the run's task")
+    parser.add_argument("--n-images", type=int, default=None,
+                        help="first N test images (default 2000; boundary: N random test images, default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="noise / attack seed (default 0)")
+    parser.add_argument("--source", default=None, help="run directory of the transfer source for --attack fgsm")
+    parser.add_argument("--clip", default="bounds", choices=("bounds", "per-image"),
+                        help="noise clipping: [0, 1] (default) or each image's own range (reference)")
+    parser.add_argument("--cutoff", type=float, default=DEFAULT_CUTOFF,
+                        help="radial cutoff in cycles/pixel for low-pass/high-pass noise")
+    parser.add_argument("--steps", type=int, default=50, help="boundary attack steps (reference 50)")
+    parser.add_argument("--repeats", type=int, default=5, help="boundary attack repeats (reference 5)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="images per batch")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--out", default=None, help="also write the table to this CSV file")
+    return parser
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Run ``pixelreg evaluate`` from parsed arguments: print the table, write it; return exit status 0.
+
+    The table is cached as CSV in ``<run>/evals/`` (and written to ``--out`` if given).
+
+    Raises:
+        ConfigError: unknown attack, ε outside [0, 1], n_images < 1, missing run directory.
+    """
+    if args.attack not in ATTACKS:
+        raise ConfigError("attack", args.attack, f"one of {ATTACKS}")
+    eps = _parse_epsilons(args.epsilons)
+    n = args.n_images if args.n_images is not None else (1000 if args.attack == "boundary" else 2000)
+    if n < 1:
+        raise ConfigError("n_images", n, "an integer >= 1")
+    if args.source is not None and args.attack != "fgsm":
+        raise ConfigError("source", args.source, "only with --attack fgsm")
+    run = _open_run(args.run_dir)
+    source = _open_run(args.source) if args.source is not None else None
+    if args.attack == "boundary":
+        table, _ = boundary_distances(run, n_images=n, steps=args.steps, repeats=args.repeats, seed=args.seed,
+                                      batch_size=min(args.batch_size, 100), device=args.device)
+        ok = table[table["success"].astype(bool)]
+        med = ok.groupby("repeat")["mse"].median()
+        print(f"boundary attack: {len(table) - len(ok)} of {len(table)} image-repeats failed; "
+              f"median mse per repeat {med.round(6).tolist()}; mean of medians {med.mean():.6g}")
+    else:
+        table = robust_accuracy(run, args.attack, epsilons=eps, n_images=n, seed=args.seed, source=source,
+                                batch_size=args.batch_size, device=args.device, clip=args.clip,
+                                cutoff=args.cutoff)
+        print(table[["run", "condition", "attack", "source", "epsilon", "accuracy", "n_images"]]
+              .to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        print(f"wrote {out}")
+    return 0
+
+
+def main_evaluate(argv: Sequence[str] | None = None) -> int:
+    """``pixelreg evaluate ...`` as a function: returns the exit status (2 for bad input)."""
+    parser = add_evaluate_arguments(argparse.ArgumentParser(prog="pixelreg evaluate",
+                                                            description="accuracy of a trained run under attack"))
+    args = parser.parse_args(argv)
+    try:
+        run_evaluate(args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+__all__ = ["EPSILON_GRIDS", "ATTACKS", "make_attack", "condition_label", "accuracy_curve", "robust_accuracy",
+           "boundary_distances", "add_evaluate_arguments", "run_evaluate", "main_evaluate"]

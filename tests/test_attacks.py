@@ -1,0 +1,201 @@
+"""Attacks: ε = 0 is the identity, noise never helps, agreement with foolbox, FGSM, boundary attack."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from _tiny_models import BrightnessModel, ConstantModel, TinyConvNet, make_data, trained
+from pixelreg.attacks import (FGSM, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise, as_foolbox,
+                              import_foolbox)
+from pixelreg.errors import ConfigError
+from pixelreg.evaluate import accuracy_curve
+from pixelreg.spectra import FilteredNoise
+
+ATTACKS = [GaussianNoise(), UniformNoise(), SaltPepper(), GaussianNoise("per-image"), SaltPepper("per-image"),
+           FilteredNoise("low", 0.15), FilteredNoise("high", 0.15), FGSM()]
+
+
+def clean_accuracy(model, x, y) -> float:
+    with torch.no_grad():
+        return (model(x).argmax(1) == y).double().mean().item()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_data(600, 1, seed=7)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=repr)
+def test_epsilon_zero_is_identity_and_clean_accuracy(attack, data):
+    model = trained(1)
+    x, y = data
+    out = attack(model, x[:50], y[:50], [0.0, 0.1], generator=3)
+    assert len(out) == 2
+    assert torch.equal(out[0], x[:50])
+    acc = accuracy_curve(model, x, y, attack, [0.0], batch_size=128)
+    assert acc[0] == clean_accuracy(model, x, y)
+
+
+@pytest.mark.parametrize("attack", ATTACKS[:7], ids=repr)
+def test_noise_never_beats_clean_on_average(attack, data):
+    model = trained(1)
+    x, y = data
+    eps = [0.0, 0.1, 0.3, 0.5] if not isinstance(attack, SaltPepper) else [0.0, 0.1, 0.2, 0.3]
+    curves = torch.tensor([accuracy_curve(model, x, y, attack, eps, seed=s) for s in range(2)]).mean(0)
+    assert (curves[1:] <= curves[0] + 1e-12).all(), curves
+    assert curves[-1] < curves[0]  # the strongest noise does hurt this model
+
+
+@pytest.mark.parametrize("attack", ATTACKS[:7], ids=repr)
+def test_outputs_in_bounds_and_seeded(attack, data):
+    x, y = data
+    x = x[:64]
+    a = attack(None, x, y[:64], [0.2, 0.5], generator=1)
+    b = attack(None, x, y[:64], [0.2, 0.5], generator=1)
+    c = attack(None, x, y[:64], [0.2, 0.5], generator=2)
+    for xa, xb, xc in zip(a, b, c):
+        assert xa.min() >= 0 and xa.max() <= 1
+        assert torch.equal(xa, xb) and not torch.equal(xa, xc)
+    if attack.clip == "per-image":  # each image stays inside its own [min, max] (reference, B6)
+        lo, hi = x.flatten(1).amin(1), x.flatten(1).amax(1)
+        assert (a[1].flatten(1).amin(1) >= lo).all() and (a[1].flatten(1).amax(1) <= hi).all()
+
+
+def test_noise_statistics_and_common_random_numbers():
+    x = torch.full((200, 1, 16, 16), 0.5)
+    g1, g2 = GaussianNoise()(None, x, None, [0.05, 0.1], generator=0)
+    d1, d2 = g1 - x, g2 - x
+    assert abs(d1.std().item() - 0.05) < 0.002
+    torch.testing.assert_close(d2, 2 * d1)  # same draw scaled by ε (no clipping here)
+    (u,) = UniformNoise()(None, x, None, [0.2], generator=0)
+    d = u - x
+    assert d.abs().max() <= 0.2 + 1e-6 and abs(d.std().item() - 0.2 / math.sqrt(3)) < 0.003
+    s1, s2 = SaltPepper()(None, x, None, [0.1, 0.3], generator=0)
+    hit1, hit2 = s1 != x, s2 != x
+    assert abs(hit1.double().mean().item() - 0.1) < 0.01 and abs(hit2.double().mean().item() - 0.3) < 0.01
+    assert (hit2 | ~hit1).all()  # pixels hit at 0.1 are also hit at 0.3
+    assert set(s2[hit2].unique().tolist()) <= {0.0, 1.0}
+
+
+def _foolbox_accuracy(attack, fmodel, x, y, eps):
+    _, clipped, success = attack(fmodel, x, y, epsilons=[eps])
+    return 1 - success.double().mean().item(), clipped[0]
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "uniform"])
+def test_agrees_with_foolbox_additive_noise(kind):
+    """Our per-pixel-σ Gaussian = foolbox L2 Gaussian with ε_L2 = σ·sqrt(D); our U(−ε, ε) = foolbox's
+    L∞ uniform (which rescales by the sample max, ≈ 1 for D = 256). Accuracies agree within sampling error."""
+    fb = import_foolbox()
+    model = trained(1)
+    x, y = make_data(1500, 1, seed=11)
+    d = x[0].numel()
+    ours, theirs = (GaussianNoise(), fb.attacks.L2AdditiveGaussianNoiseAttack()) if kind == "gaussian" else \
+        (UniformNoise(), fb.attacks.LinfAdditiveUniformNoiseAttack())
+    eps = 0.4 if kind == "gaussian" else 0.6
+    acc = accuracy_curve(model, x, y, ours, [eps], seed=5)[0]
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        fb_eps = eps * math.sqrt(d) if kind == "gaussian" else eps
+        acc_fb, adv_fb = _foolbox_accuracy(theirs, as_foolbox(model), x, y, fb_eps)
+    assert 0.4 < acc < 0.98  # an informative point of the curve
+    se = math.sqrt(2 * acc * (1 - acc) / len(x))
+    assert abs(acc - acc_fb) < 4 * se + 0.005, (acc, acc_fb)
+    # the noise itself has the same scale (compare on unclipped grey images)
+    grey = torch.full((300, 1, 16, 16), 0.5)
+    small = 0.05
+    (mine,) = ours(None, grey, None, [small], generator=0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        _, theirs_adv, _ = theirs(as_foolbox(model), grey, torch.zeros(300, dtype=torch.long),
+                                  epsilons=[small * math.sqrt(d) if kind == "gaussian" else small])
+    assert abs((mine - grey).std().item() / (theirs_adv[0] - grey).std().item() - 1) < 0.02
+
+
+def test_fgsm_bounds_and_transfer_equals_white_box():
+    model = trained(1)
+    x, y = make_data(150, 1, seed=3)
+    eps = [0.0, 0.01, 0.05, 0.3]
+    wb = FGSM()(model, x, y, eps)
+    tr = FGSM(source=model)(model, x, y, eps)
+    for e, a, b in zip(eps, wb, tr):
+        assert torch.equal(a, b)
+        assert a.min() >= 0 and a.max() <= 1
+        assert (a - x).abs().max() <= e + 1e-6
+    assert accuracy_curve(model, x, y, FGSM(), eps) == accuracy_curve(model, x, y, FGSM(source=model), eps)
+    # a different source gives a different (weaker) attack on the target
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        other = TinyConvNet().eval()  # an untrained source: its gradient transfers poorly
+    acc_wb = accuracy_curve(model, x, y, FGSM(), [0.05])[0]
+    acc_tr = accuracy_curve(model, x, y, FGSM(source=other), [0.05])[0]
+    assert acc_wb <= acc_tr
+    assert repr(FGSM()) == "FGSM(white-box)" and repr(FGSM(source=other)).startswith("FGSM(source=TinyConvNet-")
+
+
+def test_fgsm_batched_gradient_equals_per_image_and_rgb():
+    """Fixes B5 (3 channels) and checks the batched-gradient claim (eval mode: no cross-sample coupling)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = TinyConvNet(3)
+    model.train()  # FGSM must switch to eval mode for the gradient and restore the mode
+    x, y = make_data(16, 3, seed=4)
+    atk = FGSM()
+    s_batch = atk.gradient_sign(model, x, y)
+    assert model.training
+    s_single = torch.cat([atk.gradient_sign(model, x[i:i + 1], y[i:i + 1]) for i in range(len(x))])
+    model.eval()
+    assert torch.equal(s_batch, s_single)
+    (adv,) = atk(model, x, y, [0.1])
+    assert adv.shape == x.shape
+
+
+def test_bad_input():
+    with pytest.raises(ConfigError, match="epsilons"):
+        GaussianNoise()(None, torch.zeros(1, 1, 4, 4), None, [-0.1])
+    with pytest.raises(ConfigError, match="epsilons"):
+        SaltPepper()(None, torch.zeros(1, 1, 4, 4), None, [1.5])
+    with pytest.raises(ConfigError, match="clip"):
+        GaussianNoise("global")
+    with pytest.raises(ConfigError, match="steps"):
+        BoundaryAttack(steps=0)
+    assert repr(GaussianNoise()) == "GaussianNoise(clip='bounds')"
+    assert repr(BoundaryAttack()) == "BoundaryAttack(steps=50, repeats=5, batch_size=100)"
+
+
+def test_boundary_attack_adversarial_and_in_bounds():
+    model = trained(1)
+    x, _ = make_data(4, 1, seed=9)
+    res = BoundaryAttack(steps=5, repeats=2, batch_size=2)(model, x, seed=0)
+    assert res.success.all() and res.n_failed == [0, 0]
+    assert res.delta.shape == (2, 4, 1, 16, 16)
+    for r in range(2):
+        adv = x + res.delta[r]
+        assert adv.min() >= 0 and adv.max() <= 1
+        with torch.no_grad():
+            assert (model(adv).argmax(1) != res.labels).all()  # misclassified w.r.t. the model's own label
+    torch.testing.assert_close(res.mse, res.delta.flatten(2).pow(2).mean(2))
+    assert len(res.medians) == 2 and res.mean_median == pytest.approx(res.medians.mean())
+
+
+def test_boundary_attack_counts_failures():
+    """Init attack fails on grey images (the model predicts class 0 for them and for all noise):
+    the batched call raises, the batch is redone per image, and only the grey images are lost."""
+    bright, _ = make_data(2, 1, seed=1)
+    bright = (bright + 0.25).clamp(0, 1)
+    grey = torch.full((2, 1, 16, 16), 0.5)
+    x = torch.cat([bright[:1], grey[:1], bright[1:], grey[1:]])
+    res = BoundaryAttack(steps=5, repeats=1, batch_size=4)(BrightnessModel(), x, seed=0)
+    assert res.success.tolist() == [[True, False, True, False]]
+    assert res.n_failed == [1 * 2]
+    assert torch.isnan(res.delta[0, 1]).all() and torch.isnan(res.mse[0, [1, 3]]).all()
+    assert not torch.isnan(res.mse[0, [0, 2]]).any()
+    none = BoundaryAttack(steps=5, repeats=1, batch_size=2)(ConstantModel(), grey, seed=0)
+    assert none.n_failed == [2] and math.isnan(none.medians[0])
+
+
+def test_as_foolbox_bounds():
+    fm = as_foolbox(TinyConvNet())
+    assert fm.bounds == (0, 1)

@@ -1,0 +1,187 @@
+"""Evaluation: reference grids, accuracy curves, tidy tables over runs, caching, boundary distances, CLI."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import pixelreg.evaluate as ev
+from _tiny_models import make_data, trained
+from pixelreg.attacks import GaussianNoise
+from pixelreg.errors import ConfigError
+from pixelreg.evaluate import (EPSILON_GRIDS, accuracy_curve, boundary_distances, condition_label, main_evaluate,
+                               robust_accuracy)
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeConfig:
+    task: str = "mnist"
+    seed: int = 0
+    alpha: float = 0.0
+    th: float = 0.8
+    target: str = "thresholded"
+    noise_aug: float = 0.0
+
+
+class FakeRun:
+    """The Run interface robust_accuracy relies on: .dir, .config, .load_model(device)."""
+
+    def __init__(self, dir: Path, config: FakeConfig, model_seed: int = 0):
+        self.dir, self.config, self.model_seed, self.loads = Path(dir), config, model_seed, 0
+
+    def load_model(self, device="cpu"):
+        self.loads += 1
+        return trained(1, seed=self.model_seed).to(device).eval()
+
+
+class DictCache:
+    def __init__(self):
+        self.store, self.computed = {}, 0
+
+    def __call__(self, run_dir, name, params, compute):
+        key = (str(run_dir), name, repr(sorted(params.items())))
+        if key not in self.store:
+            self.computed += 1
+            self.store[key] = compute()
+        return self.store[key]
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y = make_data(400, 1, seed=21)
+    return (x * 255).round().to(torch.uint8), y  # as the data module holds them
+
+
+def test_reference_grids():
+    assert set(EPSILON_GRIDS) == {"mnist", "fashion-mnist", "cifar10", "cifar100"}
+    assert EPSILON_GRIDS["fashion-mnist"] == EPSILON_GRIDS["mnist"]
+    for grids in EPSILON_GRIDS.values():
+        for name in ("gaussian", "uniform", "salt-pepper", "fgsm"):
+            assert len(grids[name]) == 10 and grids[name][0] == 0.0
+    assert EPSILON_GRIDS["cifar10"]["gaussian"][1] == pytest.approx(0.1 / 9)
+    assert EPSILON_GRIDS["cifar10"]["fgsm"][-1] == pytest.approx(0.02)
+    assert EPSILON_GRIDS["cifar100"]["fgsm"][-1] == pytest.approx(0.005)
+    assert EPSILON_GRIDS["mnist"]["salt-pepper"][-1] == pytest.approx(0.3)
+
+
+def test_accuracy_curve_clean_and_batch_independent_at_zero(data):
+    x, y = data
+    model = trained(1)
+    with torch.no_grad():
+        clean = (model(x.float() / 255).argmax(1) == y).double().mean().item()
+    for bs in (64, 1000):
+        assert accuracy_curve(model, x, y, GaussianNoise(), [0.0], batch_size=bs) == [clean]
+    with pytest.raises(ConfigError, match="batch_size"):
+        accuracy_curve(model, x, y, GaussianNoise(), [0.0], batch_size=0)
+
+
+def test_condition_label():
+    assert condition_label(FakeConfig()) == "unregularized"
+    assert condition_label(FakeConfig(noise_aug=0.1)) == "noise-aug"
+    assert condition_label(FakeConfig(alpha=4.0)) == "S^Th"
+    assert condition_label(FakeConfig(alpha=4.0, target="pixel")) == "S^pixel"
+    assert condition_label(FakeConfig(alpha=4.0, target="shuffled")) == "shuffled"
+    assert condition_label(object()) == "unregularized"  # missing fields take defaults
+    from pixelreg.config import TrainConfig
+
+    assert condition_label(TrainConfig(alpha=10.0, target="neural")) == "neural"
+
+
+def test_robust_accuracy_table_and_cache(tmp_path, data):
+    x, y = data
+    runs = [FakeRun(tmp_path / "a", FakeConfig(seed=0)), FakeRun(tmp_path / "b", FakeConfig(seed=1, alpha=4.0))]
+    cache = DictCache()
+    eps = [0.0, 0.2, 0.4]
+    t = robust_accuracy(runs, "gaussian", epsilons=eps, n_images=300, images=x, labels=y, cache=cache)
+    assert len(t) == 6 and cache.computed == 2
+    assert {"run", "seed", "condition", "attack", "epsilon", "accuracy", "n_images", "source"} <= set(t.columns)
+    assert t["condition"].tolist() == ["unregularized"] * 3 + ["S^Th"] * 3
+    assert (t["n_images"] == 300).all() and (t["attack"] == "gaussian").all()
+    again = robust_accuracy(runs, "gaussian", epsilons=eps, n_images=300, images=x, labels=y, cache=cache)
+    assert cache.computed == 2 and sum(r.loads for r in runs) == 2  # served from the cache
+    pd.testing.assert_frame_equal(t, again)
+    robust_accuracy(runs, "gaussian", epsilons=eps, n_images=300, images=x, labels=y, cache=cache, seed=1)
+    assert cache.computed == 4  # another noise seed is another setting
+    # default grid from the task; transferred FGSM records its source
+    src = FakeRun(tmp_path / "src", FakeConfig(seed=5), model_seed=0)
+    f = robust_accuracy(runs[1], "fgsm", n_images=100, images=x, labels=y, cache=False, source=src)
+    assert f["epsilon"].tolist() == pytest.approx(list(EPSILON_GRIDS["mnist"]["fgsm"]))
+    assert (f["source"] == "run:src").all()
+    assert f["accuracy"].iloc[-1] < f["accuracy"].iloc[0]
+
+
+def test_robust_accuracy_with_the_run_store_cache(tmp_path, data):
+    x, y = data
+    run = FakeRun(tmp_path / "run", FakeConfig())
+    t1 = robust_accuracy(run, "salt-pepper", epsilons=[0.0, 0.1], n_images=200, images=x, labels=y)
+    t2 = robust_accuracy(run, "salt-pepper", epsilons=[0.0, 0.1], n_images=200, images=x, labels=y)
+    assert run.loads == 1 and len(list((tmp_path / "run" / "evals").glob("acc-salt-pepper-*.csv"))) == 1
+    np.testing.assert_allclose(t1["accuracy"], t2["accuracy"])
+
+
+def test_robust_accuracy_bad_input(tmp_path, data):
+    x, y = data
+    run = FakeRun(tmp_path / "r", FakeConfig())
+    with pytest.raises(ConfigError, match="attack"):
+        robust_accuracy(run, "pgd", epsilons=[0.1], images=x, labels=y, cache=False)
+    with pytest.raises(ConfigError, match="epsilons"):
+        robust_accuracy(run, "gaussian", epsilons=[-0.1], images=x, labels=y, cache=False)
+    with pytest.raises(ConfigError, match="n_images"):
+        robust_accuracy(run, "gaussian", epsilons=[0.1], n_images=0, images=x, labels=y, cache=False)
+
+
+def test_boundary_distances_saves_perturbations(tmp_path, data):
+    x, y = data
+    run = FakeRun(tmp_path / "run", FakeConfig(seed=3))
+    table, delta = boundary_distances(run, images=x, labels=y, n_images=4, steps=5, repeats=2, batch_size=4)
+    assert len(table) == 8 and delta.shape == (2, 4, 1, 16, 16)
+    assert table["success"].all() and (table["seed"] == 3).all()
+    saved = list((tmp_path / "run" / "evals").glob("boundary-*.pt"))
+    assert len(saved) == 1
+    torch.testing.assert_close(torch.load(saved[0], weights_only=True), delta)
+    np.testing.assert_allclose(table["mse"], delta.flatten(2).pow(2).mean(2).flatten().double(), rtol=1e-6)
+    loads = run.loads
+    table2, delta2 = boundary_distances(run, images=x, labels=y, n_images=4, steps=5, repeats=2, batch_size=4)
+    assert run.loads == loads  # cached table and perturbations
+    torch.testing.assert_close(delta2, delta)
+
+
+def test_cli(tmp_path, data, monkeypatch, capsys):
+    x, y = data
+    runs = {str(tmp_path / "a"): FakeRun(tmp_path / "a", FakeConfig()),
+            str(tmp_path / "s"): FakeRun(tmp_path / "s", FakeConfig(seed=2))}
+    monkeypatch.setattr(ev, "_open_run", lambda p: runs[str(p)])
+    monkeypatch.setattr(ev, "_test_split", lambda task, n, rgb=False: (x[:n], y[:n]))
+    out = tmp_path / "out.csv"
+    assert main_evaluate([str(tmp_path / "a"), "--attack", "gaussian", "--epsilons", "0,0.1,0.2",
+                          "--n-images", "100", "--out", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert t["epsilon"].tolist() == [0.0, 0.1, 0.2] and (t["n_images"] == 100).all()
+    assert "accuracy" in capsys.readouterr().out
+    assert main_evaluate([str(tmp_path / "a"), "--attack", "fgsm", "--source", str(tmp_path / "s"),
+                          "--epsilons", "0,0.1", "--n-images", "50"]) == 0
+    assert len(list((tmp_path / "a" / "evals").glob("acc-*.csv"))) == 2
+
+
+@pytest.mark.parametrize("argv, param", [
+    (["--attack", "pgd"], "attack"),
+    (["--epsilons", "0,-0.1"], "epsilons"),
+    (["--epsilons", "0,1.5"], "epsilons"),
+    (["--epsilons", "a,b"], "epsilons"),
+    (["--n-images", "0"], "n_images"),
+])
+def test_cli_bad_input(tmp_path, argv, param, capsys):
+    with pytest.raises(ConfigError, match=param):
+        ev.run_evaluate(ev.add_evaluate_arguments(__import__("argparse").ArgumentParser()).parse_args(
+            [str(tmp_path)] + argv))
+    assert main_evaluate([str(tmp_path)] + argv) == 2
+    assert param in capsys.readouterr().err
+
+
+def test_cli_missing_run_dir(tmp_path, capsys):
+    assert main_evaluate([str(tmp_path / "nope")]) == 2
+    assert "run_dir" in capsys.readouterr().err
