@@ -1,0 +1,159 @@
+"""Benchmarks for BENCHMARKS.md: training-step cost of the regularizer, pool setup, CPU levers.
+
+Run: ``.venv/bin/python benchmarks/run.py [--quick] [--out benchmarks/results.json]``. Prints markdown tables.
+Every ratio is measured inside one process, interleaving the variants, so machine load affects both sides.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pixelreg.models import paper_resnet  # noqa: E402
+from pixelreg.regularizer import SimilarityRegularizer, similarity_loss  # noqa: E402
+from pixelreg.similarity import PairSampler, centered_unit_rows  # noqa: E402
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return dict(date=datetime.date.today().isoformat(), cpu=cpu, cores=os.cpu_count(),
+                threads=torch.get_num_threads(), torch=torch.__version__, python=platform.python_version(),
+                device="cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _step_fn(width: int, regularized: bool, autocast: bool = False, channels_last: bool = False):
+    torch.manual_seed(0)
+    model = paper_resnet("resnet18", in_channels=1, num_classes=10, width=width)
+    mf = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=mf)
+    reg = SimilarityRegularizer(model) if regularized else None
+    params = list(model.parameters()) + ([reg.layer_logits] if reg is not None else [])
+    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+    x = torch.rand(64, 1, 28, 28).to(memory_format=mf)
+    y = torch.randint(0, 10, (64,))
+    xa, xb = torch.rand(16, 1, 28, 28).to(memory_format=mf), torch.rand(16, 1, 28, 28).to(memory_format=mf)
+    t = torch.randint(-1, 2, (16,)).float()
+    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast else contextlib.nullcontext
+
+    def step():
+        with ctx():
+            loss = F.cross_entropy(model(x), y)
+            if reg is not None:
+                loss = loss + 10.0 * similarity_loss(reg(xa, xb).float(), t)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def time_interleaved(fns: dict, repeats: int, warmup: int = 2) -> dict:
+    """Median seconds per call of each fn, calls interleaved round-robin."""
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bench_steps(widths=(16, 64), repeats=10) -> list[dict]:
+    rows = []
+    for w in widths:
+        r = max(3, repeats if w <= 16 else repeats // 2)
+        fns = {"plain": _step_fn(w, False), "regularized": _step_fn(w, True),
+               "plain_bf16": _step_fn(w, False, autocast=True), "regularized_bf16": _step_fn(w, True, autocast=True),
+               "plain_cl": _step_fn(w, False, channels_last=True)}
+        t = time_interleaved(fns, r)
+        rows.append(dict(width=w, repeats=r, **{f"{k}_s": v for k, v in t.items()},
+                         ratio=t["regularized"] / t["plain"], ratio_bf16=t["regularized_bf16"] / t["plain_bf16"],
+                         bf16_speedup=t["plain"] / t["plain_bf16"], channels_last_speedup=t["plain"] / t["plain_cl"]))
+    return rows
+
+
+def bench_pool(sizes=(5000, 60000), ranges=("all", "high"), th=0.8) -> list[dict]:
+    from pixelreg.data import load_dataset
+
+    try:
+        images = load_dataset("fashion-mnist", "train", source="local").images
+        source = "fashion-mnist"
+    except Exception:  # noqa: BLE001
+        images, source = (torch.rand(60000, 1, 28, 28) * 255).to(torch.uint8), "random"
+    rows = []
+    for n in sizes:
+        for rr in ranges:
+            pool = images[:n]
+            rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            tracemalloc.start()
+            t0 = time.perf_counter()
+            rows_ = centered_unit_rows(pool)
+            sampler = PairSampler(rows_, reg_range=rr, th=th)
+            setup = time.perf_counter() - t0
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            t0 = time.perf_counter()
+            for _ in range(20):
+                sampler.sample(16)
+            per_sample = (time.perf_counter() - t0) / 20
+            rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            rows.append(dict(pool_size=n, reg_range=rr, data=source, setup_s=setup,
+                             rows_mb=rows_.numel() * 4 / 2**20, peak_rss_growth_mb=(rss1 - rss0) / 1024,
+                             python_peak_mb=peak / 2**20, sample16_ms=per_sample * 1e3,
+                             method=getattr(sampler, "method", "?"), selected_share=sampler.selected_share))
+    return rows
+
+
+def markdown(rows: list[dict], cols: list[str]) -> str:
+    def fmt(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="width 16 only, fewer repeats")
+    ap.add_argument("--out", default=None, help="also write the results as JSON")
+    args = ap.parse_args(argv)
+    m = machine()
+    print(f"machine: {m}")
+    steps = bench_steps(widths=(16,) if args.quick else (16, 64), repeats=5 if args.quick else 10)
+    print("\n### Training step, batch 64 + 16 pairs (ResNet18, 28x28, CPU)\n")
+    print(markdown(steps, ["width", "plain_s", "regularized_s", "ratio", "plain_bf16_s", "regularized_bf16_s",
+                           "ratio_bf16", "bf16_speedup", "channels_last_speedup"]))
+    pool = bench_pool(sizes=(5000,) if args.quick else (5000, 60000))
+    print("\n### Pool setup (S^pixel rows + pair sampler)\n")
+    print(markdown(pool, ["pool_size", "reg_range", "data", "setup_s", "rows_mb", "peak_rss_growth_mb",
+                          "python_peak_mb", "sample16_ms", "method", "selected_share"]))
+    if args.out:
+        Path(args.out).write_text(json.dumps(dict(machine=m, steps=steps, pool=pool), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
