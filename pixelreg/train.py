@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as data_mod
-from .config import TrainConfig
+from .config import TrainConfig, canonical
 from .errors import ConfigError
 from .models import paper_resnet
 from .regularizer import SimilarityRegularizer, similarity_loss
@@ -76,7 +76,7 @@ def file_sha256(path: str | Path) -> str:
 
 def resolve(config: TrainConfig) -> TrainConfig:
     """Validate, and pin the content of external files (a responses file) into the config."""
-    config.validate()
+    config = canonical(config.validate())
     if config.target == "neural":
         p = Path(config.responses)
         if not p.is_file():

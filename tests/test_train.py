@@ -33,7 +33,9 @@ pytestmark = pytest.mark.skipif(not _fmnist_available(),
 
 
 def smoke(**kw):
-    return make_config("smoke", task="fashion-mnist", reg_data="fashion-mnist", alpha=10.0, th=0.8, **kw)
+    values = dict(task="fashion-mnist", reg_data="fashion-mnist", alpha=10.0, th=0.8)
+    values.update(kw)
+    return make_config("smoke", **values)
 
 
 def _cli(args, runs_dir, **kw):
@@ -163,3 +165,30 @@ def test_concurrent_requests_train_once(tmp_path):
     dirs = {o[0].strip().splitlines()[-1] for o in outs}
     assert len(dirs) == 1
     assert len([d for d in tmp_path.iterdir() if d.is_dir()]) == 1
+
+
+def test_evaluate_cli_on_a_trained_run(tmp_path):
+    """`pixelreg evaluate` on a run trained by `pixelreg train`: eps 0 equals clean accuracy; a second call
+    is a cache lookup; robust accuracy under noise is not above clean on average."""
+    from pixelreg.data import load_dataset
+    from pixelreg.evaluate import robust_accuracy
+    from pixelreg.train import evaluate_split
+
+    run = train(smoke(alpha=0.0), runs_dir=tmp_path, progress=False)
+    out = tmp_path / "table.csv"
+    r = _cli(["evaluate", str(run.dir), "--attack", "gaussian", "--epsilons", "0,0.1,0.3", "--n-images", "200",
+              "--out", str(out)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    table = pd.read_csv(out)
+    assert list(table.epsilon) == [0.0, 0.1, 0.3] and (table.n_images == 200).all()
+    test = load_dataset("fashion-mnist", "test")
+    _, clean = evaluate_split(run.load_model(), test.images[:200], test.labels[:200], torch.device("cpu"))
+    assert table.accuracy[0] == pytest.approx(clean, abs=1e-12)
+    cached = list((run.dir / "evals").glob("acc-gaussian-*.csv"))
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    again = robust_accuracy(run, "gaussian", epsilons=[0, 0.1, 0.3], n_images=200)
+    assert cached[0].stat().st_mtime_ns == mtime and again.accuracy.tolist() == table.accuracy.tolist()
+    bad = _cli(["evaluate", str(run.dir), "--attack", "gaussian", "--epsilons", "0,1.5"], tmp_path)
+    assert bad.returncode == 2 and "epsilon" in bad.stderr
