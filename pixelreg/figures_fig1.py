@@ -1,0 +1,192 @@
+"""Fig. 1 data: similarity of (predicted) V1 responses against pixel similarity.
+
+Attias et al. (2024, Fig. 1) plot the representational similarity of Li et al.'s (2019) mouse-V1
+predictor against pixel similarity, for image pairs. The recordings and predictors are not public,
+so by default this runs on ``pixelreg.v1sim.SimulatedV1`` (results say ``simulated=True`` in
+``meta``) and takes real recordings (``load_responses`` layout) unchanged through ``data=``.
+
+Pipeline: stimuli (natural 36x64 patches, ``pixelreg.data.natural_image_pool``) -> training set
+with one noisy trial per image, held-out test set with ``repeats`` trials per image -> predictor
+trained on the single trials (``fit_predictor``) -> centred-cosine similarity of noise-free rates,
+single trials, trial averages and predictions on the held-out images -> correlations with pixel
+similarity (and with the noise-free similarity) over the pairs i < j, with image-bootstrap CIs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pixelreg.errors import ConfigError
+from pixelreg.neural import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses,
+                             per_neuron_correlation, predict, response_similarity, similarity_correlation,
+                             upper_pairs)
+from pixelreg.similarity import pixel_similarity
+
+__all__ = ["FIG1_PROFILES", "fig1_data"]
+
+_PREDICTOR_VERSION = 1  # bump when fit_predictor or Predictor change, so cached predictors are not reused
+
+# Scales of Fig. 1. Li et al. (2019) had ~5,000 single-trial training images and 100 test images
+# x 10 repeats per scan, a few thousand neurons per scan.
+FIG1_PROFILES: dict[str, dict] = {
+    "smoke": dict(n_neurons=60,  # M, simulated neurons
+                  n_train=300,  # training images, one trial each (10% of them validate early stopping)
+                  n_test=60,  # held-out images: pairs for the similarity analysis
+                  repeats=4,  # trials per held-out image
+                  max_epochs=2, patience=2, channels=8, n_boot=20),  # predictor epochs; bootstrap resamples
+    "cpu": dict(n_neurons=1000, n_train=5000, n_test=500, repeats=10, max_epochs=10, patience=3, channels=16,
+                n_boot=200),
+    "paper": dict(n_neurons=5000, n_train=20000, n_test=1000, repeats=10, max_epochs=100, patience=8, channels=32,
+                  n_boot=1000),
+}
+
+
+def _cache_key(params: dict, data: NeuralData | None) -> str:
+    h = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    if data is not None:  # a real recording: hash its contents, not its path
+        h.update(data.images.numpy().tobytes())
+        h.update(data.responses.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _fit_cached(cache_dir, key: str, images, responses, fit_kwargs: dict):
+    """fit_predictor, or its earlier result from ``<cache_dir>/fig1-predictor-<key>.pt`` (tensors only)."""
+    path = None if cache_dir is None else Path(cache_dir) / f"fig1-predictor-{key}.pt"
+    if path is not None and path.is_file():
+        blob = torch.load(path, weights_only=True)
+        model = Predictor(responses.shape[-1], image_shape=tuple(images.shape[-2:]),
+                          channels=fit_kwargs["channels"], seed=fit_kwargs["seed"])  # shapes only
+        model.load_state_dict(blob["state"])
+        model.eval()
+        return model, pd.DataFrame({k: v.numpy() for k, v in blob["history"].items()}), True
+    model, hist = fit_predictor(images, responses, **fit_kwargs)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {"state": model.state_dict(),
+                "history": {c: torch.tensor(hist[c].to_numpy(copy=True)) for c in hist.columns}}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        torch.save(blob, tmp)
+        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    return model, hist, False
+
+
+def fig1_data(profile: str = "cpu", n_neurons: int | None = None, seed: int = 0,
+              data: NeuralData | str | Path | None = None, cache_dir: str | Path | None = None,
+              max_pairs: int = 20_000, num_threads: int | None = None, **overrides) -> dict[str, pd.DataFrame]:
+    """Compute the tables behind Fig. 1.
+
+    Args:
+        profile: "smoke" (seconds), "cpu" (a few minutes on 2 cores) or "paper"; see ``FIG1_PROFILES``.
+        n_neurons: overrides the profile's M (simulation only).
+        seed: seeds the population, the image pool, the split, the noise, the predictor and the bootstrap.
+        data: real recordings (a ``NeuralData`` or a path for ``load_responses``). ``n_test`` images
+            are held out (seeded); with (T, N, M) responses "single_trial" is trial 0 and
+            "trial_average" the mean over T; with (N, M) there is no trial average and no noise-free
+            reference. None simulates ``SimulatedV1`` on natural patches.
+        cache_dir: where to keep the trained predictor (keyed by a hash of every input); None: no cache.
+        num_threads: torch threads for predictor training (``fit_predictor``); None leaves them.
+        max_pairs: at most this many held-out pairs in the "pairs" table (seeded subsample, for plotting).
+        **overrides: any key of the profile (n_train, n_test, repeats, max_epochs, patience, channels, n_boot).
+
+    Returns:
+        dict of DataFrames:
+        - "pairs": i, j, pixel, and one column per source (noise_free, single_trial, trial_average,
+          predictor): similarities of held-out pairs i < j.
+        - "correlations": source, reference ("pixel" or "noise_free"), method (pearson, spearman),
+          r, ci_low, ci_high (95% image bootstrap), n_images, n_pairs; over all held-out pairs.
+        - "predictor": per neuron, held-out correlation of the prediction with the noise-free rates
+          and the trial average, and of a single trial and the trial average with the noise-free
+          rates (the baselines).
+        - "history": the predictor's training curve.
+        - "meta": parameter, value (profile, sizes, simulated, cache hit, wall seconds, ...).
+    """
+    if profile not in FIG1_PROFILES:
+        raise ConfigError("profile", profile, f"one of {', '.join(FIG1_PROFILES)}")
+    unknown = set(overrides) - set(FIG1_PROFILES[profile])
+    if unknown:
+        raise ConfigError("overrides", sorted(unknown), f"keys of the profile: {', '.join(FIG1_PROFILES[profile])}")
+    p = {**FIG1_PROFILES[profile], **overrides}
+    if n_neurons is not None:
+        p["n_neurons"] = n_neurons
+    t0 = time.perf_counter()
+    rates_te = None
+    if data is None:
+        from pixelreg.data import natural_image_pool
+
+        v1 = SimulatedV1(p["n_neurons"], seed=seed)
+        images = natural_image_pool(p["n_train"] + p["n_test"], seed=seed)
+        im_tr, im_te = images[:p["n_train"]], images[p["n_train"]:]
+        r_tr = v1.responses(im_tr, 1, torch.Generator().manual_seed(seed * 1000 + 11))[0]
+        r_te = v1.responses(im_te, p["repeats"], torch.Generator().manual_seed(seed * 1000 + 12))
+        rates_te = v1.rates(im_te)
+        cell_type = np.where(v1.is_complex.numpy(), "complex", "simple")
+        source, real = repr(v1), None
+    else:
+        real = data if isinstance(data, NeuralData) else load_responses(data)
+        n_test = min(p["n_test"], real.n_images // 5)
+        if n_test < 3:
+            raise ConfigError("data", real, "at least 15 images (a fifth are held out, >= 3)")
+        perm = torch.randperm(real.n_images, generator=torch.Generator().manual_seed(seed))
+        te, tr = perm[:n_test].sort().values, perm[n_test:].sort().values
+        im_tr, im_te = real.images[tr], real.images[te]
+        resp = real.responses if real.responses.dim() == 3 else real.responses[None]
+        r_tr, r_te = resp[:, tr], resp[:, te]
+        cell_type = np.full(real.n_neurons, "unknown")
+        source = real.meta.get("path", "NeuralData")
+    fit_kwargs = dict(seed=seed, max_epochs=p["max_epochs"], patience=p["patience"], channels=p["channels"])
+    key = _cache_key({"profile": p, "seed": seed, "simulated": real is None, "version": _PREDICTOR_VERSION}, real)
+    model, hist, cache_hit = _fit_cached(cache_dir, key, im_tr, r_tr, {**fit_kwargs, "num_threads": num_threads})
+    t_fit = time.perf_counter() - t0
+    pred_te = predict(model, im_te)
+
+    responses = {"single_trial": r_te[0]}
+    if r_te.shape[0] > 1:
+        responses["trial_average"] = r_te.mean(0)
+    responses["predictor"] = pred_te
+    if rates_te is not None:
+        responses = {"noise_free": rates_te, **responses}
+    sims = {"pixel": pixel_similarity(im_te), **{k: response_similarity(v) for k, v in responses.items()}}
+
+    n = im_te.shape[0]
+    i, j = upper_pairs(n, max_pairs=max_pairs, seed=seed)
+    pairs = pd.DataFrame({"i": i.numpy(), "j": j.numpy(), **{k: s[i, j].numpy() for k, s in sims.items()}})
+
+    rows = []
+    refs = ["pixel"] + (["noise_free"] if rates_te is not None else [])
+    for ref in refs:
+        for src in responses:
+            if src == ref:
+                continue
+            for row in similarity_correlation(sims[src], sims[ref], n_boot=p["n_boot"], seed=seed):
+                rows.append({"source": src, "reference": ref, **row})
+    correlations = pd.DataFrame(rows)
+
+    per = {"neuron": np.arange(pred_te.shape[1]), "cell_type": cell_type}
+    if rates_te is not None:
+        per["pred_vs_noise_free"] = per_neuron_correlation(pred_te, rates_te).numpy()
+        per["single_trial_vs_noise_free"] = per_neuron_correlation(r_te[0], rates_te).numpy()
+    if r_te.shape[0] > 1:
+        per["pred_vs_trial_average"] = per_neuron_correlation(pred_te, r_te.mean(0)).numpy()
+        # split-half: one trial against the mean of the others (a reliability baseline on real data)
+        per["single_trial_vs_other_trials"] = per_neuron_correlation(r_te[0], r_te[1:].mean(0)).numpy()
+        if rates_te is not None:
+            per["trial_average_vs_noise_free"] = per_neuron_correlation(r_te.mean(0), rates_te).numpy()
+    predictor = pd.DataFrame(per)
+
+    meta = {"profile": profile, "seed": seed, "simulated": real is None, "source": source,
+            "n_neurons": int(pred_te.shape[1]), "n_train_images": int(im_tr.shape[0]),
+            "n_test_images": n, "test_trials": int(r_te.shape[0]), "n_pairs_total": n * (n - 1) // 2,
+            "n_pairs_table": len(pairs), "epochs_trained": len(hist), "cache_hit": cache_hit, "cache_key": key,
+            "fit_seconds": round(t_fit, 2), "wall_seconds": round(time.perf_counter() - t0, 2),
+            **{f"param_{k}": v for k, v in p.items()}}
+    return {"pairs": pairs, "correlations": correlations, "predictor": predictor, "history": hist,
+            "meta": pd.DataFrame({"parameter": list(meta), "value": list(meta.values())})}
