@@ -192,3 +192,27 @@ def test_evaluate_cli_on_a_trained_run(tmp_path):
     assert cached[0].stat().st_mtime_ns == mtime and again.accuracy.tolist() == table.accuracy.tolist()
     bad = _cli(["evaluate", str(run.dir), "--attack", "gaussian", "--epsilons", "0,1.5"], tmp_path)
     assert bad.returncode == 2 and "epsilon" in bad.stderr
+
+
+def test_neural_target_trains_from_a_responses_file(tmp_path):
+    """Li et al.'s original regularizer: `--target neural --responses FILE` from an .npz of responses."""
+    from pixelreg.data import natural_image_pool
+    from pixelreg.neural import SimulatedV1, save_responses
+
+    images = natural_image_pool(80, seed=0)
+    rates = SimulatedV1(n_neurons=50, seed=0).rates(images.float() / 255)
+    path = tmp_path / "responses.npz"
+    save_responses(path, images, rates.numpy())
+    args = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--alpha", "1", "--target", "neural",
+            "--responses", str(path), "--pool-size", "60", "--quiet"]
+    r = _cli(args, tmp_path / "runs")
+    assert r.returncode == 0, r.stderr
+    run = Run.open(r.stdout.strip().splitlines()[-1])
+    assert run.config.target == "neural" and len(run.config.responses_sha256) == 64
+    assert run.metrics[-1]["reg_loss"] is not None
+    # Changing the file's content changes the run: results never come from stale responses.
+    save_responses(path, images, (rates * 2 + 1).numpy())
+    r2 = _cli(args, tmp_path / "runs")
+    assert r2.returncode == 0 and r2.stdout.strip().splitlines()[-1] != str(run.dir)
+    missing = _cli(args[:-5] + ["--responses", str(tmp_path / "nope.npz"), "--quiet"], tmp_path / "runs")
+    assert missing.returncode == 2 and "responses" in missing.stderr
