@@ -197,8 +197,8 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         "cpu", "a 2-core CPU: the paper's method at width 16 on a training subset, one compressed lr cycle",
-        train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=6000, test_subset=2000, pool_size=2000),
-        seeds=(0, 1, 2), ablation_seeds=(0, 1), eval_images=2000, boundary_images=40, spectra_steps=500,
+        train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=5000, test_subset=2000, pool_size=2000),
+        seeds=(0, 1, 2), ablation_seeds=(0, 1), eval_images=1000, boundary_images=32, spectra_steps=500,
     ),
     "paper": Profile(
         "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
