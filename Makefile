@@ -29,4 +29,4 @@ bench: venv
 	$(PY) benchmarks/run.py
 
 clean-book:
-	rm -rf _build book/_generated
+	rm -rf _build book/_generated book/_extra/data

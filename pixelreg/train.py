@@ -46,17 +46,17 @@ def default_device() -> torch.device:
 def build_model(config: TrainConfig) -> torch.nn.Module:
     """The paper ResNet for a config (inputs in [0, 1]; CIFAR scaling lives inside the model).
 
-    Weights are stored channels-last: on this project's CPUs it makes training steps and inference about
-    1.3x faster with identical results (BENCHMARKS.md); inputs may stay in the default layout.
+    Weights stay in the default (contiguous) layout: channels-last was 1.3x faster on this CPU but its
+    convolution backward crashes (segfault, heap corruption) on 36x64 regularization images with
+    torch 2.14.1 (BENCHMARKS.md), so it is not used.
     """
-    model = paper_resnet(
+    return paper_resnet(
         config.arch,
         in_channels=3 if config.rgb else 1,
         num_classes=NUM_CLASSES[config.task],
         width=config.width,
         input_scale=CIFAR_INPUT_SCALE if config.task.startswith("cifar") else None,
     )
-    return model.to(memory_format=torch.channels_last)
 
 
 def learning_rate(config: TrainConfig, t: float) -> float:

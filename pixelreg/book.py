@@ -1,0 +1,260 @@
+"""Build the Jupyter Book: train the runs every figure needs, execute the notebooks, build the site.
+
+``make book`` runs ``python -m pixelreg.book --profile cpu``:
+
+1. **train**: the union of the runs of every figure at that profile (``pixelreg.figures.CONFIG_FUNCTIONS``,
+   default parameters) is trained once, in parallel, through :func:`pixelreg.figures.ensure_runs`
+   (a local :mod:`pixelreg.sweep` pool); finished runs are reused from the run store;
+2. **execute**: every notebook of ``book/_toc.yml`` is executed by papermill with ``profile`` injected,
+   into ``_build/staging/<profile>/`` next to copies of the markdown pages, ``_toc.yml`` and
+   ``references.bib``; wall times go to ``_build/timings-<profile>.json``;
+3. **build**: ``jupyter-book build`` on the staging folder with execution off (a staged ``_config.yml``
+   derived from the root one), into ``_build/html``; ``--strict`` turns Sphinx warnings into errors.
+
+The last line printed is the path of ``_build/html/index.html``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BOOK = REPO / "book"
+BUILD = REPO / "_build"
+KERNEL = "python3"
+
+
+def notebooks(book: Path = BOOK) -> list[str]:
+    """Notebook names (without suffix) in ``_toc.yml`` order."""
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    files = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc)
+    return [f for f in files if (book / f"{f}.ipynb").is_file()]
+
+
+def log(msg: str) -> None:
+    print(f"[book] {msg}", flush=True)
+
+
+def notebook_defaults(name: str, book: Path = BOOK) -> dict:
+    """The literal assignments of a notebook's ``parameters`` cell."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(book / f"{name}.ipynb", as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    out = {}
+    for node in ast.parse(cell.source if cell else "").body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def book_configs(profile: str) -> dict[str, list]:
+    """Per figure, the TrainConfigs its notebook needs with the notebook's own default parameters (so the
+    runs trained up front are exactly the ones the notebooks ask for)."""
+    import inspect
+
+    from .figures import CONFIG_FUNCTIONS
+
+    out = {}
+    for name, fn in CONFIG_FUNCTIONS.items():
+        accepted = inspect.signature(fn).parameters
+        params = notebook_defaults(name) if (BOOK / f"{name}.ipynb").is_file() else {}
+        kw = {k: v for k, v in params.items() if k in accepted and k != "profile"}
+        out[name] = fn(profile=profile, **kw)
+    return out
+
+
+def train_all(profile: str, runs_dir: str | None, workers: int | None) -> dict[str, float]:
+    """Train the union of the figures' runs once; return seconds spent."""
+    from .config import config_hash
+    from .runs import RunStore
+
+    per_fig = book_configs(profile)
+    union = list(dict.fromkeys(c for cs in per_fig.values() for c in cs))
+    store = RunStore(runs_dir)
+    missing = [c for c in union if not ((r := store.get(c)) and r.finished)]
+    for name, cs in per_fig.items():
+        miss = sum(1 for c in dict.fromkeys(cs) if c in missing)
+        log(f"{name}: {len(set(cs))} runs, {miss} to train")
+    log(f"training {len(missing)} of {len(union)} distinct runs (profile {profile}, run store {store.root})")
+    t0 = time.perf_counter()
+    if missing:
+        try:
+            from .sweep import ensure_runs as sweep_ensure
+
+            sweep_ensure(union, runs_dir=runs_dir, workers=workers, progress=True)
+        except ImportError:  # pragma: no cover - sweep is part of the package
+            from .figures import ensure_runs
+
+            ensure_runs(union, runs_dir=runs_dir)
+    dt = time.perf_counter() - t0
+    unfinished = [config_hash(c) for c in union if not ((r := store.get(c)) and r.finished)]
+    if unfinished:
+        raise SystemExit(f"{len(unfinished)} run(s) did not finish: {', '.join(unfinished)} "
+                         f"(see {store.root}/sweeps/*/failures)")
+    log(f"training done in {dt:.0f} s ({len(union)} runs available)")
+    return {"train_seconds": dt, "runs": len(union), "trained": len(missing)}
+
+
+def ensure_kernel() -> None:
+    """papermill starts kernel ``python3``. jupyter_client runs a spec whose argv[0] is ``python`` with this
+    interpreter, so the venv's kernel (which has pixelreg) is the one that runs; install it if missing."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL)
+        exe = spec.argv[0]
+        if exe not in ("python", "python3", sys.executable) and Path(exe).resolve() != Path(sys.executable).resolve():
+            log(f"warning: kernel {KERNEL!r} runs {exe}, not {sys.executable}; notebooks may not find pixelreg")
+    except NoSuchKernel:
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL], check=True)
+
+
+def stage(profile: str, staging: Path) -> None:
+    """Copy the book's pages (not the notebooks: papermill writes those) and a derived config to staging."""
+    staging.mkdir(parents=True, exist_ok=True)
+    for p in BOOK.iterdir():
+        if p.suffix in (".md", ".bib", ".yml") and p.is_file():
+            shutil.copy2(p, staging / p.name)
+    (staging / "_extra" / "data").mkdir(parents=True, exist_ok=True)
+    cfg = yaml.safe_load((REPO / "_config.yml").read_text())
+    cfg.setdefault("execute", {})["execute_notebooks"] = "off"
+    cfg["title"] = f"{cfg.get('title', 'pixelreg')} ({profile} profile)"
+    (staging / "_config.yml").write_text(
+        "# generated by pixelreg.book from the repository's _config.yml; do not edit\n"
+        + yaml.safe_dump(cfg, sort_keys=False))
+
+
+def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | None,
+            extra: dict[str, dict] | None = None) -> dict[str, float]:
+    """Execute each notebook with papermill into ``staging``; return wall seconds per notebook."""
+    import papermill as pm
+
+    times = {}
+    for name in names:
+        params = dict(profile=profile, **(extra or {}).get(name, {}))
+        if runs_dir is not None:
+            params["runs_dir"] = str(runs_dir)
+        t0 = time.perf_counter()
+        log(f"executing {name}.ipynb ...")
+        pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
+                            cwd=str(staging), kernel_name=KERNEL, progress_bar=False,
+                            request_save_on_cell_execute=False)
+        times[name] = round(time.perf_counter() - t0, 1)
+        log(f"{name}: {times[name]:.1f} s")
+    return times
+
+
+def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
+    """``jupyter-book build`` of the staged notebooks (execution off) into ``out_root/_build/html``."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(staging), "--path-output", str(out_root),
+           "--builder", "html"]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    html = out_root / "_build" / "html"
+    if html.exists():  # stale pages of notebooks that no longer exist would survive otherwise
+        shutil.rmtree(html)
+    r = subprocess.run(cmd, cwd=staging, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout[-20000:] + "\n" + r.stderr[-20000:])
+        raise SystemExit(f"jupyter-book build failed (exit {r.returncode})")
+    index = html / "index.html"
+    if not index.is_file():
+        raise SystemExit(f"jupyter-book build did not write {index}")
+    return index
+
+
+def build(profile: str = "cpu", runs_dir: str | None = None, strict: bool = False, only: Sequence[str] | None = None,
+          workers: int | None = None, skip_training: bool = False, build_dir: Path = BUILD,
+          params: dict[str, dict] | None = None) -> Path:
+    """Train, execute and build; return the path of ``index.html``. ``params`` adds per-notebook parameters."""
+    from .config import profile as get_profile
+
+    get_profile(profile)
+    t_all = time.perf_counter()
+    names = notebooks()
+    if only:
+        unknown = set(only) - set(names)
+        if unknown:
+            from .errors import ConfigError
+
+            raise ConfigError("only", sorted(unknown), f"notebooks of the book: {', '.join(names)}")
+    timings: dict = {"profile": profile}
+    if not skip_training:
+        timings.update(train_all(profile, runs_dir, workers))
+    ensure_kernel()
+    staging = build_dir / "staging" / profile
+    stage(profile, staging)
+    todo = [n for n in names if not only or n in only]
+    missing = [n for n in names if n not in todo and not (staging / f"{n}.ipynb").is_file()]
+    if missing:
+        raise SystemExit(f"--only given but {', '.join(missing)} was never executed into {staging}")
+    timings["notebooks"] = execute(todo, profile, staging, runs_dir, params)
+    t0 = time.perf_counter()
+    index = build_site(staging, build_dir.parent if build_dir.name == "_build" else build_dir, strict)
+    timings["site_build_seconds"] = round(time.perf_counter() - t0, 1)
+    timings["total_seconds"] = round(time.perf_counter() - t_all, 1)
+    log(f"site built in {timings['site_build_seconds']} s; total {timings['total_seconds']} s")
+    old = build_dir / f"timings-{profile}.json"
+    prev = json.loads(old.read_text()) if old.is_file() else {}
+    if only:  # keep the other notebooks' last timings
+        timings["notebooks"] = {**prev.get("notebooks", {}), **timings["notebooks"]}
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text(json.dumps(timings, indent=2))
+    return index
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m pixelreg.book", description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="cpu", help="smoke | cpu | paper (default: cpu)")
+    p.add_argument("--runs-dir", default=None, help="run store (default: $PIXELREG_RUNS_DIR or data/runs)")
+    p.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
+    p.add_argument("--only", default=None, help="comma-separated notebooks to (re)execute, e.g. fig2,claims")
+    p.add_argument("--workers", type=int, default=None, help="parallel training processes (default: sweep's)")
+    p.add_argument("--skip-training", action="store_true", help="let each notebook train what it needs")
+    p.add_argument("--list-runs", action="store_true",
+                   help="print every training config the book needs (JSON, one per line) and exit")
+    a = p.parse_args(argv)
+    from .errors import ConfigError
+
+    try:
+        if a.list_runs:
+            per_fig = book_configs(a.profile)
+            for c in dict.fromkeys(c for cs in per_fig.values() for c in cs):
+                print(json.dumps(c.to_dict(), sort_keys=True))
+            return 0
+        only = [s.strip() for s in a.only.split(",") if s.strip()] if a.only else None
+        index = build(a.profile, a.runs_dir, a.strict, only, a.workers, a.skip_training)
+    except ConfigError as e:
+        print(f"pixelreg.book: error: {e}", file=sys.stderr)
+        return 2
+    print(index)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
