@@ -202,7 +202,7 @@ PROFILES: dict[str, Profile] = {
         "alpha 1 in the figures, because 158 steps cannot absorb the paper's alpha 10 (Fig. 6 shows both)",
         alpha=1.0,
         train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=5000, test_subset=2000, pool_size=2000),
-        seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=32, spectra_steps=500,
+        seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=16, spectra_steps=200,
     ),
     "paper": Profile(
         "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
