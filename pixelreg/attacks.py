@@ -285,9 +285,10 @@ class BoundaryAttack:
 
     Batched calls (``batch_size`` images per foolbox call) are much faster than the reference's per-image
     calls; samples of one batch share foolbox's step-size adaptation, so results differ slightly from
-    per-image calls (``batch_size=1`` reproduces those). If the init attack fails on any image of a batch,
-    foolbox raises ValueError for the whole batch; we then redo that batch image by image, so only the
-    failing images are lost. Failures are returned in ``success`` and counted, never dropped silently.
+    per-image calls (``batch_size=1`` reproduces those). The init attack runs once per batch; images it
+    cannot make adversarial (foolbox would raise ValueError for the whole batch) are marked failed and the
+    boundary attack runs on the rest from the init attack's starting points. Failures are returned in
+    ``success`` and counted, never dropped silently.
 
     Each repeat ``r`` reruns the attack on the same images with torch seed derived from ``(seed, r)``;
     foolbox draws from torch's global generator, which we fork so the caller's global state is untouched.
@@ -308,17 +309,28 @@ class BoundaryAttack:
         return f"BoundaryAttack(steps={self.steps}, repeats={self.repeats}, batch_size={self.batch_size}{extra})"
 
     def _run_batch(self, fmodel, attack, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attack one batch. The init attack runs once on the whole batch; images it cannot make adversarial
+        are marked failed (NaN), and the boundary attack runs on the others from those starting points.
+
+        This is what foolbox does inside ``BoundaryAttack.run``, except that foolbox raises ValueError for
+        the whole batch when any init fails; splitting here keeps the batch and loses only the failures.
+        """
         fb = import_foolbox()
-        try:
-            with warnings.catch_warnings():  # init-attack failures are counted, not warned about
-                warnings.filterwarnings("ignore", message=".*failed to draw sufficient random", category=UserWarning)
-                adv, _, success = attack(fmodel, x, fb.criteria.Misclassification(y), epsilons=None)
-            return adv, success
-        except ValueError:
-            if len(x) == 1:
-                return torch.full_like(x, float("nan")), torch.zeros(1, dtype=torch.bool, device=x.device)
-            outs = [self._run_batch(fmodel, attack, x[i:i + 1], y[i:i + 1]) for i in range(len(x))]
-            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+        init = self.foolbox_kwargs.get("init_attack") or fb.attacks.LinearSearchBlendedUniformNoiseAttack(steps=50)
+        with warnings.catch_warnings():  # init-attack failures are counted, not warned about
+            warnings.filterwarnings("ignore", message=".*failed to draw sufficient random", category=UserWarning)
+            start = init.run(fmodel, x, fb.criteria.Misclassification(y))
+        with torch.no_grad():
+            ok = fmodel(start).argmax(-1) != y
+        adv = torch.full_like(x, float("nan"))
+        success = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+        if ok.any():
+            kwargs = {k: v for k, v in self.foolbox_kwargs.items() if k != "init_attack"}
+            attack = fb.attacks.BoundaryAttack(steps=self.steps, **kwargs)
+            sub_adv, _, sub_ok = attack(fmodel, x[ok], fb.criteria.Misclassification(y[ok]), epsilons=None,
+                                        starting_points=start[ok])
+            adv[ok], success[ok] = sub_adv, sub_ok
+        return adv, success
 
     def __call__(self, model: nn.Module, images: torch.Tensor, seed: int = 0) -> BoundaryResult:
         """Args:
