@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import needs_fmnist
 from filelock import FileLock
 
 from pixelreg import cli
@@ -27,17 +28,7 @@ def tiny(epochs=1):
 TINY = tiny()
 
 
-def _fmnist_available():
-    try:
-        from pixelreg.data import load_dataset
-        load_dataset("fashion-mnist", "test", source="local")
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-needs_data = pytest.mark.skipif(not _fmnist_available(),
-                                reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+needs_data = needs_fmnist
 
 
 def grid(*argv):

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import needs_fmnist
 import torch
 
 from pixelreg.config import make_config
@@ -19,17 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 PIXELREG = [sys.executable, "-m", "pixelreg.cli"]
 
 
-def _fmnist_available():
-    try:
-        from pixelreg.data import load_dataset
-        load_dataset("fashion-mnist", "test", source="local")
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _fmnist_available(),
-                                reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+pytestmark = needs_fmnist
 
 
 def smoke(**kw):
