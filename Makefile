@@ -27,6 +27,8 @@ book: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/bench_eval.py
+	$(PY) benchmarks/bench_precision.py --max-runs 6 || echo "precision check skipped: it needs the cpu book's runs (make book)"
 
 clean-book:
 	rm -rf _build book/_generated book/_extra/data

@@ -8,7 +8,7 @@ The foolbox baseline is what one would write with foolbox directly: for each ε,
 count correct predictions of the perturbed images; foolbox runs the model once per ε to decide success.
 
 Usage: .venv/bin/python benchmarks/bench_eval.py [--n-images 2000] [--batch-size 1000] [--repeats 2] [--threads N]
-Prints a markdown table row: | machine | date | torch threads | ours img·ε/s | foolbox img·ε/s | speed-up |
+Prints a markdown table row: ours in float32 and under bfloat16 autocast, and the foolbox loop (float32).
 """
 from __future__ import annotations
 
@@ -66,25 +66,30 @@ def main() -> None:
     work = args.n_images * len(eps)
 
     accuracy_curve(model, x[:64], y[:64], GaussianNoise(), eps[:2], batch_size=64)  # warm-up
-    t_ours, t_fb = [], []
+    t_ours, t_fb, t_bf16 = [], [], []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
         ours = accuracy_curve(model, x, y, GaussianNoise(), eps, batch_size=args.batch_size)
         t_ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        accuracy_curve(model, x, y, GaussianNoise(), eps, batch_size=args.batch_size, precision="bf16")
+        t_bf16.append(time.perf_counter() - t0)
         with torch.random.fork_rng():
             torch.manual_seed(0)
             t0 = time.perf_counter()
             theirs = foolbox_curve(model, x, y, eps, args.batch_size)
             t_fb.append(time.perf_counter() - t0)
-    r_ours, r_fb = work / min(t_ours), work / min(t_fb)
+    r_ours, r_fb, r_bf16 = work / min(t_ours), work / min(t_fb), work / min(t_bf16)
     print(f"# accuracy (random weights, sanity): ours {np.round(ours, 3).tolist()}")
     print(f"# accuracy (random weights, sanity): foolbox {np.round(theirs, 3).tolist()}")
-    print(f"# times (s) ours {np.round(t_ours, 2).tolist()} foolbox {np.round(t_fb, 2).tolist()}")
-    print("| machine | date | torch threads | images | epsilons | ours (img·ε/s) | foolbox loop (img·ε/s) | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"# times (s) ours fp32 {np.round(t_ours, 2).tolist()} bf16 {np.round(t_bf16, 2).tolist()} "
+          f"foolbox {np.round(t_fb, 2).tolist()}")
+    print("| machine | date | torch threads | images | epsilons | ours fp32 (img·ε/s) | ours bf16 (img·ε/s) | "
+          "foolbox loop (img·ε/s) | fp32 vs foolbox | curve time bf16 (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     machine = f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads, torch {torch.__version__})"
     print(f"| {machine} | {datetime.date.today()} | {torch.get_num_threads()} | {args.n_images} | {len(eps)} | "
-          f"{r_ours:.0f} | {r_fb:.0f} | {r_ours / r_fb:.2f}x |")
+          f"{r_ours:.0f} | {r_bf16:.0f} | {r_fb:.0f} | {r_ours / r_fb:.2f}x | {min(t_bf16):.1f} |")
 
 
 if __name__ == "__main__":

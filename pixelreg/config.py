@@ -186,6 +186,9 @@ class Profile:
     boundary_steps: int = 50  # the reference protocol's steps
     alpha: float | None = None  # α used by the figures when none is given; None = the paper's table
     spectra_steps: int = 500  # a stronger boundary attack whose perturbations feed the spectra
+    # Forward passes of the robustness curves: "auto" = bfloat16 autocast where the device runs it natively
+    # (BENCHMARKS.md compares it with float32 on trained runs), "fp32" = float32 throughout.
+    eval_precision: str = "fp32"
 
 
 PROFILES: dict[str, Profile] = {
@@ -195,7 +198,7 @@ PROFILES: dict[str, Profile] = {
         train=dict(width=4, epochs=1, phase_duration=0.2, train_subset=256, test_subset=256, pool_size=64,
                    batch_size=32, pairs=4),
         seeds=(0, 1), ablation_seeds=(0,), eval_images=128, boundary_images=4, boundary_steps=10,
-        spectra_steps=20,
+        spectra_steps=20, eval_precision="auto",
     ),
     "cpu": Profile(
         "cpu", "a 2-core CPU: the paper's method at width 16 on a training subset, one compressed lr cycle; "
@@ -203,6 +206,7 @@ PROFILES: dict[str, Profile] = {
         alpha=1.0,
         train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=5000, test_subset=2000, pool_size=2000),
         seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=16, spectra_steps=200,
+        eval_precision="auto",
     ),
     "paper": Profile(
         "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",

@@ -82,8 +82,49 @@ def _as_float_images(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+FORWARD_CHUNK = 250  # images per forward pass inside a batch: faster than 1,000 on CPU caches (BENCHMARKS.md)
+
+
+def bf16_supported(device: str | torch.device = "cpu") -> bool:
+    """True when ``device`` runs bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16.
+
+    On CPUs without it, bfloat16 autocast is emulated and slower than float32, so "auto" picks float32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)  # private in torch 2.x; absent = unknown
+    try:
+        return bool(probe()) if probe is not None else False
+    except RuntimeError:  # pragma: no cover - a build without the probe
+        return False
+
+
+def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """"fp32" or "bf16" for an evaluation on ``device``; "auto" = "bf16" where native (bf16_supported)."""
+    if precision not in PRECISIONS:
+        raise ConfigError("precision", precision, f"one of {PRECISIONS}")
+    if precision == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    return precision
+
+
+def _forward(model: nn.Module, x: torch.Tensor, precision: str) -> torch.Tensor:
+    """Logits in chunks of FORWARD_CHUNK images; ``precision="bf16"`` runs under bfloat16 autocast."""
+    dev = x.device.type
+    outs = []
+    with torch.autocast(dev, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        for i in range(0, len(x), FORWARD_CHUNK):
+            outs.append(model(x[i:i + FORWARD_CHUNK]).float())
+    return torch.cat(outs)
+
+
 def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, attack: Attack,
-                   epsilons: Sequence[float], batch_size: int = 1000, seed: int = 0) -> list[float]:
+                   epsilons: Sequence[float], batch_size: int = 1000, seed: int = 0,
+                   precision: str = "fp32") -> list[float]:
     """Accuracy of ``model`` on ``attack(images)`` at each ε, over all images.
 
     Args:
@@ -95,6 +136,9 @@ def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         epsilons: the ε grid; ε = 0 gives exactly the clean accuracy.
         batch_size: images per batch; one noise draw per batch (the draws depend on the batch size).
         seed: seeds one ``torch.Generator`` that runs through the batches in order.
+        precision: "fp32", "bf16" (bfloat16 autocast for the forward passes that are scored; attack
+            gradients stay float32) or "auto" (bf16 where the device runs it natively). BENCHMARKS.md
+            compares the two on trained runs.
     Returns:
         list of accuracies in [0, 1], one per ε.
     """
@@ -104,6 +148,7 @@ def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         raise ConfigError("images/labels", (len(images), len(labels)), "the same non-zero length")
     eps = check_epsilons(epsilons, attack.eps_max)
     device = model_device(model)
+    precision = resolve_precision(precision, device)
     g = torch.Generator(device=device).manual_seed(int(seed))
     correct = torch.zeros(len(eps), dtype=torch.long, device=device)
     grad_ctx = torch.no_grad if attack.needs_grad else torch.inference_mode
@@ -113,7 +158,7 @@ def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             y = labels[i:i + batch_size].to(device)
             for k, xa in enumerate(attack.perturbed(model, x, y, eps, g)):
                 with grad_ctx():
-                    correct[k] += (model(xa).argmax(1) == y).sum()
+                    correct[k] += (_forward(model, xa, precision).argmax(1) == y).sum()
     return (correct.double() / len(images)).tolist()
 
 
@@ -158,7 +203,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
                     n_images: int = 2000, seed: int = 0, source: Any = None, batch_size: int = 1000,
                     device: str | torch.device = "cpu", images: torch.Tensor | None = None,
                     labels: torch.Tensor | None = None, cache: Callable | None | bool = True,
-                    clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF) -> pd.DataFrame:
+                    clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, precision: str = "fp32") -> pd.DataFrame:
     """Accuracy under an attack for each run, as one tidy table.
 
     Args:
@@ -172,12 +217,14 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
         images, labels: use these (uint8 or [0, 1] float) instead of loading the test split.
         cache: True = :func:`pixelreg.runs.cached_table` (one CSV per run and setting), False/None = no
             cache, or a callable with the same signature.
+        precision: "fp32" (default), "bf16" or "auto" (see :func:`accuracy_curve`); part of the cache key.
     Returns:
         DataFrame with columns run, task, seed, condition, alpha, th, target, attack, attack_repr,
-        source, attack_seed, epsilon, accuracy, n_images; one row per (run, epsilon).
+        source, attack_seed, epsilon, accuracy, n_images, precision; one row per (run, epsilon).
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
+    precision = resolve_precision(precision, device)
     runs = [runs] if hasattr(runs, "dir") and hasattr(runs, "config") else list(runs)
     if cache is True:
         cache = _default_cache()
@@ -215,10 +262,12 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
 
         def compute(run=run, x=x, y=y, eps=eps, cfg=cfg) -> pd.DataFrame:
             model = run.load_model(device)
-            acc = accuracy_curve(model, x, y, atk, eps, batch_size=batch_size, seed=seed)
+            acc = accuracy_curve(model, x, y, atk, eps, batch_size=batch_size, seed=seed, precision=precision)
             return pd.DataFrame({"epsilon": eps, "accuracy": acc})
 
         params = {"attack": repr(atk), "epsilons": eps, "data": data_id, "seed": seed, "batch_size": batch_size}
+        if precision != "fp32":  # fp32 keys are unchanged, so existing float32 caches stay valid
+            params["precision"] = precision
         curve = cache(run.dir, f"acc-{atk.name}", params, compute) if cache else compute()
         tables.append(pd.DataFrame({
             "run": _run_id(run), "task": task, "seed": getattr(cfg, "seed", None),
@@ -226,7 +275,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
             "th": getattr(cfg, "th", None), "target": getattr(cfg, "target", None),
             "attack": atk.name, "attack_repr": repr(atk), "source": getattr(atk, "source_id", None),
             "attack_seed": seed, "epsilon": curve["epsilon"].to_numpy(float),
-            "accuracy": curve["accuracy"].to_numpy(float), "n_images": len(x)}))
+            "accuracy": curve["accuracy"].to_numpy(float), "n_images": len(x), "precision": precision}))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
@@ -361,6 +410,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--repeats", type=int, default=5, help="boundary attack repeats (reference 5)")
     parser.add_argument("--batch-size", type=int, default=1000, help="images per batch")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                        help="forward passes in float32 (default), bfloat16 autocast, or auto (bf16 where native)")
     parser.add_argument("--out", default=None, help="also write the table to this CSV file")
     return parser
 
@@ -393,7 +444,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         table = robust_accuracy(run, args.attack, epsilons=eps, n_images=n, seed=args.seed, source=source,
                                 batch_size=args.batch_size, device=args.device, clip=args.clip,
-                                cutoff=args.cutoff)
+                                cutoff=args.cutoff, precision=args.precision)
         print(table[["run", "condition", "attack", "source", "epsilon", "accuracy", "n_images"]]
               .to_string(index=False))
     if args.out:
@@ -417,5 +468,5 @@ def main_evaluate(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["EPSILON_GRIDS", "ATTACKS", "make_attack", "condition_label", "accuracy_curve", "robust_accuracy",
+__all__ = ["EPSILON_GRIDS", "ATTACKS", "PRECISIONS", "bf16_supported", "resolve_precision", "make_attack", "condition_label", "accuracy_curve", "robust_accuracy",
            "boundary_distances", "add_evaluate_arguments", "run_evaluate", "main_evaluate"]

@@ -155,6 +155,11 @@ def _unreg(p, task, seed, **kw):
     return _cfg(p, task=task, alpha=0.0, seed=seed, **kw)
 
 
+def _precision(profile: str) -> str:
+    """The profile's evaluation precision ("auto" = bfloat16 where the device runs it natively)."""
+    return get_profile(profile).eval_precision
+
+
 def _curves(runs: Sequence[Run], attacks: Sequence[str], n_images: int, **kw) -> pd.DataFrame:
     tables = [robust_accuracy(list(dict.fromkeys(runs)), a, n_images=n_images, **kw) for a in attacks]
     return pd.concat(tables, ignore_index=True)
@@ -211,7 +216,7 @@ def fig2_data(profile="cpu", task="fashion-mnist", reg_data=None, alpha=None, th
     for r in p["reg_data"]:
         a, t = _reg_params(task, r, alpha, th, profile)
         sel = [by_cfg[c] for c in configs if (not c.regularized) or c.pool_source == r]
-        cur = _curves(sel, attacks, n)
+        cur = _curves(sel, attacks, n, precision=_precision(profile))
         cur.insert(0, "panel", f"{task} <- {r} (alpha={a:g}, Th={t:g})")
         cur.insert(1, "reg_data", r)
         panels.append(cur)
@@ -256,7 +261,8 @@ def fig3_data(profile="cpu", task="fashion-mnist", reg_data=None, alpha=None, th
         sel = [by_cfg[c] for c in configs[:-1] if (not c.regularized) or c.pool_source == r]
         a, t = _reg_params(task, r, alpha, th, profile)
         for mode, src in (("transferred", source), ("white-box", None)):
-            cur = robust_accuracy(list(dict.fromkeys(sel)), "fgsm", n_images=n, source=src)
+            cur = robust_accuracy(list(dict.fromkeys(sel)), "fgsm", n_images=n, source=src,
+                                  precision=_precision(profile))
             cur.insert(0, "panel", f"{task} <- {r} (alpha={a:g}, Th={t:g})")
             cur.insert(1, "reg_data", r)
             cur["mode"] = mode
@@ -324,7 +330,8 @@ def fig4_data(profile="cpu", task="fashion-mnist", reg_data=None, alpha=None, th
             low_rows.append(dict(run=run.id, seed=run.config.seed, condition=condition_label(run.config),
                                  cutoff=cutoff, low_fraction=low_frequency_fraction(d, cutoff), n=len(d),
                                  median_mse=float(strong.loc[strong.success, "mse"].median())))
-    band = _curves(runs, ("low-pass", "high-pass"), prof.eval_images, cutoff=cutoff)
+    band = _curves(runs, ("low-pass", "high-pass"), prof.eval_images, cutoff=cutoff,
+                   precision=_precision(profile))
     regs = [c for c in band["condition"].unique() if c != "unregularized"]
     return FigureData(
         "fig4", {**p, "n_images": n, "steps": steps, "spectra_steps": spectra_steps, "cutoff": cutoff},
@@ -367,7 +374,7 @@ def fig5_data(profile="cpu", task="fashion-mnist", reg_data=None, alpha=None, th
     configs = fig5_configs(profile, task, reg_data, alpha, th, p["seeds"], pairs_grid, pool_grid)
     runs = ensure_runs(configs, runs_dir, progress)
     n = n_images or get_profile(profile).eval_images
-    curves = _curves(runs, (attack,), n)
+    curves = _curves(runs, (attack,), n, precision=_precision(profile))
     auc = _aucs(curves)
     clean = curves[curves.epsilon == 0][["run", "accuracy"]].rename(columns={"accuracy": "clean_accuracy"})
     rt = runs_table(runs)
@@ -413,7 +420,8 @@ def fig6_data(profile="cpu", task="fashion-mnist", reg_data=None, seeds=None, al
     rows = []
     for a in attacks:
         eps = sorted({0.0, eps_r})
-        cur = robust_accuracy(list(dict.fromkeys(runs)), a, epsilons=eps, n_images=n)
+        cur = robust_accuracy(list(dict.fromkeys(runs)), a, epsilons=eps, n_images=n,
+                              precision=_precision(profile))
         rows.append(cur)
     cur = pd.concat(rows, ignore_index=True)
     wide = cur.pivot_table(index=["run", "seed", "condition", "alpha", "th", "attack"], columns="epsilon",
@@ -468,7 +476,7 @@ def fig7_data(profile="cpu", task="fashion-mnist", reg_data=None, alpha=None, th
     for i, run in enumerate(runs):
         labels[run.id] = "unregularized" if i % per_seed == 0 else variants[i % per_seed - 1][0]
     n = n_images or get_profile(profile).eval_images
-    curves = _curves(runs, (attack,), n)
+    curves = _curves(runs, (attack,), n, precision=_precision(profile))
     curves["variant"] = curves["run"].map(labels)
     auc = _aucs(curves)
     auc["variant"] = auc["run"].map(labels)
@@ -511,7 +519,7 @@ def beyond_data(profile="cpu", task="fashion-mnist", reg_data=None, alpha=None, 
     configs = beyond_configs(profile, task, reg_data, alpha, th, p["seeds"], noise_sigma)
     runs = ensure_runs(configs, runs_dir, progress)
     n = n_images or get_profile(profile).eval_images
-    curves = _curves(runs, _as_list(attacks, str), n)
+    curves = _curves(runs, _as_list(attacks, str), n, precision=_precision(profile))
     auc = _aucs(curves)
     conds = ["S^pixel", "S^Th", "shuffled", "noise-aug"]
     auc_tests = _tests(auc.assign(epsilon=0.0, accuracy=auc["auc"]), "unregularized", conds)

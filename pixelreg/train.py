@@ -145,7 +145,7 @@ def _to_float(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 @torch.inference_mode()
 def evaluate_split(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
-                   batch_size: int = 1000) -> tuple[float, float]:
+                   batch_size: int = 250) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (in [0, 1]) of ``model`` in eval mode on uint8 images."""
     was_training = model.training
     model.eval()

@@ -8,7 +8,7 @@ import torch
 
 from _tiny_models import BrightnessModel, ConstantModel, TinyConvNet, make_data, trained
 from pixelreg.attacks import (FGSM, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise, as_foolbox,
-                              import_foolbox)
+                              blended_uniform_noise_init, import_foolbox)
 from pixelreg.errors import ConfigError
 from pixelreg.evaluate import accuracy_curve
 from pixelreg.spectra import FilteredNoise
@@ -181,8 +181,8 @@ def test_boundary_attack_adversarial_and_in_bounds():
 
 
 def test_boundary_attack_counts_failures():
-    """Init attack fails on grey images (the model predicts class 0 for them and for all noise):
-    the batched call raises, the batch is redone per image, and only the grey images are lost."""
+    """Init attack fails on grey images (the model predicts class 0 for them and for all noise): foolbox
+    would raise for the whole batch; here only the grey images are lost, and counted."""
     bright, _ = make_data(2, 1, seed=1)
     bright = (bright + 0.25).clamp(0, 1)
     grey = torch.full((2, 1, 16, 16), 0.5)
@@ -199,3 +199,95 @@ def test_boundary_attack_counts_failures():
 def test_as_foolbox_bounds():
     fm = as_foolbox(TinyConvNet())
     assert fm.bounds == (0, 1)
+
+
+class _Counting(torch.nn.Module):
+    """Wraps a model and counts its forward calls."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.calls = model, 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.model(x)
+
+
+def _mixed_batch():
+    bright, _ = make_data(3, 1, seed=1)
+    bright = (bright + 0.25).clamp(0, 1)
+    grey = torch.full((1, 1, 16, 16), 0.5)
+    return torch.cat([bright[:2], grey, bright[2:]])
+
+
+def test_blended_init_finds_what_foolbox_finds_with_fewer_forwards():
+    """Same images found as foolbox's LinearSearchBlendedUniformNoiseAttack(steps=50) on a batch with one
+    image no noise can flip, each start misclassified; but the resisting image costs a few forward passes
+    instead of foolbox's 1,000 passes of the whole batch."""
+    fb = import_foolbox()
+    model = BrightnessModel().eval()
+    x = _mixed_batch()
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    ours = _Counting(model)
+    start, found = blended_uniform_noise_init(ours, x, y, generator=torch.Generator().manual_seed(0))
+    assert found.tolist() == [True, True, False, True]
+    assert torch.equal(start[2], x[2])  # not found: the input itself
+    with torch.no_grad():
+        assert (model(start[found]).argmax(1) != y[found]).all()
+    theirs = _Counting(model).eval()
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="failed to draw"):
+        fstart = fb.attacks.LinearSearchBlendedUniformNoiseAttack(steps=50).run(
+            fb.PyTorchModel(theirs, bounds=(0, 1)), x, fb.criteria.Misclassification(y))
+    with torch.no_grad():
+        assert ((model(fstart).argmax(1) != y) == found).all()
+    assert theirs.calls >= 1000 and ours.calls <= 1 + math.ceil(999 / 64) + 4, (ours.calls, theirs.calls)
+
+
+def test_blended_init_takes_the_smallest_adversarial_blend_on_the_grid():
+    """Hand check of the line search: with the noise r known (first-round draw of a seeded generator),
+    start = (1 - b) x + b r with b = k/50, the blend at b is misclassified and the blend at b - 1/50 is not."""
+    model = BrightnessModel().eval()
+    x = (make_data(3, 1, seed=1)[0] + 0.25).clamp(0, 1)
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    start, found = blended_uniform_noise_init(model, x, y, generator=torch.Generator().manual_seed(3))
+    assert found.all()
+    r = torch.rand((1, *x.shape), generator=torch.Generator().manual_seed(3))[0]  # the first round's draw
+    for i in range(len(x)):
+        d, u = (start[i] - x[i]).flatten(), (r[i] - x[i]).flatten()
+        b = float(d @ u / (u @ u))
+        assert b * 50 == pytest.approx(round(b * 50), abs=1e-4) and 0 < b <= 1
+        torch.testing.assert_close(start[i], (1 - b) * x[i] + b * r[i])
+        with torch.no_grad():
+            assert model(start[i:i + 1]).argmax(1).item() != y[i].item()
+            prev = (1 - (b - 0.02)) * x[i] + (b - 0.02) * r[i]
+            assert model(prev[None]).argmax(1).item() == y[i].item()
+
+
+class _BandModel(torch.nn.Module):
+    """Class 1 for images whose mean lies in (0.6, 0.7), else class 0: uniform noise (mean ~0.5) is never
+    misclassified for a bright image, but blends between the two cross the band."""
+
+    def forward(self, x):
+        m = x.flatten(1).mean(1)
+        out = torch.zeros(len(x), 2)
+        out[:, 1] = 50 * (torch.minimum(m - 0.6, 0.7 - m))
+        return out
+
+
+def test_blended_init_line_searches_towards_the_last_draw_like_foolbox():
+    from pixelreg.attacks import blended_uniform_noise_init
+
+    fb = import_foolbox()
+    model = _BandModel().eval()
+    x = torch.full((2, 1, 16, 16), 0.9)
+    y = torch.zeros(2, dtype=torch.long)
+    start, found = blended_uniform_noise_init(model, x, y, directions=20, generator=torch.Generator().manual_seed(0))
+    assert found.all() and (model(start).argmax(1) == 1).all()
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="failed to draw"):
+        fstart = fb.attacks.LinearSearchBlendedUniformNoiseAttack(steps=50, directions=20).run(
+            fb.PyTorchModel(model, bounds=(0, 1)), x, fb.criteria.Misclassification(y))
+    assert (model(fstart).argmax(1) == 1).all()  # foolbox also finds them on the segment

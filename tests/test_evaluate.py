@@ -185,3 +185,45 @@ def test_cli_bad_input(tmp_path, argv, param, capsys):
 def test_cli_missing_run_dir(tmp_path, capsys):
     assert main_evaluate([str(tmp_path / "nope")]) == 2
     assert "run_dir" in capsys.readouterr().err
+
+
+def test_bf16_curves_agree_with_fp32_and_are_cached_separately(tmp_path, data):
+    """bfloat16 inference changes accuracies by a few predictions at most (same images, same noise), is
+    recorded in the table, and never serves a float32 request from its cache (or the other way)."""
+    x, y = data
+    run = FakeRun(tmp_path / "r", FakeConfig())
+    cache = DictCache()
+    eps = [0.0, 0.1, 0.3]
+    t32 = robust_accuracy(run, "gaussian", epsilons=eps, n_images=400, images=x, labels=y, cache=cache)
+    t16 = robust_accuracy(run, "gaussian", epsilons=eps, n_images=400, images=x, labels=y, cache=cache,
+                          precision="bf16")
+    assert cache.computed == 2
+    assert (t32["precision"] == "fp32").all() and (t16["precision"] == "bf16").all()
+    np.testing.assert_allclose(t16["accuracy"], t32["accuracy"], atol=0.02)  # <= 8 of 400 predictions
+    auto = ev.resolve_precision("auto")
+    assert auto == ("bf16" if ev.bf16_supported() else "fp32")
+    robust_accuracy(run, "gaussian", epsilons=eps, n_images=400, images=x, labels=y, cache=cache, precision="auto")
+    assert cache.computed == 2  # "auto" resolves before the cache key is built
+    with pytest.raises(ConfigError, match="precision"):
+        robust_accuracy(run, "gaussian", epsilons=eps, images=x, labels=y, cache=False, precision="fp16")
+
+
+def test_transferred_fgsm_computes_the_source_gradient_once_per_batch(tmp_path, data):
+    """The transferred sign depends on the source and the images only: evaluating three target runs costs one
+    source gradient per batch, and the accuracies equal those of separate attacks."""
+    from pixelreg.attacks import FGSM
+
+    x, y = data
+    x = x.float() / 255
+    src = trained(1, seed=0)
+    calls = []
+    handle = src.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        atk = FGSM(source=src)
+        targets = [trained(1, seed=s) for s in (1, 2, 3)]
+        shared = [accuracy_curve(m, x, y, atk, [0.0, 0.2], batch_size=200) for m in targets]
+        assert len(calls) == 2  # 400 images in batches of 200: one source forward per batch
+        fresh = [accuracy_curve(m, x, y, FGSM(source=src), [0.0, 0.2], batch_size=200) for m in targets]
+    finally:
+        handle.remove()
+    assert shared == fresh
