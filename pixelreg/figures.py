@@ -406,7 +406,7 @@ def fig6_configs(profile="cpu", task="fashion-mnist", reg_data=None, seeds=None,
     return out
 
 
-def fig6_data(profile="cpu", task="fashion-mnist", reg_data=None, seeds=None, alpha_grid="1,10,40",
+def fig6_data(profile="cpu", task="fashion-mnist", reg_data=None, seeds=None, alpha_grid="0.3,1,10",
               th_grid="0.4,0.8", attacks=("gaussian", "salt-pepper"), eps_robust=None, n_images=None,
               runs_dir=None, progress=True) -> FigureData:
     """The poster's trade-off: clean accuracy C and robust accuracy R (at ``eps_robust``) of the

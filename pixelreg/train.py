@@ -236,7 +236,7 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
         start_epoch, wall_before = ck["epoch"] + 1, ck["wall_time"]
     else:
         vl, va = evaluate_split(model, setup.x_valid, setup.y_valid, device)
-        tl, ta = evaluate_split(model, setup.x_test, setup.y_test, device)
+        tl, ta = None, None  # the untrained model's test accuracy is chance: not worth a pass over the test set
         metrics = [dict(epoch=0, step=0, lr=None, train_loss=None, train_acc=None, reg_loss=None, reg_corr=None,
                         valid_loss=vl, valid_acc=va, test_loss=tl, test_acc=ta, seconds=0.0,
                         layer_weights=reg.layer_weights.tolist() if reg is not None else None)]

@@ -84,3 +84,15 @@ def test_equivalent_configs_share_a_hash():
     assert config_hash(make_config("cpu", alpha=10, target="pixel", th=0.4)) == \
         config_hash(make_config("cpu", alpha=10, target="pixel", th=0.8))
     assert config_hash(make_config("cpu", alpha=10, th=0.4)) != config_hash(make_config("cpu", alpha=10, th=0.8))
+
+
+def test_profiles_evaluate_in_a_known_precision():
+    """The paper profile scores in float32 (the authors' setting); the small profiles may use bfloat16
+    where native. Every profile's value is one the evaluation accepts."""
+    from pixelreg.config import PROFILES
+    from pixelreg.evaluate import PRECISIONS, resolve_precision
+
+    assert PROFILES["paper"].eval_precision == "fp32"
+    for p in PROFILES.values():
+        assert p.eval_precision in PRECISIONS
+        assert resolve_precision(p.eval_precision) in ("fp32", "bf16")
