@@ -139,10 +139,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="width 16 only, fewer repeats")
     ap.add_argument("--out", default=None, help="also write the results as JSON")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: torch's choice; the book trains with 1 per process)")
+    ap.add_argument("--widths", default=None, help="comma-separated widths (default 16,64; --quick: 16)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     m = machine()
     print(f"machine: {m}")
-    steps = bench_steps(widths=(16,) if args.quick else (16, 64), repeats=5 if args.quick else 10)
+    widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else ((16,) if args.quick else (16, 64))
+    steps = bench_steps(widths=widths, repeats=5 if args.quick else 10)
     print("\n### Training step, batch 64 + 16 pairs (ResNet18, 28x28, CPU)\n")
     print(markdown(steps, ["width", "plain_s", "regularized_s", "ratio", "plain_bf16_s", "regularized_bf16_s",
                            "ratio_bf16", "bf16_speedup", "channels_last_speedup"]))

@@ -43,6 +43,13 @@ def test_hedges_g_hand_computation_and_ci():
     x, y = rng.normal(0, 1, 10), rng.normal(1, 1, 10)
     lo, hi = hedges_g_ci(x, y, n_resamples=500)
     assert lo < hedges_g(x, y) < hi
+    # 3 vs 3 (the book's seeds): Hedges & Olkin's normal approximation, by hand:
+    # se = sqrt(6/9 + 1.6^2/12) = sqrt(0.66667 + 0.21333) = 0.93808; 1.96 * se = 1.83860
+    lo, hi = hedges_g_ci(a, b)
+    assert (lo, hi) == (pytest.approx(1.6 - 1.83860, abs=1e-4), pytest.approx(1.6 + 1.83860, abs=1e-4))
+    assert hedges_g_ci(a, b, method="normal") == (lo, hi)
+    with pytest.raises(ConfigError, match="method"):
+        hedges_g_ci(a, b, method="exact")
 
 
 def test_auc_and_mean_sem():
