@@ -103,6 +103,13 @@ def bf16_supported(device: str | torch.device = "cpu") -> bool:
         return False
 
 
+def default_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` as a torch.device; None = "cuda" when available, else "cpu" (as training)."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """"fp32" or "bf16" for an evaluation on ``device``; "auto" = "bf16" where native (bf16_supported)."""
     if precision not in PRECISIONS:
@@ -201,7 +208,7 @@ def _run_id(run: Any) -> str:
 
 def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: Sequence[float] | None = None,
                     n_images: int = 2000, seed: int = 0, source: Any = None, batch_size: int = 1000,
-                    device: str | torch.device = "cpu", images: torch.Tensor | None = None,
+                    device: str | torch.device | None = None, images: torch.Tensor | None = None,
                     labels: torch.Tensor | None = None, cache: Callable | None | bool = True,
                     clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, precision: str = "fp32") -> pd.DataFrame:
     """Accuracy under an attack for each run, as one tidy table.
@@ -224,6 +231,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
+    device = default_device(device)
     precision = resolve_precision(precision, device)
     runs = [runs] if hasattr(runs, "dir") and hasattr(runs, "config") else list(runs)
     if cache is True:
@@ -281,7 +289,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
 
 def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                        n_images: int = 1000, steps: int = 50, repeats: int = 5, seed: int = 0,
-                       batch_size: int = 100, device: str | torch.device = "cpu",
+                       batch_size: int = 100, device: str | torch.device | None = None,
                        cache: Callable | None | bool = True) -> tuple[pd.DataFrame, torch.Tensor]:
     """Boundary-attack minimal perturbations (spec §9.4, with failures counted and δ kept).
 
@@ -298,6 +306,7 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
+    device = default_device(device)
     is_run = hasattr(run_or_model, "dir") and hasattr(run_or_model, "load_model")
     if images is None:
         if not is_run:
@@ -409,7 +418,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--steps", type=int, default=50, help="boundary attack steps (reference 50)")
     parser.add_argument("--repeats", type=int, default=5, help="boundary attack repeats (reference 5)")
     parser.add_argument("--batch-size", type=int, default=1000, help="images per batch")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="forward passes in float32 (default), bfloat16 autocast, or auto (bf16 where native)")
     parser.add_argument("--out", default=None, help="also write the table to this CSV file")
