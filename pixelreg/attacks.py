@@ -13,6 +13,7 @@ distribution. At ε = 0 every attack returns the input unchanged, so the ε = 0 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConfigError
+from .models import INFERENCE_CHUNK
 
 CLIPS = ("bounds", "per-image")
 
@@ -217,8 +219,6 @@ class FGSM(Attack):
         """
         if self.source is None:
             return self._sign(model, images, labels)
-        import hashlib
-
         h = hashlib.sha1(images.detach().cpu().contiguous().numpy().tobytes())
         h.update(labels.detach().cpu().contiguous().numpy().tobytes())
         key = f"{tuple(images.shape)}-{h.hexdigest()}"
@@ -231,9 +231,9 @@ class FGSM(Attack):
     def _sign(self, src: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         signs = []
         with torch.inference_mode(False), torch.enable_grad(), eval_mode(src):
-            for i in range(0, len(images), 250):  # chunks: per-sample gradients do not interact in eval mode
-                x = images[i:i + 250].detach().clone().requires_grad_(True)
-                loss = F.cross_entropy(src(x), labels[i:i + 250].to(x.device), reduction="sum")
+            for i in range(0, len(images), INFERENCE_CHUNK):  # per-sample gradients do not interact in eval mode
+                x = images[i:i + INFERENCE_CHUNK].detach().clone().requires_grad_(True)
+                loss = F.cross_entropy(src(x), labels[i:i + INFERENCE_CHUNK].to(x.device), reduction="sum")
                 (grad,) = torch.autograd.grad(loss, x)
                 signs.append(grad.sign())
         return torch.cat(signs)
@@ -249,8 +249,6 @@ class FGSM(Attack):
 
 def model_fingerprint(model: nn.Module) -> str:
     """Short content hash of a model's class and state (identifies a transfer source in tables/caches)."""
-    import hashlib
-
     h = hashlib.sha1(type(model).__name__.encode())
     for k, v in model.state_dict().items():
         h.update(k.encode())
@@ -356,8 +354,8 @@ def blended_uniform_noise_init(model: nn.Module, x: torch.Tensor, y: torch.Tenso
         hit_any |= adv.any(0)
         if bool((best < 1).all()):
             break
-    start = torch.where(hit_any.view(-1, 1, 1, 1), (1 - best.view(-1, 1, 1, 1)) * x + best.view(-1, 1, 1, 1) * noise, x)
-    return start, hit_any
+    b = best.view(-1, 1, 1, 1)
+    return torch.where(hit_any.view(-1, 1, 1, 1), (1 - b) * x + b * noise, x), hit_any
 
 
 class BoundaryAttack:
@@ -374,8 +372,8 @@ class BoundaryAttack:
     uniform noise, scheduled per image (:func:`blended_uniform_noise_init`: same algorithm, far fewer
     forward passes when an image resists); pass ``init_attack=`` to use a foolbox init attack instead.
     Images the init attack cannot make adversarial (foolbox would raise ValueError for the whole batch)
-    are marked failed and the boundary attack runs on the rest from the init attack's starting points. Failures are returned in
-    ``success`` and counted, never dropped silently.
+    are marked failed and the boundary attack runs on the rest from the init attack's starting points.
+    Failures are returned in ``success`` and counted, never dropped silently.
 
     Each repeat ``r`` reruns the attack on the same images with torch seed derived from ``(seed, r)``;
     foolbox draws from torch's global generator, which we fork so the caller's global state is untouched.
@@ -405,13 +403,13 @@ class BoundaryAttack:
         fb = import_foolbox()
         init = self.foolbox_kwargs.get("init_attack")
         if init is None:  # the reference's default init attack, scheduled per image (see the function)
-            start, _ = blended_uniform_noise_init(model, x, y)
+            start, ok = blended_uniform_noise_init(model, x, y)
         else:
             with warnings.catch_warnings():  # init-attack failures are counted, not warned about
                 warnings.filterwarnings("ignore", message=".*failed to draw sufficient random", category=UserWarning)
                 start = init.run(fmodel, x, fb.criteria.Misclassification(y))
-        with torch.no_grad():
-            ok = fmodel(start).argmax(-1) != y
+            with torch.no_grad():
+                ok = fmodel(start).argmax(-1) != y
         adv = torch.full_like(x, float("nan"))
         success = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         if ok.any():

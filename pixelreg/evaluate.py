@@ -21,6 +21,7 @@ from torch import nn
 from .attacks import (FGSM, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
                       check_epsilons, eval_mode, model_device, model_fingerprint)
 from .errors import ConfigError
+from .models import INFERENCE_CHUNK, default_device
 from .spectra import FilteredNoise
 
 
@@ -83,7 +84,6 @@ def _as_float_images(images: torch.Tensor) -> torch.Tensor:
 
 
 PRECISIONS = ("fp32", "bf16", "auto")
-FORWARD_CHUNK = 250  # images per forward pass inside a batch: faster than 1,000 on CPU caches (BENCHMARKS.md)
 
 
 def bf16_supported(device: str | torch.device = "cpu") -> bool:
@@ -103,13 +103,6 @@ def bf16_supported(device: str | torch.device = "cpu") -> bool:
         return False
 
 
-def default_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` as a torch.device; None = "cuda" when available, else "cpu" (as training)."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """"fp32" or "bf16" for an evaluation on ``device``; "auto" = "bf16" where native (bf16_supported)."""
     if precision not in PRECISIONS:
@@ -120,12 +113,12 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
 
 
 def _forward(model: nn.Module, x: torch.Tensor, precision: str) -> torch.Tensor:
-    """Logits in chunks of FORWARD_CHUNK images; ``precision="bf16"`` runs under bfloat16 autocast."""
+    """Logits in chunks of INFERENCE_CHUNK images; ``precision="bf16"`` runs under bfloat16 autocast."""
     dev = x.device.type
     outs = []
     with torch.autocast(dev, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        for i in range(0, len(x), FORWARD_CHUNK):
-            outs.append(model(x[i:i + FORWARD_CHUNK]).float())
+        for i in range(0, len(x), INFERENCE_CHUNK):
+            outs.append(model(x[i:i + INFERENCE_CHUNK]).float())
     return torch.cat(outs)
 
 
@@ -477,5 +470,6 @@ def main_evaluate(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["EPSILON_GRIDS", "ATTACKS", "PRECISIONS", "bf16_supported", "resolve_precision", "make_attack", "condition_label", "accuracy_curve", "robust_accuracy",
-           "boundary_distances", "add_evaluate_arguments", "run_evaluate", "main_evaluate"]
+__all__ = ["EPSILON_GRIDS", "ATTACKS", "PRECISIONS", "bf16_supported", "resolve_precision", "make_attack",
+           "condition_label", "accuracy_curve", "robust_accuracy", "boundary_distances", "add_evaluate_arguments",
+           "run_evaluate", "main_evaluate"]

@@ -12,7 +12,19 @@ from torch import nn
 
 from pixelreg.errors import ConfigError
 
-__all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale"]
+__all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale", "default_device",
+           "INFERENCE_CHUNK"]
+
+# Images per forward pass when a model scores many images without gradients (evaluations, FGSM signs):
+# chunks of 250 were 1.3-1.6x faster than 1,000 on this project's CPU (BENCHMARKS.md section 3).
+INFERENCE_CHUNK = 250
+
+
+def default_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` as a torch.device; None = "cuda" when available, else "cpu" (training and evaluation)."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 PAPER_LAYERS = ["stem", "layer1", "layer2", "layer3", "layer4"]  # stem and 4 stage outputs (spec 5)

@@ -6,9 +6,8 @@ conditions are independent training runs, so comparisons are unpaired.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import warnings
+from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -30,17 +30,13 @@ import torch.nn.functional as F
 from . import data as data_mod
 from .config import TrainConfig, canonical
 from .errors import ConfigError
-from .models import paper_resnet
+from .models import INFERENCE_CHUNK, default_device, paper_resnet
 from .regularizer import SimilarityRegularizer, similarity_loss
 from .runs import REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_json, load_checkpoint
 from .similarity import PairSampler, centered_unit_rows
 
 NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
 CIFAR_INPUT_SCALE = (0.5, 5.0)  # the reference feeds CIFAR nets 5·(x − 0.5); MNIST-like nets see [0, 1]
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def build_model(config: TrainConfig) -> torch.nn.Module:
@@ -145,7 +141,7 @@ def _to_float(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 @torch.inference_mode()
 def evaluate_split(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
-                   batch_size: int = 250) -> tuple[float, float]:
+                   batch_size: int = INFERENCE_CHUNK) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (in [0, 1]) of ``model`` in eval mode on uint8 images."""
     was_training = model.training
     model.eval()
@@ -194,7 +190,7 @@ def train(config: TrainConfig, runs_dir: str | Path | None = None, device: str |
     done = store.get(config)
     if done is not None and done.finished:
         return done
-    device = torch.device(device) if device is not None else default_device()
+    device = default_device(device)
     with store.lock(config):
         done = store.get(config)
         if done is not None and done.finished:  # another process finished it while we waited
