@@ -20,6 +20,7 @@ TARGETS = ("thresholded", "pixel", "shuffled", "neural")
 CRITERIA = ("atanh", "mse")
 REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
+TRAIN_PRECISIONS = ("fp32", "bf16", "auto")
 
 # Paper epochs per task (CCN paper: CIFAR-100 60, CIFAR-10 40, MNIST 20; Fashion-MNIST not stated, 20 inferred).
 PAPER_EPOCHS = {"mnist": 20, "fashion-mnist": 20, "cifar10": 40, "cifar100": 60}
@@ -56,6 +57,8 @@ class TrainConfig:
     train_subset: int | None = None  # use only this many training images (None = all)
     test_subset: int | None = None  # per-epoch test metrics on the first n test images (None = all)
     noise_aug: float = 0.0  # σ of Gaussian noise added to training images (augmentation baseline), [0,1] units
+    precision: str = "fp32"  # training arithmetic: "fp32", or "bf16" autocast (BENCHMARKS.md); "auto" is
+    # resolved by canonical() to "bf16" where the device runs it natively, else "fp32", before hashing
     seed: int = 0
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -89,6 +92,7 @@ class TrainConfig:
         _choice("criterion", self.criterion, CRITERIA)
         _choice("reg_range", self.reg_range, REG_RANGES)
         _choice("arch", self.arch, ARCHS)
+        _choice("precision", self.precision, TRAIN_PRECISIONS)
         _number("alpha", self.alpha, lo=0.0, allowed="a number >= 0 (0 disables regularization)")
         _number("th", self.th, lo=0.0, hi=1.0, open_lo=True, open_hi=True, allowed="a number in (0, 1)")
         if self.th2 is not None:
@@ -208,6 +212,15 @@ PROFILES: dict[str, Profile] = {
         seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=16, spectra_steps=200,
         eval_precision="auto",
     ),
+    "full": Profile(
+        "full", "the evidence runs, trained once on a 2-core CPU and published as records (data/results/full): "
+        "the whole Fashion-MNIST training set, the paper's alpha and Th, one 5-phase lr cycle over 3 epochs, "
+        "width 16 (book/reproduce.md gives the arithmetic)",
+        train=dict(width=16, epochs=3, phase_duration=0.6, pool_size=5000, batch_size=64, pairs=16,
+                   test_subset=2000),
+        seeds=(0, 1, 2, 3, 4), ablation_seeds=(0, 1, 2), eval_images=2000, boundary_images=32,
+        spectra_steps=500, eval_precision="auto",
+    ),
     "paper": Profile(
         "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
         train=dict(width=64, phase_duration=4.0, pool_size=5000),
@@ -253,9 +266,14 @@ def canonical(config: TrainConfig) -> TrainConfig:
     """Reset fields that cannot influence the run, so equivalent configs share one hash and one run.
 
     An unregularized run (α = 0) ignores every regularization field; a raw-similarity target over all pairs
-    (target "pixel" or "neural" with reg_range "all") ignores Th.
+    (target "pixel" or "neural" with reg_range "all") ignores Th. Precision "auto" becomes the precision it
+    resolves to on this machine's default device, so the hash names the arithmetic that actually ran.
     """
     defaults = {f.name: f.default for f in fields(TrainConfig)}
+    if config.precision == "auto":
+        from .models import resolve_precision  # torch is needed only to probe the processor
+
+        config = config.replace(precision=resolve_precision("auto"))
     if not config.regularized:
         return config.replace(**{k: defaults[k] for k in _REG_FIELDS})
     if config.target in ("pixel", "neural") and config.reg_range == "all":

@@ -21,7 +21,7 @@ from torch import nn
 from .attacks import (FGSM, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
                       check_epsilons, eval_mode, model_device, model_fingerprint)
 from .errors import ConfigError
-from .models import INFERENCE_CHUNK, default_device
+from .models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
 from .spectra import FilteredNoise
 
 
@@ -81,35 +81,6 @@ def _as_float_images(images: torch.Tensor) -> torch.Tensor:
     if not images.is_floating_point():
         raise ConfigError("images", str(images.dtype), "uint8 in [0, 255] or float in [0, 1]")
     return images
-
-
-PRECISIONS = ("fp32", "bf16", "auto")
-
-
-def bf16_supported(device: str | torch.device = "cpu") -> bool:
-    """True when ``device`` runs bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16.
-
-    On CPUs without it, bfloat16 autocast is emulated and slower than float32, so "auto" picks float32.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if device.type != "cpu":
-        return False
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)  # private in torch 2.x; absent = unknown
-    try:
-        return bool(probe()) if probe is not None else False
-    except RuntimeError:  # pragma: no cover - a build without the probe
-        return False
-
-
-def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
-    """"fp32" or "bf16" for an evaluation on ``device``; "auto" = "bf16" where native (bf16_supported)."""
-    if precision not in PRECISIONS:
-        raise ConfigError("precision", precision, f"one of {PRECISIONS}")
-    if precision == "auto":
-        return "bf16" if bf16_supported(device) else "fp32"
-    return precision
 
 
 def _forward(model: nn.Module, x: torch.Tensor, precision: str) -> torch.Tensor:

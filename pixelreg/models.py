@@ -7,13 +7,16 @@ is the model's first module.
 """
 from __future__ import annotations
 
+import contextlib
+from typing import Sequence
+
 import torch
 from torch import nn
 
 from pixelreg.errors import ConfigError
 
 __all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale", "default_device",
-           "INFERENCE_CHUNK"]
+           "INFERENCE_CHUNK", "PRECISIONS", "bf16_supported", "resolve_precision", "SplitBatchNorm2d", "batch_splits", "supports_batch_splits"]
 
 # Images per forward pass when a model scores many images without gradients (evaluations, FGSM signs):
 # chunks of 250 were 1.3-1.6x faster than 1,000 on this project's CPU (BENCHMARKS.md section 3).
@@ -25,6 +28,35 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def bf16_supported(device: str | torch.device = "cpu") -> bool:
+    """True when ``device`` runs bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16.
+
+    On CPUs without it, bfloat16 autocast is emulated and slower than float32, so "auto" picks float32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)  # private in torch 2.x; absent = unknown
+    try:
+        return bool(probe()) if probe is not None else False
+    except RuntimeError:  # pragma: no cover - a build without the probe
+        return False
+
+
+def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """"fp32" or "bf16" for an evaluation on ``device``; "auto" = "bf16" where native (bf16_supported)."""
+    if precision not in PRECISIONS:
+        raise ConfigError("precision", precision, f"one of {PRECISIONS}")
+    if precision == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    return precision
+
 
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 PAPER_LAYERS = ["stem", "layer1", "layer2", "layer3", "layer4"]  # stem and 4 stage outputs (spec 5)
@@ -46,6 +78,52 @@ class InputScale(nn.Module):
         return f"shift={self.shift.item():g}, scale={self.scale.item():g}"
 
 
+class SplitBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d that, in train mode, can normalise consecutive chunks of one batch separately.
+
+    With ``splits = (n1, n2, ...)`` (set by :func:`batch_splits`), a train-mode call on a batch of
+    n1 + n2 + ... images runs ``BatchNorm2d.forward`` once per chunk, in order: each chunk is normalised
+    with its own statistics and updates the running statistics, exactly as separate calls would ("ghost"
+    BatchNorm). The convolutions around it then run once on the whole batch, which is what makes the
+    regularizer's pair pathway cheap (BENCHMARKS.md section 1). ``splits = None`` (the default) or eval
+    mode: plain BatchNorm2d. The state dict is BatchNorm2d's.
+    """
+
+    splits: tuple[int, ...] | None = None
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        # torch.fx traces through this module (it is not in torch.nn), where the dimension is symbolic
+        if not isinstance(input, torch.fx.Proxy):
+            super()._check_input_dim(input)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.splits is None or not self.training:
+            return super().forward(x)
+        if sum(self.splits) != x.shape[0]:
+            raise ConfigError("splits", self.splits, f"chunk sizes summing to the batch size {x.shape[0]}")
+        return torch.cat([super(SplitBatchNorm2d, self).forward(c) for c in x.split(list(self.splits))])
+
+
+def supports_batch_splits(model: nn.Module) -> bool:
+    """True when every BatchNorm layer of ``model`` is a :class:`SplitBatchNorm2d` (the paper ResNets)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    return bool(bns) and all(isinstance(m, SplitBatchNorm2d) for m in bns)
+
+
+@contextlib.contextmanager
+def batch_splits(model: nn.Module, sizes: Sequence[int]):
+    """Within the block, train-mode BatchNorm of ``model`` treats the batch as chunks of ``sizes``."""
+    bns = [m for m in model.modules() if isinstance(m, SplitBatchNorm2d)]
+    old = [m.splits for m in bns]
+    for m in bns:
+        m.splits = tuple(int(n) for n in sizes)
+    try:
+        yield
+    finally:
+        for m, o in zip(bns, old):
+            m.splits = o
+
+
 class BasicBlock(nn.Module):
     """conv3x3(stride)-BN-ReLU-conv3x3-BN, plus shortcut, then ReLU."""
 
@@ -54,9 +132,9 @@ class BasicBlock(nn.Module):
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
         super().__init__()
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = SplitBatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = SplitBatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         self.shortcut = _shortcut(in_planes, planes * self.expansion, stride)
 
@@ -74,11 +152,11 @@ class Bottleneck(nn.Module):
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
         super().__init__()
         self.conv1 = nn.Conv2d(in_planes, planes, 1, stride, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = SplitBatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = SplitBatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.bn3 = SplitBatchNorm2d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.shortcut = _shortcut(in_planes, planes * self.expansion, stride)
 
@@ -92,7 +170,7 @@ class Bottleneck(nn.Module):
 def _shortcut(in_planes: int, out_planes: int, stride: int) -> nn.Module:
     if stride == 1 and in_planes == out_planes:
         return nn.Identity()
-    return nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, stride, bias=False), nn.BatchNorm2d(out_planes))
+    return nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, stride, bias=False), SplitBatchNorm2d(out_planes))
 
 
 _SPECS = {
@@ -124,7 +202,7 @@ class PaperResNet(nn.Module):
         self.arch = arch
         self.input_scale = nn.Identity() if input_scale is None else InputScale(*input_scale)
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, width, 7, 1, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+            nn.Conv2d(in_channels, width, 7, 1, 3, bias=False), SplitBatchNorm2d(width), nn.ReLU(inplace=True))
         in_planes = width
         for n, (mult, count, stride) in enumerate(zip((1, 2, 4, 8), counts, (1, 2, 2, 2)), start=1):
             blocks = []

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelreg.errors import ConfigError
-from pixelreg.models import InputScale, default_layers
+from pixelreg.models import InputScale, SplitBatchNorm2d, batch_splits, default_layers, supports_batch_splits
 
 __all__ = ["SimilarityRegularizer", "similarity_loss", "CRITERIA"]
 
@@ -36,11 +36,15 @@ class SimilarityRegularizer(nn.Module):
     the mean of the layer over the 2k current pair images (A and B together) and all positions. It
     is updated in train and eval mode alike, as the reference does.
 
-    BatchNorm (reference behaviour B8, kept): A and B go through the trunk in two separate calls in
-    the model's current mode. In train mode every BN layer normalises each k-image half-batch with
-    that half-batch's own statistics and updates its running statistics from it, so one training step
-    with classification and pairs makes three BN running-stat updates (one task batch, two k-image
-    reg batches). In eval mode BN uses its running statistics and nothing is updated except mu_l.
+    BatchNorm (reference behaviour B8, kept): in train mode every BN layer normalises each k-image
+    half-batch (A, then B) with that half-batch's own statistics and updates its running statistics from
+    it, so one training step with classification and pairs makes three BN running-stat updates (task batch,
+    A, B), as the reference's separate calls do. For models whose BatchNorm layers are all
+    :class:`~pixelreg.models.SplitBatchNorm2d` (the paper ResNets) this is done in one network call with
+    per-chunk ("ghost") BatchNorm, and :meth:`task_and_pairs` folds the classification batch into the same
+    call; other models (e.g. torchvision ResNets) get separate calls with the same result. In eval mode BN
+    uses its running statistics and nothing is updated except mu_l (and not even mu_l with
+    ``update_means=False``, used for held-out diagnostics).
 
     Args:
         model: the classifier (e.g. ``paper_resnet``), taking images in [0, 1].
@@ -62,15 +66,17 @@ class SimilarityRegularizer(nn.Module):
         for idx in range(len(layers)):
             self.register_buffer(f"running_mean_{idx}", torch.zeros(0))
         object.__setattr__(self, "_extractor", self._build_extractor(model, layers))
+        object.__setattr__(self, "_task_extractor", None)  # layers + the model's output, built on first use
+        object.__setattr__(self, "_split", supports_batch_splits(model))
 
     # -- feature extraction ---------------------------------------------------------------------
     @staticmethod
-    def _build_extractor(model: nn.Module, layers: list[str]):
+    def _build_extractor(model: nn.Module, layers: list[str], with_output: bool = False):
         from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
         # leaf modules are shared by reference with the model; a traced-through module's buffers would be
         # copied as stale references that model.to(device) does not update
-        kwargs = {"tracer_kwargs": {"leaf_modules": [InputScale]}}
+        kwargs = {"tracer_kwargs": {"leaf_modules": [InputScale, SplitBatchNorm2d]}}
         modes = {m: m.training for m in model.modules()}  # tracing toggles train/eval; restore exactly
         try:
             nodes = set().union(*get_graph_node_names(model, **kwargs))
@@ -92,7 +98,14 @@ class SimilarityRegularizer(nn.Module):
                               if nodes is not None else f"module names of the model, e.g. {top}")
         if nodes is not None:
             try:
-                return create_feature_extractor(model, return_nodes=list(layers), **kwargs)
+                nodes_out = list(layers)
+                if with_output:
+                    last = get_graph_node_names(model, **kwargs)[0][-1]
+                    nodes_out += [] if last in nodes_out else [last]
+                ext = create_feature_extractor(model, return_nodes=nodes_out, **kwargs)
+                if with_output:
+                    object.__setattr__(ext, "_output_node", last)
+                return ext
             except Exception:
                 pass
             finally:
@@ -102,17 +115,20 @@ class SimilarityRegularizer(nn.Module):
                 raise ConfigError("layers", layers, "module names of the model (FX extraction failed)")
         return None  # hooks
 
+    def _run_extractor(self, ext, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        mode = self.model.training
+        if ext.training != mode:
+            # switch the traced graph only; nn.Module.train would reset the shared submodules'
+            # modes, which the user controls through the model
+            if hasattr(ext, "train_graph"):
+                ext.graph = ext.train_graph if mode else ext.eval_graph
+            ext.training = mode
+        return ext(x)
+
     def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
         ext = self._extractor
         if ext is not None:
-            mode = self.model.training
-            if ext.training != mode:
-                # switch the traced graph only; nn.Module.train would reset the shared submodules'
-                # modes, which the user controls through the model
-                if hasattr(ext, "train_graph"):
-                    ext.graph = ext.train_graph if mode else ext.eval_graph
-                ext.training = mode
-            out = ext(x)
+            out = self._run_extractor(ext, x)
             return [out[n] for n in self.layers]
         found: dict[str, torch.Tensor] = {}
         modules = dict(self.model.named_modules())
@@ -158,26 +174,70 @@ class SimilarityRegularizer(nn.Module):
             setattr(self, f"running_mean_{idx}", mu)
         return mu
 
-    def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+    def _pair_features(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[list, list]:
+        if xa.shape != xb.shape or xa.dim() < 2:
+            raise ConfigError("xb", tuple(xb.shape), f"the shape of xa, {tuple(xa.shape)}")
+        if not self._split:
+            return self._features(xa), self._features(xb)
+        k = len(xa)
+        with batch_splits(self.model, (k, k)):
+            feats = self._features(torch.cat([xa, xb]))
+        return [f[:k] for f in feats], [f[k:] for f in feats]
+
+    def _similarity(self, fa: list[torch.Tensor], fb: list[torch.Tensor], update_means: bool) -> torch.Tensor:
+        sims = []
+        for idx, (a, b) in enumerate(zip(fa, fb)):
+            a, b = a.float(), b.float()  # cosines in float32, also under bfloat16 autocast
+            if update_means:
+                mu = self._update_mean(idx, torch.cat([a, b]))
+            else:
+                mu = getattr(self, f"running_mean_{idx}")
+                if mu.numel() == 0:
+                    mu = torch.zeros(a.shape[1], device=a.device)
+            mu = mu.view(1, -1, *([1] * (a.dim() - 2)))
+            sims.append(F.cosine_similarity((a - mu).flatten(1), (b - mu).flatten(1), dim=1, eps=1e-8))
+        gamma = self.layer_weights.to(device=sims[0].device, dtype=sims[0].dtype)  # differentiable move
+        return (gamma[:, None] * torch.stack(sims)).sum(0)
+
+    def forward(self, xa: torch.Tensor, xb: torch.Tensor, update_means: bool = True) -> torch.Tensor:
         """S^CNN of k pairs.
 
         Args:
             xa: (k, C, H, W) float in [0, 1], the images i of the pairs ("A").
             xb: (k, C, H, W) float in [0, 1], the images j ("B").
+            update_means: update the running means mu_l before use (the reference, in both modes); False
+                scores with the stored means and changes nothing (held-out diagnostics in eval mode).
 
         Returns:
-            (k,) float in [-1, 1]; differentiable w.r.t. the model's weights and ``layer_logits``.
+            (k,) float32 in [-1, 1]; differentiable w.r.t. the model's weights and ``layer_logits``.
         """
-        if xa.shape != xb.shape or xa.dim() < 2:
+        fa, fb = self._pair_features(xa, xb)
+        return self._similarity(fa, fb, update_means)
+
+    def task_and_pairs(self, x: torch.Tensor, xa: torch.Tensor, xb: torch.Tensor, fuse_task: bool = True
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The model's logits on a task batch ``x`` and S^CNN of the pairs (xa, xb): one training step's work.
+
+        Equal to ``(model(x), self(xa, xb))`` called in that order, BatchNorm running statistics included
+        (three updates: x, A, B). When the model supports it and the images share a shape, all
+        n + 2k images go through the network in one call with per-chunk BatchNorm; ``fuse_task=False`` keeps
+        the task batch in its own call (only A and B are fused), which was faster in float32 on a 2-core CPU
+        (BENCHMARKS.md section 1).
+        """
+        if not (fuse_task and self._split and self._extractor is not None and x.shape[1:] == xa.shape[1:]):
+            return self.model(x), self(xa, xb)
+        if xa.shape != xb.shape:
             raise ConfigError("xb", tuple(xb.shape), f"the shape of xa, {tuple(xa.shape)}")
-        fa, fb = self._features(xa), self._features(xb)
-        sims = []
-        for idx, (a, b) in enumerate(zip(fa, fb)):
-            mu = self._update_mean(idx, torch.cat([a, b]))
-            mu = mu.view(1, -1, *([1] * (a.dim() - 2)))
-            sims.append(F.cosine_similarity((a - mu).flatten(1), (b - mu).flatten(1), dim=1, eps=1e-8))
-        gamma = self.layer_weights.to(device=sims[0].device, dtype=sims[0].dtype)  # differentiable move
-        return (gamma[:, None] * torch.stack(sims)).sum(0)
+        if self._task_extractor is None:
+            object.__setattr__(self, "_task_extractor", self._build_extractor(self.model, self.layers, True))
+        ext = self._task_extractor
+        n, k = len(x), len(xa)
+        with batch_splits(self.model, (n, k, k)):
+            out = self._run_extractor(ext, torch.cat([x, xa, xb]))
+        logits = out[ext._output_node][:n]
+        feats = [out[name] for name in self.layers]
+        s = self._similarity([f[n:n + k] for f in feats], [f[n + k:] for f in feats], True)
+        return logits, s
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):

@@ -21,6 +21,7 @@ import platform
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -139,22 +140,64 @@ def _to_float(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.to(device, non_blocking=True).float().div_(255)
 
 
+def _autocast(device: torch.device, precision: str):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 @torch.inference_mode()
 def evaluate_split(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
-                   batch_size: int = INFERENCE_CHUNK) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (in [0, 1]) of ``model`` in eval mode on uint8 images."""
+                   batch_size: int = INFERENCE_CHUNK, precision: str = "fp32") -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (in [0, 1]) of ``model`` in eval mode on uint8 images.
+
+    ``precision="bf16"``: forward passes under bfloat16 autocast (the run's own training precision), loss
+    in float32.
+    """
     was_training = model.training
     model.eval()
-    loss, correct = 0.0, 0
-    for s in range(0, len(images), batch_size):
-        x = _to_float(images[s: s + batch_size], device)
-        y = labels[s: s + batch_size].to(device)
-        out = model(x)
-        loss += F.cross_entropy(out, y, reduction="sum").item()
-        correct += (out.argmax(1) == y).sum().item()
+    loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    with _autocast(device, precision):
+        for s in range(0, len(images), batch_size):
+            x = _to_float(images[s: s + batch_size], device)
+            y = labels[s: s + batch_size].to(device)
+            out = model(x).float()
+            loss += F.cross_entropy(out, y, reduction="sum")
+            correct += (out.argmax(1) == y).sum()
     model.train(was_training)
     n = max(len(images), 1)
-    return loss / n, correct / n
+    return loss.item() / n, correct.item() / n
+
+
+HELDOUT_PAIRS = 256  # fixed pairs per run on which S^CNN is compared with its target after every epoch
+
+
+def _heldout_pairs(config: TrainConfig, setup: "_Setup") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A fixed set of pairs of the run's regularized range, drawn once from the run's own generator.
+
+    Training draws k pairs per step uniformly from the same range, so with N = 5,000 (12.5 million pairs)
+    almost none of these are ever trained on; they measure how well S^CNN follows the target off the batch.
+    """
+    return setup.sampler.sample(HELDOUT_PAIRS, generator=_gen(config.seed, "heldout_pairs"))
+
+
+@torch.inference_mode()
+def heldout_similarity_corr(reg: SimilarityRegularizer, pool: torch.Tensor, pairs, device: torch.device,
+                            precision: str = "fp32") -> float | None:
+    """Pearson r of S^CNN (eval mode, stored running means, nothing updated) with the target on fixed pairs."""
+    i, j, t = pairs
+    model = reg.model
+    was_training = model.training
+    model.eval()
+    try:
+        with _autocast(device, precision):
+            s = torch.cat([reg(_to_float(pool[i[a:a + 64]], device), _to_float(pool[j[a:a + 64]], device),
+                               update_means=False) for a in range(0, len(i), 64)]).float().cpu()
+    finally:
+        model.train(was_training)
+    t = t.float()
+    if s.std() == 0 or t.std() == 0:
+        return None
+    return torch.corrcoef(torch.stack([s, t]))[0, 1].item()
 
 
 def _provenance(device: torch.device) -> dict:
@@ -220,6 +263,10 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
     total_steps = max(1, round(c.epochs * steps_per_epoch))
     n_epochs = math.ceil(total_steps / steps_per_epoch)
 
+    heldout = _heldout_pairs(c, setup) if reg is not None else None
+    # one network call for task batch and pairs: faster in bfloat16 and on GPUs, slower in float32 on a
+    # 2-core CPU (BENCHMARKS.md section 1); the numbers agree within float rounding either way
+    fuse_task = c.precision == "bf16" or device.type == "cuda"
     ckpt_path = run.dir / "checkpoint.pt"
     wall0 = time.time()
     if ckpt_path.is_file():
@@ -231,10 +278,11 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
         metrics, best = ck["metrics"], ck["best"]
         start_epoch, wall_before = ck["epoch"] + 1, ck["wall_time"]
     else:
-        vl, va = evaluate_split(model, setup.x_valid, setup.y_valid, device)
+        vl, va = evaluate_split(model, setup.x_valid, setup.y_valid, device, precision=c.precision)
         tl, ta = None, None  # the untrained model's test accuracy is chance: not worth a pass over the test set
         metrics = [dict(epoch=0, step=0, lr=None, train_loss=None, train_acc=None, reg_loss=None, reg_corr=None,
-                        valid_loss=vl, valid_acc=va, test_loss=tl, test_acc=ta, seconds=0.0,
+                        heldout_corr=heldout_similarity_corr(reg, setup.pool, heldout, device, c.precision)
+                        if reg is not None else None, valid_loss=vl, valid_acc=va, test_loss=tl, test_acc=ta, seconds=0.0,
                         layer_weights=reg.layer_weights.tolist() if reg is not None else None)]
         best = dict(epoch=0, valid_loss=vl, model=_copy_state(model), regularizer=_copy_state(reg))
         start_epoch, wall_before = 1, 0.0
@@ -248,7 +296,9 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
         g_aug, g_noise, g_pairs = _gen(c.seed, "aug", epoch), _gen(c.seed, "noise", epoch), _gen(c.seed, "pairs", epoch)
         first_step = (epoch - 1) * steps_per_epoch
         n_steps = min(steps_per_epoch, total_steps - first_step)
-        sums = dict(loss=0.0, correct=0, n=0, reg=0.0, corr=0.0, reg_n=0)
+        # running sums stay tensors: one synchronisation per epoch instead of several per step
+        zero = partial(torch.zeros, (), dtype=torch.float64, device=device)
+        sums = dict(loss=zero(), correct=zero(), n=0, reg=zero(), corr=zero(), reg_n=zero())
         for b in range(n_steps):
             step = first_step + b
             for group in opt.param_groups:
@@ -261,33 +311,43 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
             y = setup.y_train[idx].to(device, non_blocking=True)
             if c.noise_aug > 0:
                 x = (x + c.noise_aug * torch.randn(x.shape, generator=g_noise).to(device)).clamp_(0, 1)
-            out = model(x)
+            with _autocast(device, c.precision):
+                if reg is not None:
+                    i, j, t = setup.sampler.sample(c.pairs, generator=g_pairs)
+                    out, s = reg.task_and_pairs(x, _to_float(setup.pool[i], device), _to_float(setup.pool[j], device),
+                                                fuse_task=fuse_task)
+                else:
+                    out = model(x)
+            out = out.float()
             ce = F.cross_entropy(out, y)
             loss = ce
             if reg is not None:
-                i, j, t = setup.sampler.sample(c.pairs, generator=g_pairs)
-                s = reg(_to_float(setup.pool[i], device), _to_float(setup.pool[j], device))
                 t = t.to(device)
                 l_sim = similarity_loss(s, t, criterion=c.criterion)
                 loss = ce + c.alpha * l_sim
-                sums["reg"] += l_sim.item()
-                if len(s) > 1 and s.std() > 0 and t.std() > 0:
-                    sums["corr"] += torch.corrcoef(torch.stack([s.detach(), t]))[0, 1].item()
-                    sums["reg_n"] += 1
+                sums["reg"] += l_sim.detach()
+                if len(s) > 1:
+                    r = torch.corrcoef(torch.stack([s.detach(), t]))[0, 1]  # NaN when a side is constant
+                    ok = torch.isfinite(r)
+                    sums["corr"] += torch.where(ok, r, 0.0)
+                    sums["reg_n"] += ok
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sums["loss"] += ce.item() * len(y)
-            sums["correct"] += (out.argmax(1) == y).sum().item()
+            sums["loss"] += ce.detach() * len(y)
+            sums["correct"] += (out.argmax(1) == y).sum()
             sums["n"] += len(y)
             bar.update(1)
-        vl, va = evaluate_split(model, setup.x_valid, setup.y_valid, device)
-        tl, ta = evaluate_split(model, setup.x_test, setup.y_test, device)
+        vl, va = evaluate_split(model, setup.x_valid, setup.y_valid, device, precision=c.precision)
+        tl, ta = evaluate_split(model, setup.x_test, setup.y_test, device, precision=c.precision)
+        reg_n = int(sums["reg_n"].item())
         metrics.append(dict(
             epoch=epoch, step=first_step + n_steps, lr=learning_rate(c, (first_step + n_steps - 1) / steps_per_epoch),
-            train_loss=sums["loss"] / sums["n"], train_acc=sums["correct"] / sums["n"],
-            reg_loss=sums["reg"] / n_steps if reg is not None else None,
-            reg_corr=sums["corr"] / sums["reg_n"] if sums["reg_n"] else None,
+            train_loss=sums["loss"].item() / sums["n"], train_acc=sums["correct"].item() / sums["n"],
+            reg_loss=sums["reg"].item() / n_steps if reg is not None else None,
+            reg_corr=sums["corr"].item() / reg_n if reg_n else None,
+            heldout_corr=heldout_similarity_corr(reg, setup.pool, heldout, device, c.precision)
+            if reg is not None else None,
             valid_loss=vl, valid_acc=va, test_loss=tl, test_acc=ta, seconds=time.time() - t0,
             layer_weights=reg.layer_weights.tolist() if reg is not None else None))
         bar.set_postfix(valid_acc=f"{va:.3f}", test_acc=f"{ta:.3f}")

@@ -33,6 +33,7 @@ def test_hash_is_stable_and_sensitive():
     ("task", "imagenet21k", "fashion-mnist"), ("reg_data", "svhn", "natural"),
     ("arch", "vgg16", "resnet18"), ("reg_range", "diagonal", "positive"),
     ("target", "brain", "thresholded"), ("criterion", "l1", "atanh"), ("noise_aug", 2.0, "[0, 1]"),
+    ("precision", "fp16", "bf16"),
 ])
 def test_bad_values_name_the_parameter(field, value, needle):
     with pytest.raises(ConfigError) as e:
@@ -96,3 +97,14 @@ def test_profiles_evaluate_in_a_known_precision():
     for p in PROFILES.values():
         assert p.eval_precision in PRECISIONS
         assert resolve_precision(p.eval_precision) in ("fp32", "bf16")
+
+
+def test_training_precision_is_resolved_and_hashed():
+    """"auto" never reaches the hash: it becomes the precision this machine's default device would run."""
+    from pixelreg.models import resolve_precision
+
+    auto = make_config("smoke", precision="auto")
+    assert auto.precision == resolve_precision("auto") in ("fp32", "bf16")
+    assert config_hash(auto) == config_hash(make_config("smoke", precision=auto.precision))
+    assert config_hash(make_config("smoke", precision="fp32")) != config_hash(make_config("smoke", precision="bf16"))
+    assert make_config("paper", task="mnist").precision == "fp32"  # the authors' arithmetic

@@ -185,3 +185,68 @@ def test_bad_arguments_name_the_parameter(kwargs):
     assert err.value.param == next(iter(kwargs))
     if "layer9" in str(kwargs):
         assert "layer4" in str(err.value)  # lists valid names
+
+
+# -- one network call for the pair pathway (per-chunk "ghost" BatchNorm) -----------------------------
+def _pair_setup(sizes=(12, 4, 4)):
+    import copy
+    torch.manual_seed(1)
+    m1 = paper_resnet(width=4)
+    m2 = copy.deepcopy(m1)
+    r1, r2 = SimilarityRegularizer(m1), SimilarityRegularizer(m2)
+    object.__setattr__(r2, "_split", False)  # the reference: separate calls
+    n, k, _ = sizes
+    return m1, m2, r1, r2, _rand(n, 1, 28, 28, seed=1), _rand(k, 1, 28, 28, seed=2), _rand(k, 1, 28, 28, seed=3)
+
+
+@pytest.mark.parametrize("fuse_task", [True, False])
+def test_one_call_equals_separate_calls_running_stats_included(fuse_task):
+    m1, m2, r1, r2, x, xa, xb = _pair_setup()
+    for _ in range(2):  # the second step starts from the running means/statistics of the first
+        o1, s1 = r1.task_and_pairs(x, xa, xb, fuse_task=fuse_task)
+        o2, s2 = m2(x), r2(xa, xb)
+        assert torch.allclose(o1, o2, atol=1e-5) and torch.allclose(s1, s2, atol=1e-5)
+        (o1.square().mean() + s1.sum()).backward()
+        (o2.square().mean() + s2.sum()).backward()
+        for (name, p), q in zip(m1.named_parameters(), m2.parameters()):
+            assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6), name
+        assert torch.allclose(r1.layer_logits.grad, r2.layer_logits.grad, atol=1e-6)
+        for (name, a), b in zip(m1.state_dict().items(), m2.state_dict().values()):
+            assert torch.allclose(a.float(), b.float(), atol=1e-5), name  # BN running mean/var, counters
+        for a, b in zip(r1.running_means.values(), r2.running_means.values()):
+            assert torch.allclose(a, b, atol=1e-5)
+    # three BN updates per step (task batch, A, B), as the reference's three calls make
+    assert m1.stem[1].num_batches_tracked.item() == 6
+
+
+def test_ghost_batchnorm_normalises_each_chunk_with_its_own_statistics():
+    from pixelreg.models import SplitBatchNorm2d, batch_splits
+    bn = SplitBatchNorm2d(3, affine=False)
+    x = torch.cat([torch.randn(4, 3, 5, 5), 10 + 5 * torch.randn(4, 3, 5, 5)])
+    with batch_splits(bn, (4, 4)):
+        y = bn(x)
+    for chunk in y.split(4):  # each chunk standardised on its own
+        assert chunk.mean().abs() < 1e-5 and (chunk.var(unbiased=False) - 1).abs() < 1e-3
+    assert bn.splits is None  # restored after the block
+    with pytest.raises(ConfigError, match="splits"):
+        with batch_splits(bn, (3, 3)):
+            bn(x)
+
+
+def test_torchvision_models_fall_back_to_separate_calls():
+    torch.manual_seed(0)
+    m = torchvision.models.resnet18(num_classes=10)
+    reg = SimilarityRegularizer(m)
+    assert not reg._split
+    out, s = reg.task_and_pairs(_rand(4, 3, 32, 32), _rand(2, 3, 32, 32, seed=1), _rand(2, 3, 32, 32, seed=2))
+    assert out.shape == (4, 10) and s.shape == (2,)
+
+
+def test_update_means_false_changes_nothing():
+    m = _small_resnet()
+    reg = SimilarityRegularizer(m)
+    reg(_rand(4, 1, 28, 28), _rand(4, 1, 28, 28, seed=1))
+    before = {k: v.clone() for k, v in reg.state_dict().items()}
+    m.eval()
+    reg(_rand(4, 1, 28, 28, seed=2), _rand(4, 1, 28, 28, seed=3), update_means=False)
+    assert all(torch.equal(before[k], v) for k, v in reg.state_dict().items())
