@@ -14,13 +14,17 @@ from typing import Any
 
 from .errors import ConfigError
 
-TASKS = ("mnist", "fashion-mnist", "cifar10", "cifar100")
-REG_DATA = TASKS + ("natural", "imagenet")
+TASKS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # classification datasets
+NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
+REG_DATA = TASKS + ("natural", "imagenet")  # regularization pools
 TARGETS = ("thresholded", "pixel", "shuffled", "neural")
 CRITERIA = ("atanh", "mse")
 REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 TRAIN_PRECISIONS = ("fp32", "bf16", "auto")
+
+DEFAULT_TASK = "fashion-mnist"  # the classification task of the book, the CLI and the figures
+DEFAULT_PROFILE = "cpu"  # the scale used when none is named (the book, the CLI, the figures, the notebooks)
 
 # Paper epochs per task (CCN paper: CIFAR-100 60, CIFAR-10 40, MNIST 20; Fashion-MNIST not stated, 20 inferred).
 PAPER_EPOCHS = {"mnist": 20, "fashion-mnist": 20, "cifar10": 40, "cifar100": 60}
@@ -30,7 +34,7 @@ PAPER_EPOCHS = {"mnist": 20, "fashion-mnist": 20, "cifar10": 40, "cifar100": 60}
 class TrainConfig:
     """One training run. Field defaults are the reference code's, except where a comment says otherwise."""
 
-    task: str = "fashion-mnist"  # classification dataset
+    task: str = DEFAULT_TASK  # classification dataset
     reg_data: str | None = None  # regularization pool source; None = same as task
     alpha: float = 0.0  # α, weight of L_sim (reference convention: 4·artanh² loss); 0 = no regularization
     th: float = 0.8  # Th, threshold of S^Th (reference default 0.6 is used in no reported experiment)
@@ -83,39 +87,16 @@ class TrainConfig:
     def pool_source(self) -> str:
         return self.reg_data or self.task
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> "TrainConfig":
-        """Raise ConfigError naming the first bad field; return self."""
-        _choice("task", self.task, TASKS)
-        if self.reg_data is not None:
-            _choice("reg_data", self.reg_data, REG_DATA)
-        _choice("target", self.target, TARGETS)
-        _choice("criterion", self.criterion, CRITERIA)
-        _choice("reg_range", self.reg_range, REG_RANGES)
-        _choice("arch", self.arch, ARCHS)
-        _choice("precision", self.precision, TRAIN_PRECISIONS)
-        _number("alpha", self.alpha, lo=0.0, allowed="a number >= 0 (0 disables regularization)")
-        _number("th", self.th, lo=0.0, hi=1.0, open_lo=True, open_hi=True, allowed="a number in (0, 1)")
-        if self.th2 is not None:
-            _number("th2", self.th2, lo=0.0, hi=self.th, open_lo=True, open_hi=True,
-                    allowed=f"a number in (0, th={self.th})")
+        """Raise ConfigError naming the first bad field; return self. Runs on construction."""
+        values = self.to_dict()
+        for name in _FIELD_RULES:
+            check_value(name, values[name], th=self.th)
         if self.reg_range == "double" and self.th2 is None:
             raise ConfigError("th2", None, "reg_range 'double' needs th2 in (0, th)")
-        _integer("pairs", self.pairs, lo=1, allowed="an integer >= 1")
-        _integer("pool_size", self.pool_size, lo=2, allowed="an integer >= 2")
-        _integer("width", self.width, lo=1, allowed="an integer >= 1")
-        _integer("batch_size", self.batch_size, lo=1, allowed="an integer >= 1")
-        _integer("seed", self.seed, lo=0, allowed="an integer >= 0")
-        _number("epochs", self.epochs, lo=0.0, open_lo=True, allowed="a number > 0")
-        _number("phase_duration", self.phase_duration, lo=0.0, open_lo=True, allowed="a number > 0")
-        _number("lr", self.lr, lo=0.0, open_lo=True, allowed="a number > 0")
-        _number("lr_decay", self.lr_decay, lo=0.0, hi=1.0, open_lo=True, allowed="a number in (0, 1]")
-        _number("momentum", self.momentum, lo=0.0, hi=1.0, open_hi=True, allowed="a number in [0, 1)")
-        _number("weight_decay", self.weight_decay, lo=0.0, allowed="a number >= 0")
-        _number("valid_portion", self.valid_portion, lo=0.0, hi=0.5, open_lo=True, allowed="a number in (0, 0.5]")
-        _number("noise_aug", self.noise_aug, lo=0.0, hi=1.0, allowed="a number in [0, 1] (pixel units)")
-        for name in ("train_subset", "test_subset"):
-            if getattr(self, name) is not None:
-                _integer(name, getattr(self, name), lo=1, allowed="an integer >= 1, or None for all")
         if self.rgb and not self.task.startswith("cifar"):
             raise ConfigError("rgb", self.rgb, "rgb=True needs a CIFAR task (MNIST-like data has one channel)")
         if self.target == "neural" and not self.responses:
@@ -145,6 +126,55 @@ def _number(name, value, lo=None, hi=None, open_lo=False, open_hi=False, allowed
 def _integer(name, value, lo, allowed):
     if not isinstance(value, int) or isinstance(value, bool) or value < lo:
         raise ConfigError(name, value, allowed)
+
+
+def _optional(rule):
+    return lambda name, v, ctx: None if v is None else rule(name, v, ctx)
+
+
+# The rule of every checked TrainConfig field, in the order validate() applies them. Each takes the name to
+# report, the value and the config's other values (th2 is checked against th).
+_FIELD_RULES: dict[str, Any] = {
+    "task": lambda n, v, c: _choice(n, v, TASKS),
+    "reg_data": _optional(lambda n, v, c: _choice(n, v, REG_DATA)),
+    "target": lambda n, v, c: _choice(n, v, TARGETS),
+    "criterion": lambda n, v, c: _choice(n, v, CRITERIA),
+    "reg_range": lambda n, v, c: _choice(n, v, REG_RANGES),
+    "arch": lambda n, v, c: _choice(n, v, ARCHS),
+    "precision": lambda n, v, c: _choice(n, v, TRAIN_PRECISIONS),
+    "alpha": lambda n, v, c: _number(n, v, lo=0.0, allowed="a number >= 0 (0 disables regularization)"),
+    "th": lambda n, v, c: _number(n, v, lo=0.0, hi=1.0, open_lo=True, open_hi=True, allowed="a number in (0, 1)"),
+    "th2": _optional(lambda n, v, c: _number(n, v, lo=0.0, hi=c["th"], open_lo=True, open_hi=True,
+                                             allowed=f"a number in (0, th={c['th']})")),
+    "pairs": lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1"),
+    "pool_size": lambda n, v, c: _integer(n, v, lo=2, allowed="an integer >= 2"),
+    "width": lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1"),
+    "batch_size": lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1"),
+    "seed": lambda n, v, c: _integer(n, v, lo=0, allowed="an integer >= 0"),
+    "epochs": lambda n, v, c: _number(n, v, lo=0.0, open_lo=True, allowed="a number > 0"),
+    "phase_duration": lambda n, v, c: _number(n, v, lo=0.0, open_lo=True, allowed="a number > 0"),
+    "lr": lambda n, v, c: _number(n, v, lo=0.0, open_lo=True, allowed="a number > 0"),
+    "lr_decay": lambda n, v, c: _number(n, v, lo=0.0, hi=1.0, open_lo=True, allowed="a number in (0, 1]"),
+    "momentum": lambda n, v, c: _number(n, v, lo=0.0, hi=1.0, open_hi=True, allowed="a number in [0, 1)"),
+    "weight_decay": lambda n, v, c: _number(n, v, lo=0.0, allowed="a number >= 0"),
+    "valid_portion": lambda n, v, c: _number(n, v, lo=0.0, hi=0.5, open_lo=True, allowed="a number in (0, 0.5]"),
+    "noise_aug": lambda n, v, c: _number(n, v, lo=0.0, hi=1.0, allowed="a number in [0, 1] (pixel units)"),
+    "train_subset": _optional(lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1, or None for all")),
+    "test_subset": _optional(lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1, or None for all")),
+}
+
+
+def check_value(field_name: str, value: Any, name: str | None = None, th: float | None = None) -> Any:
+    """Check one value by the rule :meth:`TrainConfig.validate` applies to field ``field_name``; return it.
+
+    The ConfigError names ``name`` (default: the field), so a figure parameter that feeds a field (e.g.
+    ``noise_sigma`` -> ``noise_aug``) is checked by the field's rule and reported under its own name. ``th``
+    is the threshold a ``th2`` must stay below (default: TrainConfig's th).
+    """
+    if field_name not in _FIELD_RULES:
+        raise ConfigError("field_name", field_name, f"a checked TrainConfig field: {', '.join(_FIELD_RULES)}")
+    _FIELD_RULES[field_name](name or field_name, value, {"th": TrainConfig.th if th is None else th})
+    return value
 
 
 def config_hash(config: TrainConfig, length: int = 12) -> str:
@@ -178,7 +208,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Profile:
-    """Scale defaults. `train` fills TrainConfig fields; figures read `seeds` and their own grids from here."""
+    """The scale of a profile. ``train`` fills TrainConfig fields; the figures read their seeds, image counts
+    and attack steps here (each figure's plan, i.e. its conditions and grids, lives in its own module)."""
 
     name: str
     description: str
@@ -193,7 +224,24 @@ class Profile:
     # Forward passes of the robustness curves: "auto" = bfloat16 autocast where the device runs it natively
     # (BENCHMARKS.md compares it with float32 on trained runs), "fp32" = float32 throughout.
     eval_precision: str = "fp32"
+    # Fig. 1's simulated V1 population and response predictor: n_neurons (M), n_train (training images, one
+    # trial each; 10% validate early stopping), n_test (held-out images: the pairs analysed), repeats (trials
+    # per held-out image), max_epochs / patience / channels (predictor), n_boot (bootstrap resamples).
+    fig1: dict[str, Any] = field(default_factory=dict)
 
+    def value(self, name: str) -> Any:
+        """A TrainConfig field's value at this profile (``make_config(profile)`` would reset the
+        regularization fields, e.g. ``pairs`` and ``pool_size``, because an unregularized config ignores them)."""
+        defaults = {f.name: f.default for f in fields(TrainConfig)}
+        if name not in defaults:
+            raise ConfigError("name", name, "a TrainConfig field")
+        return self.train.get(name, defaults[name])
+
+
+# Fig. 1 scales. Li et al. (2019) had ~5,000 single-trial training images and 100 test images x 10 repeats
+# per scan, a few thousand neurons per scan.
+_FIG1_CPU = dict(n_neurons=1000, n_train=5000, n_test=500, repeats=10, max_epochs=10, patience=3, channels=16,
+                 n_boot=200)
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
@@ -203,6 +251,7 @@ PROFILES: dict[str, Profile] = {
                    batch_size=32, pairs=4),
         seeds=(0, 1), ablation_seeds=(0,), eval_images=128, boundary_images=4, boundary_steps=10,
         spectra_steps=20, eval_precision="auto",
+        fig1=dict(n_neurons=60, n_train=300, n_test=60, repeats=4, max_epochs=2, patience=2, channels=8, n_boot=20),
     ),
     "cpu": Profile(
         "cpu", "a 2-core CPU: the paper's method at width 16 on a training subset, one compressed lr cycle; "
@@ -210,7 +259,7 @@ PROFILES: dict[str, Profile] = {
         alpha=1.0,
         train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=5000, test_subset=2000, pool_size=2000),
         seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=16, spectra_steps=200,
-        eval_precision="auto",
+        eval_precision="auto", fig1=_FIG1_CPU,
     ),
     "full": Profile(
         "full", "the evidence runs, trained once on a 2-core CPU and published as records (data/results/full): "
@@ -219,13 +268,15 @@ PROFILES: dict[str, Profile] = {
         train=dict(width=16, epochs=3, phase_duration=0.6, pool_size=5000, batch_size=64, pairs=16,
                    test_subset=2000),
         seeds=(0, 1, 2, 3, 4), ablation_seeds=(0, 1, 2), eval_images=2000, boundary_images=32,
-        spectra_steps=500, eval_precision="auto",
+        spectra_steps=500, eval_precision="auto", fig1=_FIG1_CPU,
     ),
     "paper": Profile(
         "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
         train=dict(width=64, phase_duration=4.0, pool_size=5000),
         seeds=tuple(range(7)), ablation_seeds=(0, 1, 2), eval_images=10000, boundary_images=1000,
         spectra_steps=5000,
+        fig1=dict(n_neurons=5000, n_train=20000, n_test=1000, repeats=10, max_epochs=100, patience=8, channels=32,
+                  n_boot=1000),
     ),
 }
 
@@ -236,7 +287,7 @@ def profile(name: str) -> Profile:
     return PROFILES[name]
 
 
-def make_config(profile_name: str = "cpu", preset: str | None = None, **overrides: Any) -> TrainConfig:
+def make_config(profile_name: str = DEFAULT_PROFILE, preset: str | None = None, **overrides: Any) -> TrainConfig:
     """Build a validated config: profile defaults < preset < explicit overrides (None values are ignored)."""
     prof = profile(profile_name)
     values: dict[str, Any] = dict(prof.train)
@@ -255,7 +306,7 @@ def make_config(profile_name: str = "cpu", preset: str | None = None, **override
     for k in _FLOAT_FIELDS & set(values):
         if isinstance(values[k], int) and not isinstance(values[k], bool):
             values[k] = float(values[k])
-    return canonical(TrainConfig(**values).validate())
+    return canonical(TrainConfig(**values))
 
 
 _REG_FIELDS = ("reg_data", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size", "responses",
@@ -271,7 +322,7 @@ def canonical(config: TrainConfig) -> TrainConfig:
     """
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     if config.precision == "auto":
-        from .models import resolve_precision  # torch is needed only to probe the processor
+        from .device import resolve_precision  # torch is needed only to probe the processor
 
         config = config.replace(precision=resolve_precision("auto"))
     if not config.regularized:

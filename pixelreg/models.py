@@ -13,9 +13,11 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from pixelreg.errors import ConfigError
+from .config import ARCHS, NUM_CLASSES
+from .device import PRECISIONS, bf16_supported, default_device, resolve_precision
+from .errors import ConfigError
 
-__all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale", "default_device",
+__all__ = ["ARCHS", "paper_resnet", "build_model", "default_layers", "PaperResNet", "InputScale", "default_device",
            "INFERENCE_CHUNK", "PRECISIONS", "bf16_supported", "resolve_precision", "SplitBatchNorm2d", "batch_splits", "supports_batch_splits"]
 
 # Images per forward pass when a model scores many images without gradients (evaluations, FGSM signs):
@@ -23,42 +25,6 @@ __all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale
 INFERENCE_CHUNK = 250
 
 
-def default_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` as a torch.device; None = "cuda" when available, else "cpu" (training and evaluation)."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-PRECISIONS = ("fp32", "bf16", "auto")
-
-
-def bf16_supported(device: str | torch.device = "cpu") -> bool:
-    """True when ``device`` runs bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16.
-
-    On CPUs without it, bfloat16 autocast is emulated and slower than float32, so "auto" picks float32.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if device.type != "cpu":
-        return False
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)  # private in torch 2.x; absent = unknown
-    try:
-        return bool(probe()) if probe is not None else False
-    except RuntimeError:  # pragma: no cover - a build without the probe
-        return False
-
-
-def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
-    """"fp32" or "bf16" for an evaluation on ``device``; "auto" = "bf16" where native (bf16_supported)."""
-    if precision not in PRECISIONS:
-        raise ConfigError("precision", precision, f"one of {PRECISIONS}")
-    if precision == "auto":
-        return "bf16" if bf16_supported(device) else "fp32"
-    return precision
-
-
-ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 PAPER_LAYERS = ["stem", "layer1", "layer2", "layer3", "layer4"]  # stem and 4 stage outputs (spec 5)
 TORCHVISION_LAYERS = ["relu", "layer1", "layer2", "layer3", "layer4"]  # torchvision ResNet analogue
 
@@ -265,3 +231,23 @@ def default_layers(model: nn.Module) -> list[str]:
         return list(TORCHVISION_LAYERS)
     raise ConfigError("layers", None, f"explicit layer names for a {type(model).__name__}; defaults exist "
                       "only for the paper ResNet and torchvision ResNets")
+
+
+CIFAR_INPUT_SCALE = (0.5, 5.0)  # the reference feeds CIFAR nets 5·(x − 0.5); MNIST-like nets see [0, 1]
+
+
+def build_model(config) -> nn.Module:
+    """The paper ResNet for a :class:`~pixelreg.config.TrainConfig` (inputs in [0, 1]; CIFAR scaling lives
+    inside the model).
+
+    Weights stay in the default (contiguous) layout: channels-last was 1.3x faster on this CPU but its
+    convolution backward crashes (segfault, heap corruption) on 36x64 regularization images with
+    torch 2.14.1 (BENCHMARKS.md), so it is not used.
+    """
+    return paper_resnet(
+        config.arch,
+        in_channels=3 if config.rgb else 1,
+        num_classes=NUM_CLASSES[config.task],
+        width=config.width,
+        input_scale=CIFAR_INPUT_SCALE if config.task.startswith("cifar") else None,
+    )

@@ -21,6 +21,9 @@ import hashlib
 import io
 import json
 import os
+import platform
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from filelock import FileLock
 
 from .config import TrainConfig, config_hash
 from .errors import ConfigError
+from .models import build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +80,29 @@ def load_checkpoint(path: Path) -> dict:
         raise ConfigError("checkpoint", str(path), f"a readable tensors-only checkpoint; loading failed: {e}") from e
 
 
+def provenance(device: str | torch.device) -> dict:
+    """Git commit (and whether the tree was dirty), package versions, device and torch threads of this process."""
+    import numpy
+    import torchvision
+
+    device = torch.device(device)
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    from . import __version__
+
+    return {
+        "git_commit": commit, "git_dirty": dirty, "pixelreg": __version__, "python": sys.version.split()[0],
+        "torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": numpy.__version__,
+        "device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
+        else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+    }
+
+
 @dataclass(frozen=True)
 class Run:
     """A run directory. ``config`` is read from ``config.json``."""
@@ -111,14 +138,19 @@ class Run:
 
     def load_model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The best-validation-loss model in eval mode; it takes images in [0, 1]."""
-        from .train import build_model  # local import: train imports this module
-
         if not self.finished:
             raise ConfigError("run", str(self.dir), "a finished run (train it first with `pixelreg train`)")
         state = load_checkpoint(self.dir / "best.pt")
         model = build_model(self.config)
         model.load_state_dict(state["model"])
         return model.to(device).eval()
+
+    def write_provenance(self, device: str | torch.device, **facts: Any) -> dict:
+        """Write ``provenance.json``: where and with what the run was trained (git commit, package versions,
+        device, threads) plus ``facts`` from the trainer (wall time, best epoch, steps, ...); return it."""
+        prov = {**provenance(device), **facts}
+        atomic_write_json(self.dir / "provenance.json", prov)
+        return prov
 
     def __repr__(self) -> str:
         c = self.config

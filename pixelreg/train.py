@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import platform
-import subprocess
 import sys
 import time
 from functools import partial
@@ -31,30 +29,10 @@ import torch.nn.functional as F
 from . import data as data_mod
 from .config import TrainConfig, canonical
 from .errors import ConfigError
-from .models import INFERENCE_CHUNK, default_device, paper_resnet
+from .models import INFERENCE_CHUNK, build_model, default_device
 from .regularizer import SimilarityRegularizer, similarity_loss
-from .runs import REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_json, load_checkpoint
+from .runs import Run, RunStore, atomic_torch_save, atomic_write_json, load_checkpoint
 from .similarity import PairSampler, centered_unit_rows
-
-NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
-CIFAR_INPUT_SCALE = (0.5, 5.0)  # the reference feeds CIFAR nets 5·(x − 0.5); MNIST-like nets see [0, 1]
-
-
-def build_model(config: TrainConfig) -> torch.nn.Module:
-    """The paper ResNet for a config (inputs in [0, 1]; CIFAR scaling lives inside the model).
-
-    Weights stay in the default (contiguous) layout: channels-last was 1.3x faster on this CPU but its
-    convolution backward crashes (segfault, heap corruption) on 36x64 regularization images with
-    torch 2.14.1 (BENCHMARKS.md), so it is not used.
-    """
-    return paper_resnet(
-        config.arch,
-        in_channels=3 if config.rgb else 1,
-        num_classes=NUM_CLASSES[config.task],
-        width=config.width,
-        input_scale=CIFAR_INPUT_SCALE if config.task.startswith("cifar") else None,
-    )
-
 
 def learning_rate(config: TrainConfig, t: float) -> float:
     """Cyclic step decay at training time t (in epochs, fractional within an epoch)."""
@@ -198,27 +176,6 @@ def heldout_similarity_corr(reg: SimilarityRegularizer, pool: torch.Tensor, pair
     if s.std() == 0 or t.std() == 0:
         return None
     return torch.corrcoef(torch.stack([s, t]))[0, 1].item()
-
-
-def _provenance(device: torch.device) -> dict:
-    import numpy
-    import torchvision
-
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    from . import __version__
-
-    return {
-        "git_commit": commit, "git_dirty": dirty, "pixelreg": __version__, "python": sys.version.split()[0],
-        "torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": numpy.__version__,
-        "device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
-        else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-    }
 
 
 def train(config: TrainConfig, runs_dir: str | Path | None = None, device: str | torch.device | None = None,
@@ -366,11 +323,10 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
     atomic_torch_save(run.dir / "best.pt", dict(epoch=best["epoch"], model=best["model"],
                                                 regularizer=best["regularizer"]))
     atomic_write_json(run.dir / "metrics.json", metrics)
-    prov = _provenance(device)
-    prov.update(wall_time_seconds=wall, best_epoch=best["epoch"], epochs_run=n_epochs, steps=total_steps,
-                train_images=n_train, pool_size=len(setup.pool) if setup.pool is not None else 0,
-                selected_pair_share=getattr(setup.sampler, "selected_share", None))
-    atomic_write_json(run.dir / "provenance.json", prov)
+    run.write_provenance(device, wall_time_seconds=wall, best_epoch=best["epoch"], epochs_run=n_epochs,
+                         steps=total_steps, train_images=n_train,
+                         pool_size=len(setup.pool) if setup.pool is not None else 0,
+                         selected_pair_share=getattr(setup.sampler, "selected_share", None))
     (run.dir / "DONE").write_text("")
     ckpt_path.unlink(missing_ok=True)  # the finished run keeps best.pt; the resume state is no longer needed
 
