@@ -17,7 +17,10 @@ Where the classification data comes from (``load_dataset(source="auto")``, first
 The regularization pool (``build_pool``) follows the reference code: the first N *training* images
 of ``reg_data`` in a seeded order, CIFAR images cropped/flipped once and frozen; or 36x64 grayscale
 natural images made like the reference's ImageNet pool (``"natural"``: photographs shipped inside
-installed packages; ``"imagenet"``: a folder of the user's ImageNet images).
+installed packages, the offline stand-in; ``"imagenet"``: a folder of the user's ImageNet images).
+
+The ImageNet folder is configured in one place: ``imagenet_dir`` when given, else ``$PIXELREG_IMAGENET_DIR``
+(:func:`default_imagenet_dir`, :func:`resolve_imagenet_dir`; the layout is :data:`IMAGENET_LAYOUT`).
 """
 from __future__ import annotations
 
@@ -95,12 +98,75 @@ class Dataset:
 
 # ----------------------------------------------------------------------------- paths and checks
 
+IMAGENET_ENV = "PIXELREG_IMAGENET_DIR"  # the ImageNet folder, beside PIXELREG_DATA_DIR and PIXELREG_RUNS_DIR
+IMAGENET_POOL_SIZE = 5000  # the reference's N (--reg_image_num); the pool needs at least this many images
+IMAGENET_LAYOUT = (
+    "a folder of JPEG/PNG images (*.jpg, *.jpeg, *.png in any case), searched recursively, so ImageNet's "
+    "ILSVRC2012 train/<synset>/*.JPEG works as is (class subfolders are optional and the labels are not "
+    f"used); it must hold at least pool_size images (the paper's N = {IMAGENET_POOL_SIZE:,}), chosen by a "
+    "seeded permutation of the sorted file list; each is converted to 8-bit grayscale (PIL 'L'), "
+    f"centre-cropped to {CROP_HW[0]}x{CROP_HW[1]} (HxW; smaller images are first upscaled) and subsampled by "
+    f"{SUBSAMPLE} to {POOL_SHAPE[1]}x{POOL_SHAPE[2]}, as the reference's process_imagenet "
+    "(reference-spec section 3)")
+
+
 def default_root() -> Path:
     """The data folder: ``$PIXELREG_DATA_DIR`` if set, else ``<repo>/data/datasets``."""
     env = os.environ.get("PIXELREG_DATA_DIR")
     if env:
         return Path(env).expanduser()
     return Path(__file__).resolve().parent.parent / "data" / "datasets"
+
+
+def default_imagenet_dir() -> Path | None:
+    """The ImageNet folder from ``$PIXELREG_IMAGENET_DIR``, or None when it is unset or empty."""
+    env = os.environ.get(IMAGENET_ENV, "").strip()
+    return Path(env).expanduser() if env else None
+
+
+def _image_file(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in _IMAGE_EXTS
+
+
+def count_images(folder: str | os.PathLike, at_least: int | None = None) -> int:
+    """Image files (jpg/jpeg/png, any case) below ``folder``; counting stops once ``at_least`` are found
+    (a full ImageNet train folder holds 1.28 million files)."""
+    n = 0
+    for _, _, files in os.walk(folder):
+        n += sum(1 for f in files if _image_file(f))
+        if at_least is not None and n >= at_least:
+            break
+    return n
+
+
+def resolve_imagenet_dir(imagenet_dir: str | os.PathLike | None = None, pool_size: int | None = None) -> Path:
+    """The ImageNet folder to use: ``imagenet_dir`` if given, else ``$PIXELREG_IMAGENET_DIR``, checked.
+
+    Checks only what is cheap (the folder exists and holds at least ``pool_size`` image files, counting
+    stops there), so callers can run it before any training.
+
+    Raises:
+        ConfigError: naming ``imagenet_dir`` / ``$PIXELREG_IMAGENET_DIR`` and the expected layout
+            (:data:`IMAGENET_LAYOUT`) when neither is set, the folder does not exist, or it holds fewer
+            than ``pool_size`` (at least 1) images.
+    """
+    setting = f"imagenet_dir (--imagenet-dir) or ${IMAGENET_ENV}"
+    if imagenet_dir is not None and str(imagenet_dir).strip():
+        folder, origin = Path(imagenet_dir).expanduser(), "imagenet_dir"
+    else:
+        folder, origin = default_imagenet_dir(), f"${IMAGENET_ENV}"
+    if folder is None:
+        raise ConfigError(setting, None, f"set one of them to {IMAGENET_LAYOUT}; without ImageNet, "
+                                         "reg_data 'natural' is the offline stand-in")
+    if not folder.is_dir():
+        raise ConfigError(f"{origin} (the ImageNet folder)", str(folder),
+                          f"an existing folder; expected {IMAGENET_LAYOUT}")
+    want = max(1, int(pool_size or 1))
+    found = count_images(folder, want)
+    if found < want:
+        raise ConfigError(f"{origin} (the ImageNet folder)", str(folder),
+                          f"{found} image files found, {want} needed (pool_size); expected {IMAGENET_LAYOUT}")
+    return folder
 
 
 def _check_name(name: str, param: str = "dataset", allowed: tuple[str, ...] = DATASETS) -> None:
@@ -420,14 +486,15 @@ def build_pool(reg_data: str, pool_size: int, seed: int, root: str | os.PathLike
     - CIFAR: each image gets one random reflect-pad-4 crop and h-flip (same generator), frozen for
       the run, as in the reference (so S^pixel is computed on augmented images).
     - "natural": ``natural_image_pool(pool_size, seed)``; "imagenet":
-      ``image_folder_pool(imagenet_dir, pool_size, seed)``. Both (N, 1, 36, 64).
+      ``image_folder_pool(imagenet_dir, pool_size, seed)`` with the folder of
+      :func:`resolve_imagenet_dir` (``imagenet_dir``, else ``$PIXELREG_IMAGENET_DIR``). Both (N, 1, 36, 64).
 
     Args:
         reg_data: one of ``REG_DATA`` = DATASETS + ("natural", "imagenet").
         pool_size: N >= 2, at most the training split size (or what the image source can give).
         seed: integer seed for the order and the frozen augmentation.
         root, rgb, source: passed to ``load_dataset``; rgb only for CIFAR reg data.
-        imagenet_dir: folder of ImageNet images, required for "imagenet".
+        imagenet_dir: folder of ImageNet images for "imagenet"; None = ``$PIXELREG_IMAGENET_DIR``.
 
     Returns:
         (N, C, H, W) uint8 in [0, 255].
@@ -440,10 +507,7 @@ def build_pool(reg_data: str, pool_size: int, seed: int, root: str | os.PathLike
             raise ConfigError("rgb", rgb, f"rgb=True only for cifar10/cifar100 reg data, not {reg_data!r}")
         if reg_data == "natural":
             return natural_image_pool(int(pool_size), seed)
-        if imagenet_dir is None:
-            raise ConfigError("imagenet_dir", None, "a folder of ImageNet images (jpg/jpeg/png) "
-                                                    "when reg_data='imagenet'")
-        return image_folder_pool(imagenet_dir, int(pool_size), seed)
+        return image_folder_pool(resolve_imagenet_dir(imagenet_dir), int(pool_size), seed)
 
     _check_rgb(reg_data, rgb)
     n_train = SPLIT_SIZES[reg_data][0]
@@ -502,23 +566,26 @@ def image_folder_pool(path: str | os.PathLike, n: int, seed: int = 0) -> torch.T
     upscaled (bicubic, aspect kept) until the crop fits; the reference has no such case.
 
     Args:
-        path: folder searched recursively.
+        path: folder searched recursively (``IMAGENET_LAYOUT``).
         n: number of images, 1 <= n <= number of files.
         seed: integer seed for the choice.
 
     Returns:
         (n, 1, 36, 64) uint8 in [0, 255].
+
+    Raises:
+        ConfigError: ``path`` is not a folder (naming ``imagenet_dir`` / ``$PIXELREG_IMAGENET_DIR`` and the
+            layout), or ``n`` is out of range (naming ``pool_size``).
     """
     from PIL import Image
 
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise DataNotFoundError("imagenet", [str(folder)],
-                                "pass --imagenet-dir pointing to a folder of ImageNet images "
-                                "(e.g. ILSVRC2012 train/<synset>/*.JPEG), or use reg_data='natural'")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_EXTS and p.is_file())
+        raise ConfigError(f"imagenet_dir (or ${IMAGENET_ENV})", str(folder), f"an existing folder; expected {IMAGENET_LAYOUT}")
+    files = sorted(p for p in folder.rglob("*") if _image_file(p.name) and p.is_file())
     if not 1 <= n <= len(files):
-        raise ConfigError("pool_size", n, f"1 <= pool_size <= {len(files)} (images found under {folder})")
+        raise ConfigError("pool_size", n, f"1 <= pool_size <= {len(files)} (images found under {folder}; "
+                                          f"expected {IMAGENET_LAYOUT})")
     chosen = torch.randperm(len(files), generator=torch.Generator().manual_seed(int(seed)))[:n]
     ch, cw = CROP_HW
     out = np.empty((n, *POOL_SHAPE), dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""Attacks: ε = 0 is the identity, noise never helps, agreement with foolbox, FGSM, boundary attack."""
+"""Attacks: ε = 0 is the identity, noise never helps, agreement with foolbox, FGSM, PGD, boundary attack."""
 from __future__ import annotations
 
 import math
@@ -7,14 +7,14 @@ import pytest
 import torch
 
 from _tiny_models import BrightnessModel, ConstantModel, TinyConvNet, make_data, trained
-from pixelreg.attacks import (FGSM, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise, as_foolbox,
+from pixelreg.attacks import (FGSM, PGD, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise, as_foolbox,
                               blended_uniform_noise_init, import_foolbox)
 from pixelreg.errors import ConfigError
-from pixelreg.evaluate import accuracy_curve
+from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve, make_attack, robust_accuracy
 from pixelreg.spectra import FilteredNoise
 
 ATTACKS = [GaussianNoise(), UniformNoise(), SaltPepper(), GaussianNoise("per-image"), SaltPepper("per-image"),
-           FilteredNoise("low", 0.15), FilteredNoise("high", 0.15), FGSM()]
+           FilteredNoise("low", 0.15), FilteredNoise("high", 0.15), FGSM(), PGD(steps=5)]
 
 
 def clean_accuracy(model, x, y) -> float:
@@ -150,6 +150,145 @@ def test_fgsm_batched_gradient_equals_per_image_and_rgb():
     assert torch.equal(s_batch, s_single)
     (adv,) = atk(model, x, y, [0.1])
     assert adv.shape == x.shape
+
+
+# --------------------------------------------------------------------------------------------------------
+# PGD
+
+
+class _Linear2(torch.nn.Module):
+    """A two-class linear classifier on 1x8x8 images. Its cross-entropy gradient w.r.t. the input is
+    p_other·(w_other − w_true): its sign is the same everywhere, so the L∞ maximiser of the loss over the
+    ε-ball ∩ [0, 1] is x + ε·sign(w_other − w_true) clipped to [0, 1], which is exactly FGSM's point."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.lin = torch.nn.Linear(64, 2)
+        with torch.no_grad():  # small weights: logits stay moderate, no softmax saturation in float32
+            self.lin.weight.copy_(0.3 * torch.randn(2, 64, generator=g))
+            self.lin.bias.zero_()
+
+    def forward(self, x):
+        return self.lin(x.flatten(1))
+
+
+def _linear_data(n=200, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 8, 8, generator=g)
+    with torch.no_grad():
+        y = _Linear2()(x).argmax(1)  # labels = the model's predictions: clean accuracy 1
+    return x, y
+
+
+def test_pgd_reaches_the_analytic_optimum_of_a_linear_model():
+    model = _Linear2().eval()
+    x, y = _linear_data()
+    eps = [0.0, 0.01, 0.05, 0.1, 0.3]
+    for steps in (10, 40):  # step 2.5·ε/steps: 2.5 ε of travel crosses the ball from any random start
+        pgd, fgsm = PGD(steps=steps)(model, x, y, eps, generator=1), FGSM()(model, x, y, eps)
+        for a, b in zip(pgd, fgsm):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert accuracy_curve(model, x, y, PGD(steps=10), eps) == accuracy_curve(model, x, y, FGSM(), eps)
+    # foolbox's own default step (ε/30) cannot cross the ball in 10 steps: it stops short of the optimum
+    (short,) = PGD(steps=10, rel_stepsize=0.01 / 0.3)(model, x, y, [0.1], generator=1)
+    (best,) = FGSM()(model, x, y, [0.1])
+    assert (short - best).abs().max() > 0.05
+
+
+def test_pgd_is_at_least_as_strong_as_fgsm():
+    model = trained(1)
+    x, y = make_data(400, 1, seed=7)
+    eps = [0.02, 0.05, 0.1]
+    fgsm = accuracy_curve(model, x, y, FGSM(), eps)
+    pgd = torch.tensor([accuracy_curve(model, x, y, PGD(steps=10), eps, seed=s) for s in range(2)]).mean(0)
+    assert (pgd <= torch.tensor(fgsm) + 1e-12).all(), (pgd, fgsm)
+    assert pgd.sum() < sum(fgsm)  # strictly stronger somewhere on this non-linear model
+
+
+def test_pgd_bounds_seed_mode_and_side_effects():
+    model = trained(3)
+    x, y = make_data(64, 3, seed=5)
+    model.train()  # PGD must attack the eval-mode model and restore the mode
+    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    eps = [0.0, 0.03, 0.2]
+    a = PGD(steps=4)(model, x, y, eps, generator=3)
+    assert model.training
+    model.eval()
+    b = PGD(steps=4)(model, x, y, eps, generator=3)
+    c = PGD(steps=4)(model, x, y, eps, generator=4)
+    assert torch.equal(a[0], x)
+    for e, xa, xb, xc in zip(eps, a, b, c):
+        assert xa.shape == x.shape and xa.min() >= 0 and xa.max() <= 1
+        assert (xa - x).abs().max() <= e + 1e-6
+        assert torch.equal(xa, xb)  # deterministic given the seed
+        if e > 0:
+            assert not torch.equal(xa, xc)  # the random start depends on the seed
+    no_start = [PGD(steps=4, random_start=False)(model, x, y, [0.03], generator=s)[0] for s in (3, 4)]
+    assert torch.equal(*no_start)
+    for p, g0 in zip(model.parameters(), grads):  # only input gradients: parameters untouched
+        assert p.requires_grad and (p.grad is None if g0 is None else torch.equal(p.grad, g0))
+    state = torch.random.get_rng_state()
+    PGD(steps=2)(model, x[:4], y[:4], [0.1], generator=0)
+    assert torch.equal(state, torch.random.get_rng_state())  # the global generator is left alone
+    with torch.inference_mode():  # as robust_accuracy's callers may be
+        (d,) = PGD(steps=2)(model, x[:4], y[:4], [0.1], generator=0)
+    assert torch.equal(d, PGD(steps=2)(model, x[:4], y[:4], [0.1], generator=0)[0])
+
+
+def test_pgd_repr_grids_and_bad_parameters():
+    assert repr(PGD()) == "PGD(steps=40, rel_stepsize=0.0625, random_start=True)"
+    assert repr(PGD(steps=10)) == "PGD(steps=10, rel_stepsize=0.25, random_start=True)"
+    assert repr(make_attack("pgd", steps=10)) == repr(PGD(steps=10)) and make_attack("pgd").steps == 40
+    for bad in (0, -3, 2.5, True, "10", None):
+        with pytest.raises(ConfigError, match="steps"):
+            PGD(steps=bad)
+    for bad in (0, -0.1, float("nan"), float("inf"), "0.1"):
+        with pytest.raises(ConfigError, match="rel_stepsize"):
+            PGD(rel_stepsize=bad)
+    with pytest.raises(ConfigError, match="random_start"):
+        PGD(random_start="yes")
+    with pytest.raises(ConfigError, match="epsilons"):
+        PGD(steps=2)(trained(1), torch.zeros(1, 1, 16, 16), torch.zeros(1, dtype=torch.long), [-0.1])
+    with pytest.raises(ConfigError, match="source"):
+        make_attack("pgd", source=trained(1))
+    assert EPSILON_GRIDS["cifar10"]["pgd"] == pytest.approx([k / 255 for k in (0, 0.5, 1, 2, 4, 8, 16)])
+    assert EPSILON_GRIDS["cifar100"]["pgd"] == EPSILON_GRIDS["cifar10"]["pgd"]
+    assert EPSILON_GRIDS["mnist"]["pgd"] == EPSILON_GRIDS["fashion-mnist"]["pgd"]
+    assert EPSILON_GRIDS["mnist"]["pgd"][0] == 0 and EPSILON_GRIDS["mnist"]["pgd"][-1] == pytest.approx(0.3)
+
+
+class _Run:
+    """The interface robust_accuracy needs: .dir, .config, .load_model(device)."""
+
+    class config:  # noqa: N801 - a stand-in for a TrainConfig
+        task, seed, alpha = "mnist", 0, 0.0
+
+    def __init__(self, path):
+        self.dir, self.loads = path, 0
+
+    def load_model(self, device="cpu"):
+        self.loads += 1
+        return trained(1).to(device).eval()
+
+
+def test_pgd_is_cached_per_step_count(tmp_path):
+    """robust_accuracy runs PGD like FGSM; the step count is in the cache key, so 10 and 40 steps never share
+    an entry, and a repeated setting is read back from the run's evals/ folder."""
+    x, y = make_data(120, 1, seed=2)
+    run = _Run(tmp_path / "run")
+    t10 = robust_accuracy(run, PGD(steps=10), n_images=120, images=x, labels=y)
+    assert t10["epsilon"].tolist() == pytest.approx(list(EPSILON_GRIDS["mnist"]["pgd"]))
+    assert (t10["attack"] == "pgd").all() and t10["accuracy"].iloc[0] > t10["accuracy"].iloc[-1]
+    assert t10["attack_repr"].iloc[0] == repr(PGD(steps=10))
+    again = robust_accuracy(run, PGD(steps=10), n_images=120, images=x, labels=y)
+    assert run.loads == 1 and again["accuracy"].tolist() == t10["accuracy"].tolist()
+    robust_accuracy(run, PGD(steps=2), n_images=120, images=x, labels=y)
+    t_name = robust_accuracy(run, "pgd", epsilons=[0.0, 0.1], n_images=120, images=x, labels=y)
+    assert run.loads == 3 and t_name["attack_repr"].iloc[0] == repr(PGD(steps=40))
+    assert len(list((tmp_path / "run" / "evals").glob("acc-pgd-*.csv"))) == 3
+    clean = accuracy_curve(trained(1), x, y, FGSM(), [0.0])[0]
+    assert t10["accuracy"].iloc[0] == pytest.approx(clean)
 
 
 def test_bad_input():

@@ -218,7 +218,7 @@ def test_build_pool_errors():
     with pytest.raises(ConfigError, match="pool_size"):
         build_pool("cifar10", 21, seed=0, source="samples")
     with pytest.raises(ConfigError, match="imagenet_dir"):
-        build_pool("imagenet", 10, seed=0)
+        build_pool("imagenet", 10, seed=0, imagenet_dir=Path("/no/such/folder"))
     with pytest.raises(ConfigError, match="rgb"):
         build_pool("natural", 10, seed=0, rgb=True)
 
@@ -316,5 +316,47 @@ def test_image_folder_pool_upscales_small_images_and_errors(tmp_path):
     assert image_folder_pool(tmp_path, 1).shape == (1, 1, 36, 64)
     with pytest.raises(ConfigError, match="pool_size"):
         image_folder_pool(tmp_path, 2)
-    with pytest.raises(DataNotFoundError, match="imagenet"):
+    with pytest.raises(ConfigError, match="imagenet_dir") as e:
         image_folder_pool(tmp_path / "missing", 1)
+    assert "PIXELREG_IMAGENET_DIR" in str(e.value) and "144x256" in str(e.value)
+
+
+# ----------------------------------------------------------------------------- the ImageNet folder setting
+
+def test_imagenet_dir_from_the_environment(tmp_path, monkeypatch):
+    expected = _write_images(tmp_path / "imagenet")
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", str(tmp_path / "imagenet"))
+    assert data.default_imagenet_dir() == tmp_path / "imagenet"
+    assert data.resolve_imagenet_dir() == tmp_path / "imagenet"
+    assert data.resolve_imagenet_dir(tmp_path) == tmp_path  # an explicit folder wins
+    pool = build_pool("imagenet", 4, seed=0)  # no imagenet_dir: the environment's folder
+    assert torch.equal(pool, image_folder_pool(tmp_path / "imagenet", 4, seed=0))
+    assert sorted(p.numpy().tobytes() for p in pool) == sorted(e.tobytes() for e in expected.values())
+    assert data.count_images(tmp_path / "imagenet") == 4 and data.count_images(tmp_path / "imagenet", 2) >= 2
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", "  ")
+    assert data.default_imagenet_dir() is None
+
+
+@pytest.mark.parametrize("case", ["unset", "missing", "too-few", "explicit-missing"])
+def test_imagenet_dir_errors_name_the_setting_and_the_layout(case, tmp_path, monkeypatch):
+    _write_images(tmp_path / "few")
+    monkeypatch.delenv("PIXELREG_IMAGENET_DIR", raising=False)
+    kwargs = {}
+    if case == "missing":
+        monkeypatch.setenv("PIXELREG_IMAGENET_DIR", str(tmp_path / "absent"))
+    elif case == "too-few":
+        monkeypatch.setenv("PIXELREG_IMAGENET_DIR", str(tmp_path / "few"))
+        kwargs["pool_size"] = 5000
+    elif case == "explicit-missing":
+        monkeypatch.setenv("PIXELREG_IMAGENET_DIR", str(tmp_path / "few"))  # not used: the explicit one wins
+        kwargs["imagenet_dir"] = tmp_path / "absent"
+    with pytest.raises(ConfigError) as e:
+        data.resolve_imagenet_dir(**kwargs)
+    msg = str(e.value)
+    assert ("imagenet_dir" if case in ("unset", "explicit-missing") else "$PIXELREG_IMAGENET_DIR") in msg
+    assert "5,000" in msg and "144x256" in msg and "36x64" in msg and "grayscale" in msg and "JPEG" in msg
+    if case == "too-few":
+        assert "4 image files found, 5000 needed" in msg
+    if case != "too-few":  # build_pool raises the same before reading any image
+        with pytest.raises(ConfigError, match="PIXELREG_IMAGENET_DIR|imagenet_dir"):
+            build_pool("imagenet", 4, seed=0, imagenet_dir=kwargs.get("imagenet_dir"))

@@ -127,7 +127,7 @@ def test_robust_accuracy_bad_input(tmp_path, data):
     x, y = data
     run = FakeRun(tmp_path / "r", FakeConfig())
     with pytest.raises(ConfigError, match="attack"):
-        robust_accuracy(run, "pgd", epsilons=[0.1], images=x, labels=y, cache=False)
+        robust_accuracy(run, "carlini-wagner", epsilons=[0.1], images=x, labels=y, cache=False)
     with pytest.raises(ConfigError, match="epsilons"):
         robust_accuracy(run, "gaussian", epsilons=[-0.1], images=x, labels=y, cache=False)
     with pytest.raises(ConfigError, match="n_images"):
@@ -168,7 +168,7 @@ def test_cli(tmp_path, data, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("argv, param", [
-    (["--attack", "pgd"], "attack"),
+    (["--attack", "carlini-wagner"], "attack"),
     (["--epsilons", "0,-0.1"], "epsilons"),
     (["--epsilons", "0,1.5"], "epsilons"),
     (["--epsilons", "a,b"], "epsilons"),
