@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import torch
 
 from .attacks import _Noise, _generator
@@ -47,13 +48,16 @@ def power_spectrum(delta: torch.Tensor) -> torch.Tensor:
     return torch.fft.fftshift(ps)
 
 
-def radial_profile(ps: torch.Tensor, reduce: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
+def radial_profile(ps: torch.Tensor, reduce: str = "mean", dc: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Radially binned power spectrum.
 
     Args:
         ps: (H, W) fftshifted power spectrum, as from :func:`power_spectrum`.
         reduce: "mean" (power per frequency, the usual radial profile) or "sum" (power per annulus;
             these sum to ``ps.sum()``).
+        dc: keep the zero-frequency bin (k = 0, which holds the zero frequency alone: the nearest other
+            frequency is at radius 1/max(H, W), bin 1). ``dc=False`` drops it: a perturbation's mean
+            (its DC component) is not a spatial frequency and would dominate a low-frequency share.
     Returns:
         (freqs, power): 1-D tensors; bins of width 1/max(H, W) cycles/pixel centred on k/max(H, W),
         empty bins left out.
@@ -69,6 +73,8 @@ def radial_profile(ps: torch.Tensor, reduce: str = "mean") -> tuple[torch.Tensor
     keep = count > 0
     power = total[keep] / count[keep] if reduce == "mean" else total[keep]
     freqs = torch.arange(len(total), dtype=torch.float64, device=ps.device)[keep] / n
+    if not dc:
+        freqs, power = freqs[freqs > 0], power[freqs > 0]
     return freqs, power
 
 
@@ -77,6 +83,68 @@ def low_frequency_fraction(delta: torch.Tensor, cutoff: float) -> float:
     ps = power_spectrum(delta)
     r = radial_frequency(*ps.shape, ps.device)
     return float(ps[r <= cutoff].sum() / ps.sum())
+
+
+def image_power_spectra(delta: torch.Tensor) -> torch.Tensor:
+    """Power spectrum of each image: |fft2(δ)|² / (H·W) averaged over channels, fftshifted.
+
+    Args:
+        delta: (N, C, H, W) or (N, H, W) perturbations.
+    Returns:
+        (N, H, W) float64; an image containing NaN gets NaN everywhere (so rows stay aligned with the input).
+    """
+    if delta.ndim not in (3, 4):
+        raise ConfigError("delta", tuple(delta.shape), "a tensor of shape (N, C, H, W) or (N, H, W)")
+    d = delta.double() if delta.ndim == 4 else delta.double()[:, None]
+    h, w = d.shape[-2:]
+    ps = torch.fft.fft2(torch.nan_to_num(d)).abs().pow(2).mean(1) / (h * w)
+    ps[torch.isnan(d).flatten(1).any(1)] = float("nan")
+    return torch.fft.fftshift(ps, dim=(-2, -1))
+
+
+def low_frequency_share(delta: torch.Tensor, cutoff: float) -> torch.Tensor:
+    """Per image, the share of non-DC power at radial frequency 0 < r <= ``cutoff`` cycles/pixel:
+
+        share = Σ_{0 < r <= cutoff} P(f) / Σ_{r > 0} P(f),   P = :func:`image_power_spectra`.
+
+    The zero frequency (the image mean of δ) is left out of numerator and denominator. Scale-invariant, so
+    the share of a direction does not depend on its length.
+
+    Returns:
+        (N,) float64; NaN for an image with NaN or with no non-DC power (e.g. a constant δ, or a zero δ where
+        an attack failed).
+    """
+    ps = image_power_spectra(delta)
+    r = radial_frequency(*ps.shape[-2:], ps.device)
+    if not (0 < cutoff < float(r.max())):
+        raise ConfigError("cutoff", cutoff, f"a radial frequency in (0, {float(r.max()):.3f}) cycles/pixel")
+    total = ps[:, r > 0].sum(1)
+    low = ps[:, (r > 0) & (r <= cutoff)].sum(1)
+    scale = ps.flatten(1).nan_to_num().amax(1).clamp_min(1e-300)  # "zero" relative to the DC power
+    return torch.where(total > 1e-12 * scale, low / total.clamp_min(1e-300), torch.full_like(total, float("nan")))
+
+
+def start_direction(x: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """The perturbation implied by an attack's starting point alone: ``start − x``.
+
+    For the boundary attack's blended-uniform-noise init, start = (1 − b)·x + b·u, so start − x = b·(u − x):
+    it carries the (negated) image's own spectrum, low frequencies included, before any attack step. The
+    low-frequency share of this direction is the null a boundary perturbation must beat.
+    """
+    if x.shape != start.shape:
+        raise ConfigError("start", tuple(start.shape), f"the shape of x, {tuple(x.shape)}")
+    return start - x
+
+
+def share_table(delta: torch.Tensor, cutoff: float, **labels) -> pd.DataFrame:
+    """Tidy per-image low-frequency shares (:func:`low_frequency_share`): columns ``image`` (index in
+    ``delta``), ``share``, ``cutoff`` and one constant column per keyword (e.g. seed=0,
+    condition="S^Th", source="attack" or "start"). Images with an undefined share are dropped."""
+    s = low_frequency_share(delta, cutoff).cpu().numpy()
+    out = pd.DataFrame({"image": range(len(s)), "share": s, "cutoff": float(cutoff)})
+    for k, v in labels.items():
+        out[k] = v
+    return out[~out["share"].isna()].reset_index(drop=True)
 
 
 def _band_mask(h: int, w: int, cutoff: float, kind: str, device) -> torch.Tensor:
@@ -144,4 +212,5 @@ class FilteredNoise(_Noise):
 
 
 __all__ = ["radial_frequency", "power_spectrum", "radial_profile", "low_frequency_fraction",
+           "image_power_spectra", "low_frequency_share", "start_direction", "share_table",
            "filtered_noise", "FilteredNoise"]

@@ -1,17 +1,27 @@
 """Statistics over seeds for tidy robustness tables (scipy for every test).
 
 Tables are tidy ``pandas.DataFrame``s as produced by :func:`pixelreg.evaluate.robust_accuracy`: one row
-per (run, seed, condition, attack, epsilon) with a numeric column ``accuracy``. Different seeds of two
-conditions are independent training runs, so comparisons are unpaired.
+per (run, seed, condition, attack, epsilon) with a numeric column ``accuracy``.
+
+Two families of functions:
+
+- per-ε tables (:func:`compare_conditions`, unpaired Welch or permutation tests, Holm over ε);
+- one summary per run (e.g. the AUC over ε), compared between two conditions by one primary test
+  (:func:`paired_test` where the conditions share seeds, and so initial weights, split and data order;
+  :func:`welch_test` where they do not), with equivalence (:func:`tost`), one-sided shifted tests
+  (:func:`shifted_p`) and the minimum detectable effect (:func:`mde_paired`, :func:`mde_welch`).
+  :mod:`pixelreg.verdicts` turns these into claim verdicts.
 """
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 
 from .errors import ConfigError
 
@@ -214,5 +224,221 @@ def tradeoff(table: pd.DataFrame, regularized: str, unregularized: str = "unregu
     return pd.DataFrame(rows)
 
 
+# ----------------------------------------------------------------------------------------------------------
+# One summary per run: primary tests, equivalence, power
+
+PERMUTATION_MIN_N = 6  # an exact two-sided sign-flip p is at least 2 / 2^n: 0.0625 at n = 5, 0.031 at n = 6
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of one primary test of b − a (:func:`paired_test` or :func:`welch_test`).
+
+    Fields: ``test`` ("paired t" or "Welch t"); ``estimate`` (mean of b − a); ``ci_low``, ``ci_high`` (its
+    ``confidence`` interval); ``p`` (two-sided); ``n`` (pairs, or n_a + n_b); ``df``; ``effect`` and
+    ``effect_name`` (d_z = mean/SD of the differences, or Hedges' g); ``se`` (standard error of the estimate);
+    ``sd`` (the effect size's scale: SD of the differences, or the pooled SD); ``n_a``, ``n_b``, ``sd_a``,
+    ``sd_b`` (per condition); ``p_perm`` (exact sign-flip p, paired with n >= 6 only, else NaN) and
+    ``perm_note`` (why it is missing); ``a``, ``b`` (the data, kept for the equivalence tests).
+    Statistics are NaN where undefined (fewer than 2 values, or zero spread).
+    """
+    test: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p: float
+    n: int
+    df: float
+    effect: float
+    effect_name: str
+    se: float
+    sd: float
+    n_a: int
+    n_b: int
+    sd_a: float
+    sd_b: float
+    confidence: float = 0.95
+    p_perm: float = math.nan
+    perm_note: str = ""
+    a: tuple = field(default=(), repr=False)
+    b: tuple = field(default=(), repr=False)
+
+    @property
+    def paired(self) -> bool:
+        return self.test == "paired t"
+
+    def to_dict(self) -> dict:
+        """All fields but the data ``a``, ``b``."""
+        d = asdict(self)
+        d.pop("a"), d.pop("b")
+        return d
+
+
+def _sd(x: np.ndarray) -> float:
+    return float(x.std(ddof=1)) if len(x) > 1 else math.nan
+
+
+def _spread(sd: float, *data: np.ndarray) -> bool:
+    """True if ``sd`` is a real spread, not rounding error: > 1e-12 times the data's magnitude (differences of
+    equal floats such as 0.6 − 0.5 and 0.7 − 0.6 differ by ~1e-17)."""
+    scale = max((float(np.abs(x).max()) for x in data if len(x)), default=0.0)
+    return math.isfinite(sd) and sd > 1e-12 * max(scale, 1e-300)
+
+
+def _finite(*xs: float) -> bool:
+    return all(x is not None and math.isfinite(x) for x in xs)
+
+
+def sign_flip_p(d, exact_max_n: int = 16, n_resamples: int = 99_999, seed: int = 0) -> tuple[float, str]:
+    """Two-sided sign-flip permutation p of mean(d) = 0 (``scipy.stats.permutation_test`` with one sample and
+    ``permutation_type="samples"``, which flips the signs of the paired differences).
+
+    Exact (all 2^n sign patterns) for n <= ``exact_max_n``; beyond, ``n_resamples`` random patterns (seeded),
+    as 2^n patterns no longer fit in memory. Returns (p, note). With n < :data:`PERMUTATION_MIN_N` pairs the
+    smallest attainable p, 2 / 2^n, is above 0.05, so p is NaN and the note says so.
+    """
+    d = np.asarray(d, float)
+    n = len(d)
+    if n < PERMUTATION_MIN_N:
+        return math.nan, (f"no permutation p with {n} pair(s): an exact sign-flip p cannot go below "
+                          f"2/2^{n} = {2 / 2 ** n:.3g}" if n else "no pairs")
+    exact = n <= exact_max_n
+    r = stats.permutation_test((d,), lambda x, axis=-1: np.mean(x, axis=axis), permutation_type="samples",
+                               vectorized=True, n_resamples=np.inf if exact else n_resamples,
+                               alternative="two-sided", rng=np.random.default_rng(seed))
+    note = (f"exact sign-flip permutation over 2^{n} sign patterns" if exact else
+            f"sign-flip permutation, {n_resamples} random sign patterns of 2^{n}")
+    return float(r.pvalue), note
+
+
+def paired_test(a, b, confidence: float = 0.95, permutation: bool = True) -> Comparison:
+    """Paired t-test of b − a (``scipy.stats.ttest_rel(b, a)``); ``a[i]`` and ``b[i]`` share seed i.
+
+    t = mean(d) / (SD(d)/√n) with d = b − a and df = n − 1; CI = mean(d) ± t_{df, (1+conf)/2} · SD(d)/√n;
+    effect size d_z = mean(d) / SD(d). Beside it, where n >= 6, the exact sign-flip permutation p
+    (:func:`sign_flip_p`).
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ConfigError("a/b", (a.shape, b.shape), "two 1-D arrays of equal length (one value per seed)")
+    d = b - a
+    n, sd = len(d), _sd(d)
+    est = float(d.mean()) if n else math.nan
+    p = lo = hi = df = math.nan
+    se = sd / math.sqrt(n) if n > 1 else math.nan
+    if n > 1 and _spread(sd, a, b):
+        r = stats.ttest_rel(b, a)
+        ci = r.confidence_interval(confidence)
+        p, df, lo, hi = float(r.pvalue), float(r.df), float(ci.low), float(ci.high)
+    p_perm, note = sign_flip_p(d) if permutation else (math.nan, "not computed")
+    return Comparison("paired t", est, lo, hi, p, n, df, est / sd if _finite(p) else math.nan, "d_z",
+                      se, sd, n, n, _sd(a), _sd(b), confidence, p_perm, note, tuple(a), tuple(b))
+
+
+def welch_df(sd_a: float, sd_b: float, n_a: int, n_b: int) -> float:
+    """Welch–Satterthwaite degrees of freedom: (v_a + v_b)² / (v_a²/(n_a − 1) + v_b²/(n_b − 1)) with
+    v = SD²/n."""
+    va, vb = sd_a ** 2 / n_a, sd_b ** 2 / n_b
+    den = va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1)
+    return (va + vb) ** 2 / den if den > 0 else math.nan
+
+
+def welch_test(a, b, confidence: float = 0.95) -> Comparison:
+    """Welch's unequal-variance t-test of mean(b) − mean(a) for unpaired runs
+    (``scipy.stats.ttest_ind(b, a, equal_var=False)``).
+
+    se = sqrt(SD_a²/n_a + SD_b²/n_b), df by Welch–Satterthwaite (:func:`welch_df`), CI = diff ± t_{df} · se;
+    effect size Hedges' g (:func:`hedges_g`, scale = pooled SD).
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    na, nb = len(a), len(b)
+    sa, sb = _sd(a), _sd(b)
+    est = float(b.mean() - a.mean()) if na and nb else math.nan
+    p = lo = hi = df = se = sp = math.nan
+    if na > 1 and nb > 1:
+        se = math.sqrt(sa ** 2 / na + sb ** 2 / nb)
+        sp = math.sqrt(((na - 1) * sa ** 2 + (nb - 1) * sb ** 2) / (na + nb - 2))
+        if _spread(se, a, b):
+            r = stats.ttest_ind(b, a, equal_var=False)
+            ci = r.confidence_interval(confidence)
+            p, df, lo, hi = float(r.pvalue), float(r.df), float(ci.low), float(ci.high)
+    g = hedges_g(a, b) if _finite(p) else math.nan
+    return Comparison("Welch t", est, lo, hi, p, na + nb, df, g, "Hedges g", se, sp, na, nb, sa, sb,
+                      confidence, math.nan, "unpaired runs: no sign-flip permutation", tuple(a), tuple(b))
+
+
+def shifted_p(c: Comparison, shift: float, alternative: str) -> float:
+    """One-sided p of H1: (b − a) > shift (``alternative="greater"``) or < shift (``"less"``), by the same
+    test as ``c``: ``ttest_1samp(b − a, shift)`` for paired data, ``ttest_ind(b, a + shift, equal_var=False)``
+    for Welch (shifting a constant changes neither the SDs nor the df). NaN where ``c.p`` is NaN."""
+    if alternative not in ("greater", "less"):
+        raise ConfigError("alternative", alternative, "'greater' or 'less'")
+    if not _finite(c.p):
+        return math.nan
+    a, b = np.asarray(c.a, float), np.asarray(c.b, float)
+    if c.paired:
+        return float(stats.ttest_1samp(b - a, shift, alternative=alternative).pvalue)
+    return float(stats.ttest_ind(b, a + shift, equal_var=False, alternative=alternative).pvalue)
+
+
+def tost(c: Comparison, margin: float) -> tuple[float, float, float]:
+    """Two one-sided tests (TOST) of equivalence within ±``margin`` (Schuirmann 1987), by ``c``'s test.
+
+    p_lower: H1 diff > −margin; p_upper: H1 diff < +margin; p_tost = max of the two. Rejecting at α (p_tost
+    <= α) is the same as the (1 − 2α) CI of the difference lying inside (−margin, +margin).
+    Returns (p_tost, p_lower, p_upper).
+    """
+    if not margin > 0:
+        raise ConfigError("margin", margin, "a positive number (in the units of the compared values)")
+    lo, up = shifted_p(c, -margin, "greater"), shifted_p(c, margin, "less")
+    return max(lo, up) if _finite(lo, up) else math.nan, lo, up
+
+
+def power_t(delta: float, se: float, df: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided t-test at level ``alpha`` against a true difference ``delta``:
+    1 − F(t_c; df, λ) + F(−t_c; df, λ), F the noncentral t CDF (``scipy.stats.nct``), λ = delta/se,
+    t_c = t_{df, 1 − α/2}. (scipy's noncentral CDF can return NaN far in its tail, where it is ~0: read as 0.)"""
+    tc = stats.t.ppf(1 - alpha / 2, df)
+    lam = delta / se
+    return float(np.nan_to_num(stats.nct.sf(tc, df, lam)) + np.nan_to_num(stats.nct.cdf(-tc, df, lam)))
+
+
+def mde_t(se: float, df: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable effect: the difference δ > 0 at which :func:`power_t` equals ``power``, solved for
+    λ = δ/se with ``scipy.optimize.brentq``; NaN if se or df is undefined or se is 0."""
+    if not (_finite(se, df) and se > 0 and df > 0):
+        return math.nan
+    if not (alpha < power < 1):
+        raise ConfigError("power", power, f"a number in (alpha={alpha}, 1)")
+    hi = 1.0
+    while power_t(hi, 1.0, df, alpha) < power:
+        hi *= 2
+    return float(optimize.brentq(lambda lam: power_t(lam, 1.0, df, alpha) - power, 0.0, hi, xtol=1e-10) * se)
+
+
+def mde_paired(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """MDE of the paired t-test: :func:`mde_t` with se = SD(d)/√n and df = n − 1 (``sd=1`` gives it in d_z)."""
+    return mde_t(sd / math.sqrt(n), n - 1, alpha, power) if n > 1 else math.nan
+
+
+def mde_welch(sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """MDE of Welch's test: :func:`mde_t` with se = sqrt(SD_a²/n_a + SD_b²/n_b) and the Welch–Satterthwaite df
+    of these SDs (the usual noncentral-t approximation, treating the observed SDs as the true ones)."""
+    if n_a < 2 or n_b < 2 or not _finite(sd_a, sd_b):
+        return math.nan
+    return mde_t(math.sqrt(sd_a ** 2 / n_a + sd_b ** 2 / n_b), welch_df(sd_a, sd_b, n_a, n_b), alpha, power)
+
+
+def mde(c: Comparison, alpha: float = 0.05, power: float = 0.8) -> float:
+    """MDE of ``c``'s design at its observed SD(s): :func:`mde_paired` or :func:`mde_welch`; NaN where the
+    test itself is undefined (``c.p`` NaN: too few values or no spread)."""
+    if not _finite(c.p):
+        return math.nan
+    if c.paired:
+        return mde_paired(c.sd, c.n, alpha, power)
+    return mde_welch(c.sd_a, c.sd_b, c.n_a, c.n_b, alpha, power)
+
+
 __all__ = ["mean_sem", "auc", "holm", "hedges_g", "hedges_g_ci", "two_sample_test", "compare_conditions",
-           "tradeoff", "TESTS"]
+           "tradeoff", "TESTS", "Comparison", "PERMUTATION_MIN_N", "sign_flip_p", "paired_test", "welch_df",
+           "welch_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde"]

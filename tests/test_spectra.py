@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from pixelreg.errors import ConfigError
-from pixelreg.spectra import (FilteredNoise, filtered_noise, low_frequency_fraction, power_spectrum,
-                              radial_frequency, radial_profile)
+from pixelreg.spectra import (FilteredNoise, filtered_noise, image_power_spectra, low_frequency_fraction,
+                              low_frequency_share, power_spectrum, radial_frequency, radial_profile, share_table,
+                              start_direction)
 
 
 def test_sinusoid_peaks_at_its_frequency():
@@ -76,3 +77,61 @@ def test_bad_input():
         radial_profile(torch.ones(4, 4), reduce="max")
     with pytest.raises(ConfigError, match="delta"):
         power_spectrum(torch.full((2, 1, 4, 4), float("nan")))
+
+
+# ---- without the zero frequency (issue 13 item 4) ----------------------------------------------------------
+
+
+def test_constant_image_has_no_power_outside_dc():
+    x = torch.full((2, 3, 16, 16), 0.7)
+    ps = image_power_spectra(x)
+    assert ps.shape == (2, 16, 16)
+    r = radial_frequency(16, 16)
+    assert ps[:, r > 0].abs().max().item() < 1e-20 and ps[:, 8, 8].min().item() == pytest.approx(0.7 ** 2 * 256)
+    assert torch.isnan(low_frequency_share(x, 0.1)).all()  # no non-DC power: the share is undefined
+    freqs, power = radial_profile(power_spectrum(x), dc=False)
+    assert freqs.min().item() > 0 and power.abs().max().item() < 1e-20
+    f_all, _ = radial_profile(power_spectrum(x))
+    assert f_all[0].item() == 0 and len(f_all) == len(freqs) + 1  # dc=False drops exactly the k = 0 bin
+
+
+def test_low_frequency_share_without_dc():
+    h = w = 32
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    low = torch.sin(2 * math.pi * (1 * yy + 2 * xx) / 32)  # 0.07 cycles/pixel
+    high = torch.sin(2 * math.pi * 10 * xx / 32)  # 0.31 cycles/pixel
+    # a large offset (DC) does not count: the share stays ~1 for the low sinusoid, ~0 for the high one
+    delta = torch.stack([5 + low, 5 + high, 0.5 * low + high])[:, None]
+    share = low_frequency_share(delta, 0.1)
+    assert share[0].item() == pytest.approx(1.0, abs=1e-9) and share[1].item() == pytest.approx(0.0, abs=1e-9)
+    assert share[2].item() == pytest.approx(0.25 / 1.25, rel=1e-6)  # power ratio of amplitudes² 0.25 : 1
+    assert low_frequency_fraction(delta[:1], 0.1) == pytest.approx(1.0)  # the old statistic counts DC as low
+    assert low_frequency_fraction(delta[1:2], 0.1) > 0.9  # ... and calls a high sinusoid on an offset "low"
+    # scale-invariant; NaN images stay NaN and keep their row; white noise: the share of non-DC frequencies
+    torch.testing.assert_close(low_frequency_share(3 * delta, 0.1), share)
+    with_nan = torch.cat([delta, torch.full((1, 1, h, w), float("nan"))])
+    assert torch.isnan(low_frequency_share(with_nan, 0.1)[3]) and len(low_frequency_share(with_nan, 0.1)) == 4
+    white = torch.randn(2000, 1, h, w, generator=torch.Generator().manual_seed(0))
+    r = radial_frequency(h, w)
+    expected = float(((r > 0) & (r <= 0.1)).sum() / (r > 0).sum())
+    assert low_frequency_share(white, 0.1).mean().item() == pytest.approx(expected, rel=0.03)
+    with pytest.raises(ConfigError, match="cutoff"):
+        low_frequency_share(delta, 0.0)
+    with pytest.raises(ConfigError, match="delta"):
+        image_power_spectra(torch.zeros(4, 4))
+
+
+def test_start_direction_and_share_table():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(5, 1, 16, 16, generator=g)
+    u = torch.rand(5, 1, 16, 16, generator=g)
+    b = 0.3
+    start = (1 - b) * x + b * u  # the blended-uniform-noise init
+    torch.testing.assert_close(start_direction(x, start), b * (u - x))
+    torch.testing.assert_close(low_frequency_share(start_direction(x, start), 0.1), low_frequency_share(u - x, 0.1))
+    with pytest.raises(ConfigError, match="start"):
+        start_direction(x, start[:2])
+    delta = torch.cat([start - x, torch.zeros(1, 1, 16, 16)])  # a failed attack (zero δ) is dropped
+    t = share_table(delta, 0.1, seed=3, condition="S^Th", source="start")
+    assert list(t.columns) == ["image", "share", "cutoff", "seed", "condition", "source"]
+    assert list(t.image) == [0, 1, 2, 3, 4] and (t.seed == 3).all() and t.share.between(0, 1).all()

@@ -1,14 +1,17 @@
 """Statistics over seeds: agreement with scipy and with hand computations."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from pixelreg.errors import ConfigError
-from pixelreg.stats import (auc, compare_conditions, hedges_g, hedges_g_ci, holm, mean_sem, tradeoff,
-                            two_sample_test)
+from pixelreg.stats import (PERMUTATION_MIN_N, auc, compare_conditions, hedges_g, hedges_g_ci, holm, mde,
+                            mde_paired, mde_welch, mean_sem, paired_test, power_t, shifted_p, sign_flip_p, tost,
+                            tradeoff, two_sample_test, welch_df, welch_test)
 
 
 def test_holm_hand_example():
@@ -102,3 +105,109 @@ def test_tradeoff():
     assert row["C_N"] == pytest.approx(0.88) and row["R_N"] == pytest.approx(0.61)
     assert row["delta_C"] == pytest.approx(0.03) and row["delta_R"] == pytest.approx(0.20)
     assert row["eps_robust"] == 0.1
+
+
+# ---- one summary per run: primary tests, equivalence, power (issue 13) -----------------------------------
+
+
+def test_paired_t_hand_computation():
+    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 5.0, 5.0]
+    # d = 1, 2, 2, 1: mean 1.5, SD sqrt(1/3) = 0.57735, se = 0.288675, t = 5.19615, df = 3
+    # t_{3, 0.975} = 3.182446: CI 1.5 ± 0.918694; d_z = 1.5 / 0.57735 = 2.598076; p = 2 sf(5.19615; 3) = 0.013847
+    c = paired_test(a, b)
+    assert (c.test, c.n, c.n_a, c.n_b, c.df) == ("paired t", 4, 4, 4, 3)
+    assert c.estimate == pytest.approx(1.5) and c.se == pytest.approx(0.288675, rel=1e-5)
+    assert (c.ci_low, c.ci_high) == (pytest.approx(0.581306, rel=1e-5), pytest.approx(2.418694, rel=1e-5))
+    assert c.effect == pytest.approx(2.598076, rel=1e-6) and c.effect_name == "d_z"
+    assert c.p == pytest.approx(0.0138468, rel=1e-4)
+    assert c.p == pytest.approx(stats.ttest_rel(b, a).pvalue)
+    assert math.isnan(c.p_perm) and "cannot go below" in c.perm_note  # n = 4 < 6
+    assert c.to_dict()["estimate"] == 1.5 and "a" not in c.to_dict()
+    with pytest.raises(ConfigError, match="a/b"):
+        paired_test([1.0, 2.0], [1.0])
+
+
+def test_paired_degenerate_inputs_give_nan():
+    one = paired_test([0.5], [0.7])
+    assert one.estimate == pytest.approx(0.2) and math.isnan(one.p) and math.isnan(one.sd)
+    same = paired_test([0.5, 0.6, 0.7], [0.6, 0.7, 0.8])  # identical differences: no spread, no t
+    assert math.isnan(same.p) and math.isnan(same.effect) and math.isnan(tost(same, 0.5)[0])
+    assert math.isnan(mde(one)) and math.isnan(mde(same))
+
+
+def test_welch_hand_computation():
+    a, b = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0, 8.0]
+    # var_a = 1, var_b = 20/3; se² = 1/3 + 5/3 = 2; df = 4 / ((1/3)²/2 + (5/3)²/3) = 4 / (1/18 + 25/27) = 4.07547
+    c = welch_test(a, b)
+    assert c.test == "Welch t" and c.estimate == pytest.approx(3.0) and c.se == pytest.approx(math.sqrt(2))
+    assert c.df == pytest.approx(4.0754717, rel=1e-6)
+    assert welch_df(1.0, math.sqrt(20 / 3), 3, 4) == pytest.approx(4.0754717, rel=1e-6)
+    half = stats.t.ppf(0.975, 4.0754717) * math.sqrt(2)
+    assert (c.ci_low, c.ci_high) == (pytest.approx(3 - half), pytest.approx(3 + half))
+    assert c.p == pytest.approx(2 * stats.t.sf(3 / math.sqrt(2), 4.0754717))
+    assert c.effect == pytest.approx(hedges_g(a, b)) and c.effect_name == "Hedges g"
+    assert (c.n, c.n_a, c.n_b) == (7, 3, 4) and math.isnan(c.p_perm)
+
+
+def test_sign_flip_permutation_only_from_six_pairs():
+    assert PERMUTATION_MIN_N == 6
+    p5, note5 = sign_flip_p([1.0, 2, 3, 4, 5])
+    assert math.isnan(p5) and "2/2^5 = 0.0625" in note5
+    # all six differences positive: only the all-plus and all-minus patterns are as extreme: p = 2/64
+    p6, note6 = sign_flip_p([1.0, 2, 3, 4, 5, 6])
+    assert p6 == pytest.approx(2 / 64) and "exact" in note6
+    assert paired_test(np.zeros(6), np.arange(1.0, 7)).p_perm == pytest.approx(2 / 64)
+    # one negative difference among six: patterns with |mean| >= |1+2+3+4+5-6|/6 ... counted by hand:
+    # the sum S = Σ s_i |d_i| with |d| = 1..6; |S| >= 9 happens for 12 of 64 sign patterns
+    d = np.array([1.0, 2, 3, 4, 5, -6])
+    sums = np.array([np.dot(s, np.abs(d)) for s in np.array(np.meshgrid(*[[-1, 1]] * 6)).reshape(6, -1).T])
+    assert sign_flip_p(d)[0] == pytest.approx(np.mean(np.abs(sums) >= 9 - 1e-12))
+    p20, note20 = sign_flip_p(np.arange(1.0, 21), n_resamples=2000)  # beyond 16 pairs: random patterns
+    assert p20 < 0.01 and "random" in note20
+
+
+def test_shifted_p_and_tost():
+    rng = np.random.default_rng(4)
+    a = rng.normal(0.5, 0.01, 12)
+    b = a + rng.normal(0.002, 0.003, 12)
+    c = paired_test(a, b)
+    d = b - a
+    assert shifted_p(c, -0.01, "greater") == pytest.approx(stats.t.sf((d.mean() + 0.01) / c.se, 11))
+    p, lo, up = tost(c, 0.01)
+    assert p == max(lo, up)
+    # TOST at α rejects exactly when the (1 − 2α) CI lies inside ±margin
+    for margin in (0.002, 0.004, 0.006, 0.01):
+        ci = stats.ttest_rel(b, a).confidence_interval(0.90)
+        assert (tost(c, margin)[0] <= 0.05) == (-margin < ci.low and ci.high < margin)
+    w = welch_test(a, b)
+    assert shifted_p(w, 0.001, "less") == pytest.approx(
+        stats.t.cdf((w.estimate - 0.001) / w.se, w.df), rel=1e-6)
+    with pytest.raises(ConfigError, match="margin"):
+        tost(c, 0.0)
+    with pytest.raises(ConfigError, match="alternative"):
+        shifted_p(c, 0.0, "two-sided")
+
+
+def test_mde_known_values_and_monte_carlo_power():
+    # one-sample/paired t, n = 10, two-sided α = 0.05, power 0.8: d_z ≈ 0.996 (Cohen's tables: d = 1.0 -> 0.80)
+    assert mde_paired(1.0, 10) == pytest.approx(0.996, abs=0.002)
+    assert power_t(mde_paired(1.0, 10), 1 / math.sqrt(10), 9) == pytest.approx(0.8, abs=1e-6)
+    assert power_t(0.0, 1.0, 5, 0.05) == pytest.approx(0.05)  # no effect: power = α
+    assert mde_paired(1.0, 10, alpha=0.01) > mde_paired(1.0, 10)  # a corrected α needs a larger effect
+    rng = np.random.default_rng(0)
+    # paired: 8 pairs, SD of differences 0.02, true mean = MDE -> the t-test rejects in ~80% of 20,000 draws
+    sd, n, alpha = 0.02, 8, 0.05 / 3
+    delta = mde_paired(sd, n, alpha)
+    x = rng.normal(delta, sd, (20000, n))
+    rate = np.mean(stats.ttest_1samp(x, 0.0, axis=1).pvalue <= alpha)
+    assert rate == pytest.approx(0.8, abs=0.015)
+    # Welch: 6 vs 6 runs, SDs 0.01 and 0.02 (the noncentral-t approximation of Welch's test)
+    delta = mde_welch(0.01, 0.02, 6, 6, 0.05)
+    xa, xb = rng.normal(0, 0.01, (20000, 6)), rng.normal(delta, 0.02, (20000, 6))
+    rate = np.mean(stats.ttest_ind(xb, xa, axis=1, equal_var=False).pvalue <= 0.05)
+    assert rate == pytest.approx(0.8, abs=0.03)
+    c = welch_test(xa[0], xb[0])
+    assert mde(c) == pytest.approx(mde_welch(c.sd_a, c.sd_b, 6, 6))
+    assert math.isnan(mde_welch(0.01, 0.02, 1, 6))
+    with pytest.raises(ConfigError, match="power"):
+        mde_paired(1.0, 10, power=0.01)
