@@ -17,3 +17,30 @@ class DataNotFoundError(FileNotFoundError):
         self.dataset, self.looked, self.how = dataset, list(looked), how
         where = "\n  ".join(str(p) for p in looked) or "(nowhere)"
         super().__init__(f"dataset {dataset!r} not found. Looked in:\n  {where}\nTo get it: {how}")
+
+
+class MissingDataError(DataNotFoundError):
+    """Data a batch of runs needs is missing (:func:`pixelreg.preflight.check_datasets`). One message covers
+    every missing dataset: what it is, what provides it (apt package, download) and where we looked.
+    ``missing`` holds one :class:`pixelreg.preflight.Missing` per missing piece."""
+
+    def __init__(self, missing: list, message: str):
+        self.missing = list(missing)
+        self.dataset = ", ".join(dict.fromkeys(m.dataset for m in self.missing))
+        self.looked = [p for m in self.missing for p in m.looked]
+        self.how = "; ".join(dict.fromkeys(w for m in self.missing
+                                           for w in ([m.how] if isinstance(m.how, str) else m.how)))
+        FileNotFoundError.__init__(self, message)
+
+
+class StorageError(ConfigError):
+    """A file could not be written for a reason outside the program (disk full, read-only, no permission).
+
+    A ``ConfigError`` so that the command line prints it as one message and exits 2; ``param`` names the
+    parameter that chooses the location (e.g. ``runs_dir``), ``path`` the file or folder, ``reason`` the cause.
+    """
+
+    def __init__(self, param: str, path, reason: str, fix: str):
+        super().__init__(param, str(path), fix)
+        self.path, self.reason = str(path), reason
+        self.args = (f"cannot write {path}: {reason}. {fix}",)

@@ -17,11 +17,13 @@ lock (fcntl locks die with the process), and the next one resumes from ``checkpo
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ import torch
 from filelock import FileLock
 
 from .config import TrainConfig, config_hash
-from .errors import ConfigError
+from .errors import ConfigError, StorageError
 from .models import build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,19 +48,55 @@ def default_runs_dir() -> Path:
     return Path(env).expanduser().resolve() if env else REPO_ROOT / "data" / "runs"
 
 
+# Write failures the user can fix; anything else keeps its traceback.
+_STORAGE_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+                   errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}
+
+
+def _storage_error(e: BaseException, path: Path, param: str = "runs_dir") -> StorageError | None:
+    """A :class:`StorageError` naming ``path`` for a full disk, a quota, a read-only folder; else None."""
+    if not isinstance(e, OSError) or e.errno not in _STORAGE_ERRNOS:
+        return None
+    reason = _STORAGE_ERRNOS[e.errno]
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        p = Path(path)
+        while not p.exists() and p != p.parent:
+            p = p.parent
+        try:
+            reason += f" ({shutil.disk_usage(p).free / 2**20:.1f} MiB free on that file system)"
+        except OSError:
+            pass
+        fix = ("Free some disk space, or put the run store on another disk (--runs-dir or $PIXELREG_RUNS_DIR). "
+               "Nothing was replaced and no partial file was left: files are written under a temporary name, "
+               "then renamed")
+    else:
+        fix = "Choose a folder you can write to (the run store: --runs-dir or $PIXELREG_RUNS_DIR)"
+    return StorageError(param, path, reason, fix)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path``, then rename it into place.
+
+    Raises:
+        StorageError: the disk is full, a quota is exceeded, or the folder is read-only or not ours; the
+            temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        err = _storage_error(e, path)
+        if err is not None:
+            raise err from e
         raise
 
 
@@ -163,12 +201,33 @@ class RunStore:
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root).expanduser().resolve() if root else default_runs_dir()
+        self._check_root()   # creates nothing: reading a store never writes
+
+    def _check_root(self) -> None:
+        """ConfigError naming runs_dir when the root, or the nearest existing parent, is not a folder."""
+        p = self.root
+        while not p.exists() and p != p.parent:
+            p = p.parent
+        if not p.is_dir():
+            what = "an existing file" if p == self.root else f"inside {p}, which is a file"
+            raise ConfigError("runs_dir", str(self.root), f"a folder for the run store (created when missing), "
+                              f"not {what}; pass another --runs-dir or $PIXELREG_RUNS_DIR")
+
+    def _make_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self._check_root()
+            err = _storage_error(e, self.root)
+            if err is not None:
+                raise err from e
+            raise
 
     def path(self, config: TrainConfig) -> Path:
         return self.root / config_hash(config)
 
     def lock(self, config: TrainConfig) -> FileLock:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         return FileLock(str(self.root / f"{config_hash(config)}.lock"))
 
     def get(self, config: TrainConfig) -> Run | None:
@@ -180,9 +239,19 @@ class RunStore:
         p = self.path(config)
         if (p / "config.json").is_file():
             return Run(p, config)
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{p.name}."))
-        atomic_write_json(tmp / "config.json", config.to_dict())
+        self._make_root()
+        try:
+            tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{p.name}."))
+        except OSError as e:
+            err = _storage_error(e, self.root)
+            if err is not None:
+                raise err from e
+            raise
+        try:
+            atomic_write_json(tmp / "config.json", config.to_dict())
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)   # e.g. a full disk: leave no half-made run behind
+            raise
         os.replace(tmp, p)
         return Run(p, config)
 

@@ -491,17 +491,47 @@ def _jobs_for(configs: Sequence[TrainConfig], sweep: Sweep, kind: str, threads: 
                 raise_errors=kind != "debug") for c in configs]
 
 
+def progress_bar(total: int, desc: str, unit: str = "run", enabled: bool | None = None):
+    """One overall tqdm bar on stderr (done / total, elapsed, ETA), or None when ``enabled`` is false
+    (None: only when stderr is a terminal). The ETA is the average time per item so far times those left."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled or total <= 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, smoothing=0.0)
+
+
 def submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str = "local",
                     workers: int | None = None, device: str | None = None, slurm: SlurmOptions | None = None,
-                    wait: bool = True, log=None) -> dict[str, dict]:
+                    wait: bool = True, log=None, progress: bool | None = None) -> dict[str, dict]:
     """Submit ``configs`` (the missing runs of ``sweep``); with ``wait``, return ``{hash: failure}``.
 
     ``local`` keeps at most ``workers`` jobs running; ``slurm`` submits one job array and, without ``wait``,
-    returns after submission; ``debug`` runs the jobs in this process.
+    returns after submission; ``debug`` runs the jobs in this process. While waiting, ``progress`` shows one
+    overall bar of runs done with an ETA (None: only on a terminal); the per-run "started / finished / failed"
+    lines still go to ``log``, printed above the bar.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     if not configs:
         return {}
+    bar = progress_bar(len(configs), "training runs", "run", progress) if wait else None
+    if bar is not None:
+        from tqdm import tqdm
+
+        def log(msg: str, _log=log) -> None:  # noqa: F811 - the same log, written above the bar
+            with tqdm.external_write_mode(file=sys.stderr):
+                _log(msg)
+    try:
+        return _submit_and_wait(sweep, configs, executor, workers, device, slurm, wait, log, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str, workers: int | None,
+                     device: str | None, slurm: SlurmOptions | None, wait: bool, log, bar) -> dict[str, dict]:
     ex = _make_executor(executor, sweep, slurm)
     if executor == "local":
         workers = workers or default_workers()
@@ -529,10 +559,19 @@ def submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str 
         else:
             log(f"  finished {h}")
 
+    def tick(running: int | None = None) -> None:
+        if bar is not None:
+            bar.update(1)
+            parts = ([f"{running} running"] if running is not None else []) + (
+                [f"{len(failures)} failed"] if failures else [])
+            bar.set_postfix_str(", ".join(parts), refresh=True)
+
+
     if executor == "local":
         # A sliding window over LocalExecutor jobs (it has no concurrency limit of its own).
         queue = list(zip(hashes, jobs_fns))
         running: dict[str, Any] = {}
+        live = sys.stderr.isatty()  # a log file gets one bar line per finished run, not one per second
         try:
             while queue or running:
                 while queue and len(running) < workers:
@@ -546,8 +585,11 @@ def submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str 
                     if job.done():
                         del running[h]
                         collect(h, job)
+                        tick(min(workers, len(running) + len(queue)))  # running once the window refills
                 if running:
                     time.sleep(0.2)
+                    if bar is not None and live and time.time() - bar.last_print_t >= 1.0:
+                        bar.refresh()  # on a terminal, elapsed time and ETA move between two finished runs
         except KeyboardInterrupt:
             for job in running.values():
                 job.cancel(check=False)
@@ -565,6 +607,7 @@ def submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str 
         return {}
     for h, job in zip(hashes, submitted):
         collect(h, job)
+        tick()
     return failures
 
 
@@ -592,7 +635,8 @@ def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | No
         sweep = Sweep(unique, store)
         sweep.update_manifest()
         log(f"pixelreg: training {len(todo)} of {len(unique)} run(s) ({executor}); sweep {sweep.id}")
-        failures = submit_and_wait(sweep, todo, executor=executor, workers=workers, device=device, log=log)
+        failures = submit_and_wait(sweep, todo, executor=executor, workers=workers, device=device, log=log,
+                                   progress=progress)
         if failures:
             raise SweepError(failures, sweep.dir)
     runs = []

@@ -162,6 +162,36 @@ def _decodes_as_image(data: bytes) -> bool:
         return False
 
 
+# TeX that MathJax left unrendered: the delimiters Sphinx writes around math (\( \) \[ \]), display
+# dollars and environments. Script, style and code text is not shown as prose, so it is not searched.
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{")
+_NOT_PROSE = {"script", "style", "code", "pre", "kbd", "samp", "textarea", "noscript", "template"}
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.skip, self.text = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in _NOT_PROSE
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in _NOT_PROSE and self.skip > 0
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.text.append(data)
+
+
+def raw_tex(html: str) -> list[str]:
+    """Snippets of page text that still show TeX delimiters (empty when MathJax rendered every equation)."""
+    p = _VisibleText()
+    p.feed(html)
+    text = " ".join(" ".join(p.text).split())
+    return [text[max(0, m.start() - 40):m.end() + 40] for m in RAW_TEX.finditer(text)]
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_every_page_renders_in_a_browser(server, tmp_path):
     root, base = server
@@ -195,6 +225,8 @@ def test_every_page_renders_in_a_browser(server, tmp_path):
             problems.append(f"{rel}: a Python traceback is shown")
         if any(c for c in page.classes if "output" in c and "error" in c.split()):
             problems.append(f"{rel}: an error output is shown")
+        for snippet in raw_tex(dom)[:3]:
+            problems.append(f"{rel}: raw TeX shown, MathJax did not render it: ...{snippet}...")
         for src in page.imgs:
             if src.startswith("data:"):
                 ok = _decodes_as_image(base64.b64decode(src.split(",", 1)[1])) if ";base64" in src else True
@@ -238,3 +270,62 @@ def test_figure_page_screenshot_is_not_blank(server, tmp_path):
     assert px.std() > 10, "the rendered page is blank"
     # the plot area is not white: a decent share of non-background pixels
     assert (px < 200).mean() > 0.02
+
+
+# A real fragment of the DOM after MathJax 3 (CHTML) typeset $S^{Th}_{ij}$, trimmed.
+_RENDERED = (
+    '<p>Inline <span class="math notranslate nohighlight"><mjx-container class="MathJax" jax="CHTML">'
+    '<mjx-math class="MJX-TEX" aria-hidden="true"><mjx-msubsup><mjx-mi class="mjx-i"><mjx-c class="mjx-c1D446 TEX-I">'
+    '</mjx-c></mjx-mi></mjx-msubsup></mjx-math><mjx-assistive-mml unselectable="on" display="inline">'
+    '<math xmlns="http://www.w3.org/1998/Math/MathML"><msubsup><mi>S</mi><mrow><mi>i</mi><mi>j</mi></mrow>'
+    '<mrow><mi>T</mi><mi>h</mi></mrow></msubsup></math></mjx-assistive-mml></mjx-container></span> text.</p>')
+
+
+def test_raw_tex_check_flags_unrendered_math():
+    sphinx_inline = '<p>The similarity <span class="math notranslate nohighlight">\\(S^{pixel}\\)</span> of pairs.</p>'
+    sphinx_display = '<div class="math notranslate nohighlight">\\[L = \\alpha \\sum_{i&lt;j} (s_{ij} - t_{ij})^2\\]</div>'
+    assert raw_tex(sphinx_inline) and "S^{pixel}" in raw_tex(sphinx_inline)[0]
+    assert raw_tex(sphinx_display)
+    assert raw_tex("<p>$$x^2$$</p>") and raw_tex("<div>\\begin{align} a &= b \\end{align}</div>")
+
+
+def test_raw_tex_check_passes_on_rendered_mathjax():
+    assert raw_tex(_RENDERED) == []
+    # TeX inside scripts (MathJax's own configuration) and code is not page prose
+    page = ("<html><head><script>window.MathJax = {tex: {inlineMath: [['\\\\(', '\\\\)']]}};</script>"
+            "<style>.x::after { content: '$$'; }</style></head><body>" + _RENDERED
+            + "<pre><code>plt.xlabel(r'$$\\alpha$$')</code></pre><p>costs $5 and $6</p></body></html>")
+    assert raw_tex(page) == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_bundled_mathjax_renders_offline_in_the_browser(tmp_path):
+    """A two-equation page with the MathJax the book bundles (sphinx-mathjax-offline): Chromium, no network,
+    shows no raw TeX; the same page without MathJax fails the check. Seconds, no book build."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    assert spec is not None, "sphinx-mathjax-offline is not installed (requirements.txt)"
+    site = tmp_path / "site"
+    (site / "_static").mkdir(parents=True)
+    (site / "_static" / "mathjax").symlink_to(Path(spec.origin).parent / "static" / "mathjax")
+    body = ('<p>Similarity <span class="math notranslate nohighlight">\\(S^{pixel}_{ij}\\)</span> of pairs.</p>'
+            '<div class="math notranslate nohighlight">\\[L = \\alpha \\sum_{i&lt;j} (s_{ij} - t_{ij})^2\\]</div>')
+    for name, head in (("with.html", '<script defer src="_static/mathjax/tex-chtml.js"></script>'), ("without.html", "")):
+        (site / name).write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
+                                 f"<body>{body}</body></html>")
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    try:
+        doms = {}
+        for name in ("with.html", "without.html"):
+            r = _chromium(["--virtual-time-budget=5000", "--dump-dom", base + name], tmp_path)
+            doms[name] = r.stdout.decode("utf-8", errors="replace")
+            assert r.returncode == 0 and "<body" in doms[name], r.stderr[-2000:]
+    finally:
+        httpd.shutdown()
+    assert "<mjx-container" in doms["with.html"]
+    assert raw_tex(doms["with.html"]) == []
+    assert len(raw_tex(doms["without.html"])) == 4   # \( \) \[ \]

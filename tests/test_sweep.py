@@ -194,3 +194,67 @@ def test_slurm_submission_through_submitit(tmp_path, capsys, monkeypatch):
         assert opt in text
     rc, out, err = sweep_cli(argv + ["--status"], tmp_path / "runs", capsys)
     assert "6 pending" in out and "4242_5" in out
+
+
+# ------------------------------------------------------------------------------------------ overall progress
+
+class _FakeJob:
+    def __init__(self, fn, n):
+        self.fn, self.job_id = fn, f"fake{n}"
+
+    def done(self):
+        return True
+
+    def result(self):
+        return self.fn()
+
+    def cancel(self, check=False):
+        pass
+
+
+class _FakeExecutor:
+    """Jobs that finish at once: the bar and the per-run lines without training anything."""
+
+    def __init__(self):
+        self.n = 0
+
+    def submit(self, fn):
+        self.n += 1
+        return _FakeJob(fn, self.n)
+
+    def batch(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def _fake_jobs(monkeypatch, fail=()):
+    import pixelreg.sweep as sweep_mod
+
+    def jobs_for(configs, sweep, kind, threads, device):
+        return [(lambda h=config_hash(c): dict(ok=h not in fail, error="boom")) for c in configs]
+
+    monkeypatch.setattr(sweep_mod, "_make_executor", lambda *a, **k: _FakeExecutor())
+    monkeypatch.setattr(sweep_mod, "_jobs_for", jobs_for)
+
+
+@pytest.mark.parametrize("executor", ["local", "debug"])
+def test_overall_progress_bar_counts_runs_and_keeps_per_run_lines(tmp_path, capsys, monkeypatch, executor):
+    from pixelreg.sweep import submit_and_wait
+
+    configs = [make_config("smoke", alpha=1.0, seed=s) for s in range(3)]
+    hashes = [config_hash(c) for c in configs]
+    _fake_jobs(monkeypatch, fail={hashes[1]})
+    sweep = Sweep(configs, RunStore(tmp_path))
+    failures = submit_and_wait(sweep, configs, executor=executor, workers=2, progress=True)
+    err = capsys.readouterr().err
+    assert set(failures) == {hashes[1]}
+    assert "training runs" in err and "3/3" in err and "1 failed" in err   # the overall bar, with counts
+    assert "run/s" in err or "s/run" in err                                # rate, from which the ETA comes
+    for h in (hashes[0], hashes[2]):
+        assert f"finished {h}" in err                                      # per-run lines still printed
+    assert f"failed   {hashes[1]}" in err
+
+    submit_and_wait(sweep, configs, executor=executor, workers=2, progress=False)
+    err = capsys.readouterr().err
+    assert "training runs" not in err and f"finished {hashes[0]}" in err
