@@ -6,10 +6,8 @@ reference (spec §9.2), so the ε = 0 point is clean accuracy.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -22,6 +20,7 @@ from .attacks import (FGSM, PGD, PGD_STEPS, Attack, BoundaryAttack, GaussianNois
                       check_epsilons, eval_mode, model_device, model_fingerprint)
 from .errors import ConfigError
 from .models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
+from .runs import Run, atomic_torch_save, cached_table
 from .spectra import FilteredNoise
 
 
@@ -153,14 +152,6 @@ def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
 # Tables over runs
 
 
-def _default_cache() -> Callable | None:
-    try:
-        from .runs import cached_table
-    except ImportError:  # pragma: no cover - the run store is part of the package
-        return None
-    return cached_table
-
-
 def _test_split(task: str, n_images: int, rgb: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     from .data import load_dataset
 
@@ -178,7 +169,7 @@ def _source_model(source: Any, device) -> tuple[nn.Module | None, str | None]:
     if isinstance(source, nn.Module):
         return source.to(device).eval(), model_fingerprint(source)
     if isinstance(source, (str, Path)):
-        source = _open_run(source)
+        source = open_run(source)
     return source.load_model(device), f"run:{Path(source.dir).name}"
 
 
@@ -215,7 +206,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
     precision = resolve_precision(precision, device)
     runs = [runs] if hasattr(runs, "dir") and hasattr(runs, "config") else list(runs)
     if cache is True:
-        cache = _default_cache()
+        cache = cached_table
     src_model, src_id = _source_model(source, device)
     if isinstance(attack, str):
         if attack == "boundary":
@@ -320,13 +311,13 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
         params = {"attack": repr(attack), "data": data_id, "n_images": n_images, "seed": seed}
         blob = json.dumps(params, sort_keys=True, default=str).encode()
         pt = Path(run_or_model.dir) / "evals" / f"boundary-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
-        cache_fn = _default_cache() if cache is True else (cache or None)
+        cache_fn = cached_table if cache is True else (cache or None)
         box: dict[str, torch.Tensor] = {}
 
         def compute_table() -> pd.DataFrame:
             table, delta = compute()
             box["delta"] = delta
-            _save_tensor(pt, delta)
+            atomic_torch_save(pt, delta)
             return table
 
         if cache_fn and pt.is_file():
@@ -346,117 +337,13 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
     return compute()
 
 
-def _save_tensor(path: Path, t: torch.Tensor) -> None:
-    try:
-        from .runs import atomic_torch_save
-    except ImportError:  # pragma: no cover
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(t, path)
-        return
-    atomic_torch_save(path, t)
-
-
-# --------------------------------------------------------------------------------------------------------
-# Command line: `pixelreg evaluate RUN_DIR --attack gaussian --epsilons 0,0.1,0.2`
-
-
-def _open_run(path: str | Path) -> Any:
+def open_run(path: str | Path) -> Run:
+    """The run in directory ``path`` (ConfigError naming run_dir when it is not a run directory)."""
     p = Path(path)
     if not p.is_dir():
         raise ConfigError("run_dir", str(p), "an existing run directory (printed by `pixelreg train`)")
-    from .runs import Run
-
     return Run.open(p)
 
 
-def _parse_epsilons(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        eps = [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise ConfigError("epsilons", text, "comma-separated numbers in [0, 1], e.g. 0,0.1,0.2") from None
-    if not eps:
-        raise ConfigError("epsilons", text, "at least one number in [0, 1]")
-    return check_epsilons(eps, 1.0)
-
-
-def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``pixelreg evaluate`` arguments to ``parser`` (a subcommand parser); returns it."""
-    parser.add_argument("run_dir", help="run directory (printed by `pixelreg train`)")
-    parser.add_argument("--attack", default="gaussian", help=f"one of {', '.join(ATTACKS)} (default gaussian)")
-    parser.add_argument("--epsilons", default=None,
-                        help="comma-separated ε in [0, 1]; default: the reference grid of the run's task")
-    parser.add_argument("--n-images", type=int, default=None,
-                        help="first N test images (default 2000; boundary: N random test images, default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="noise / attack seed (default 0)")
-    parser.add_argument("--source", default=None, help="run directory of the transfer source for --attack fgsm")
-    parser.add_argument("--clip", default="bounds", choices=("bounds", "per-image"),
-                        help="noise clipping: [0, 1] (default) or each image's own range (reference)")
-    parser.add_argument("--cutoff", type=float, default=DEFAULT_CUTOFF,
-                        help="radial cutoff in cycles/pixel for low-pass/high-pass noise")
-    parser.add_argument("--steps", type=int, default=50, help="boundary attack steps (reference 50)")
-    parser.add_argument("--repeats", type=int, default=5, help="boundary attack repeats (reference 5)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="images per batch")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                        help="forward passes in float32 (default), bfloat16 autocast, or auto (bf16 where native)")
-    parser.add_argument("--out", default=None, help="also write the table to this CSV file")
-    return parser
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    """Run ``pixelreg evaluate`` from parsed arguments: print the table, write it; return exit status 0.
-
-    The table is cached as CSV in ``<run>/evals/`` (and written to ``--out`` if given).
-
-    Raises:
-        ConfigError: unknown attack, ε outside [0, 1], n_images < 1, missing run directory.
-    """
-    if args.attack not in ATTACKS:
-        raise ConfigError("attack", args.attack, f"one of {ATTACKS}")
-    eps = _parse_epsilons(args.epsilons)
-    n = args.n_images if args.n_images is not None else (1000 if args.attack == "boundary" else 2000)
-    if n < 1:
-        raise ConfigError("n_images", n, "an integer >= 1")
-    if args.source is not None and args.attack != "fgsm":
-        raise ConfigError("source", args.source, "only with --attack fgsm")
-    run = _open_run(args.run_dir)
-    source = _open_run(args.source) if args.source is not None else None
-    if args.attack == "boundary":
-        table, _ = boundary_distances(run, n_images=n, steps=args.steps, repeats=args.repeats, seed=args.seed,
-                                      batch_size=min(args.batch_size, 100), device=args.device)
-        ok = table[table["success"].astype(bool)]
-        med = ok.groupby("repeat")["mse"].median()
-        print(f"boundary attack: {len(table) - len(ok)} of {len(table)} image-repeats failed; "
-              f"median mse per repeat {med.round(6).tolist()}; mean of medians {med.mean():.6g}")
-    else:
-        table = robust_accuracy(run, args.attack, epsilons=eps, n_images=n, seed=args.seed, source=source,
-                                batch_size=args.batch_size, device=args.device, clip=args.clip,
-                                cutoff=args.cutoff, precision=args.precision)
-        print(table[["run", "condition", "attack", "source", "epsilon", "accuracy", "n_images"]]
-              .to_string(index=False))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
-        print(f"wrote {out}")
-    return 0
-
-
-def main_evaluate(argv: Sequence[str] | None = None) -> int:
-    """``pixelreg evaluate ...`` as a function: returns the exit status (2 for bad input)."""
-    parser = add_evaluate_arguments(argparse.ArgumentParser(prog="pixelreg evaluate",
-                                                            description="accuracy of a trained run under attack"))
-    args = parser.parse_args(argv)
-    try:
-        run_evaluate(args)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
 __all__ = ["EPSILON_GRIDS", "ATTACKS", "PRECISIONS", "bf16_supported", "resolve_precision", "make_attack",
-           "condition_label", "accuracy_curve", "robust_accuracy", "boundary_distances", "add_evaluate_arguments",
-           "run_evaluate", "main_evaluate"]
+           "condition_label", "accuracy_curve", "robust_accuracy", "boundary_distances", "open_run"]

@@ -31,7 +31,6 @@ same sweep, and ``--status`` finds its manifest again.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -39,7 +38,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -47,7 +45,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .config import PRESETS, PROFILES, TrainConfig, canonical, config_hash, make_config, profile as get_profile
+from .config import DEFAULT_PROFILE, PRESETS, TrainConfig, canonical, config_hash, make_config, profile as get_profile
 from .errors import ConfigError
 from .runs import Run, RunStore, atomic_write_json
 
@@ -125,7 +123,7 @@ def _split(text: str) -> list[str]:
     return [t for t in (p.strip() for p in str(text).split(",")) if t != ""]
 
 
-def parse_seeds(value: Any, profile_name: str = "cpu") -> list[int]:
+def parse_seeds(value: Any, profile_name: str = DEFAULT_PROFILE) -> list[int]:
     """Seeds from ``"0,1,2"``, ``"0-6"`` (inclusive), ``"profile"`` (the profile's seeds), an int or a list."""
     if value is None:
         return [0]
@@ -160,7 +158,7 @@ def _axis(name: str, value: Any) -> list[Any]:
     return list(dict.fromkeys(_parse_scalar(name, v) for v in items))
 
 
-def expand_grid(axes: dict[str, Any], profile_name: str = "cpu") -> list[TrainConfig]:
+def expand_grid(axes: dict[str, Any], profile_name: str = DEFAULT_PROFILE) -> list[TrainConfig]:
     """Expand a grid to validated configs: presets x every listed field x seeds, identical configs once.
 
     ``axes`` maps TrainConfig field names (or ``preset`` and ``seeds``) to a scalar, a list, or a comma-separated
@@ -224,28 +222,20 @@ def load_grid_file(path: str | os.PathLike) -> dict[str, Any]:
     return out
 
 
-def grid_from_args(args: argparse.Namespace) -> tuple[list[TrainConfig], str]:
-    """The configs of ``pixelreg sweep``: the YAML grid (if any), overridden key by key by the flags given."""
-    from .cli import TRAIN_FIELDS
-
-    axes: dict[str, Any] = {}
-    profile_name = args.profile
-    if getattr(args, "grid", None):
-        axes = load_grid_file(args.grid)
-        yaml_profile = axes.pop("profile", None)
+def grid(axes: dict[str, Any], grid_file: str | os.PathLike | None = None,
+         profile_name: str | None = None) -> tuple[list[TrainConfig], str]:
+    """The configs of a sweep and its profile: the YAML grid (if any), overridden key by key by ``axes`` (None
+    values are "not given"). The profile: ``profile_name``, else the grid file's, else the default profile."""
+    merged: dict[str, Any] = {}
+    if grid_file:
+        merged = load_grid_file(grid_file)
+        yaml_profile = merged.pop("profile", None)
         if profile_name is None and yaml_profile is not None:
             profile_name = str(yaml_profile)
-    profile_name = profile_name or "cpu"
+    profile_name = profile_name or DEFAULT_PROFILE
     get_profile(profile_name)  # ConfigError for an unknown profile in the YAML
-    for f in TRAIN_FIELDS:
-        v = getattr(args, f, None)
-        if v is not None:
-            axes[f] = v
-    if args.preset is not None:
-        axes["preset"] = args.preset
-    if args.seeds is not None:
-        axes["seeds"] = args.seeds
-    return expand_grid(axes, profile_name), profile_name
+    merged.update({k: v for k, v in axes.items() if v is not None})
+    return expand_grid(merged, profile_name), profile_name
 
 
 # --------------------------------------------------------------------------------------------- the sweep store
@@ -330,7 +320,7 @@ class Sweep:
             fail = None
             if run is not None and run.finished:
                 state = "done"
-            elif _lock_held(self.store.root / f"{h}.lock"):
+            elif lock_held(self.store.root / f"{h}.lock"):
                 state = "running"
             else:
                 fail = self.failure(h)
@@ -344,7 +334,7 @@ def _now() -> str:
     return _dt.datetime.now().isoformat(timespec="seconds")
 
 
-def _lock_held(path: Path) -> bool:
+def lock_held(path: Path) -> bool:
     """True if another process holds the run's lock (a non-blocking acquire fails): it is training that run."""
     if not path.is_file():
         return False
@@ -648,61 +638,13 @@ def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | No
     return runs
 
 
-# --------------------------------------------------------------------------------------------- CLI
+# --------------------------------------------------------------------------------------------- status table
 
-def _key_value(text: str) -> tuple[str, str]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    k, v = text.split("=", 1)
-    return k.strip().lstrip("-").replace("-", "_"), v.strip()
-
-
-def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    """``pixelreg sweep``: the train flags as comma-separated lists, plus grid, executor and status flags."""
-    from .cli import add_train_arguments
-
-    add_train_arguments(p, grid=True)
-    # None = not given, so a YAML grid's profile and seeds apply; otherwise cpu and seed 0.
-    p.set_defaults(profile=None, seeds=None)
-    for a in p._actions:  # noqa: SLF001 - adjust two help texts of the shared train flags
-        if a.dest == "seeds":
-            a.help = "seeds: '0,1,2', a range '0-6', or 'profile' for the profile's seeds (default: 0)"
-        elif a.dest == "preset":
-            a.help = f"comma-separated rows of the paper's (alpha, Th) table: {', '.join(PRESETS)}"
-        elif a.dest == "profile":
-            a.help = f"scale defaults: {', '.join(PROFILES)} (default: the grid file's, else cpu)"
-    g = p.add_argument_group("grid and actions")
-    g.add_argument("--grid", metavar="YAML", help="grid file: TrainConfig field names (or preset, seeds, profile) "
-                   "-> a value or a list; flags given on the command line override its keys")
-    g.add_argument("--status", action="store_true", help="show done / running / failed / pending runs; submit nothing")
-    g.add_argument("--dry-run", action="store_true", help="list the runs that would be submitted; submit nothing")
-    g.add_argument("--wait", dest="wait", action="store_true", default=None,
-                   help="wait for the jobs and print a summary (default for local and debug)")
-    g.add_argument("--no-wait", dest="wait", action="store_false",
-                   help="return after submission, printing job ids (default for slurm)")
-    g.add_argument("--quiet", action="store_true", help="less output")
-    e = p.add_argument_group("executor")
-    e.add_argument("--executor", default="local", choices=EXECUTORS,
-                   help="local: worker processes here (default); slurm: a job array; debug: in-process")
-    e.add_argument("--workers", type=int, default=None,
-                   help=f"local: parallel runs (default: min(2, cores) = {default_workers()}); "
-                        "each gets cores // workers torch threads")
-    s = p.add_argument_group("slurm")
-    s.add_argument("--partition", help="SLURM partition")
-    s.add_argument("--gpus-per-node", type=int, help="GPUs per job")
-    s.add_argument("--cpus-per-task", type=int, help="CPUs per job (also the job's torch threads)")
-    s.add_argument("--time", type=int, help="time limit per job, minutes (a job that hits it is requeued and resumes)")
-    s.add_argument("--mem", type=float, help="memory per job, GB")
-    s.add_argument("--array-parallelism", type=int, help="at most this many array tasks at once")
-    s.add_argument("--slurm-extra", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="any other sbatch option, repeatable: --slurm-extra account=lab --slurm-extra qos=low")
-
-
-def _describe(cfg: TrainConfig, varying: Sequence[str]) -> str:
+def describe(cfg: TrainConfig, varying: Sequence[str]) -> str:
     return " ".join(f"{k}={getattr(cfg, k)}" for k in varying)
 
 
-def _varying_fields(configs: Sequence[TrainConfig]) -> list[str]:
+def varying_fields(configs: Sequence[TrainConfig]) -> list[str]:
     names = [f.name for f in fields(TrainConfig) if f.name != "responses_sha256"]
     if len(configs) <= 1:
         return [n for n in ("task", "reg_data", "alpha", "th", "seed")]
@@ -710,87 +652,13 @@ def _varying_fields(configs: Sequence[TrainConfig]) -> list[str]:
 
 
 def format_status(rows: list[dict], configs: Sequence[TrainConfig]) -> str:
-    varying = _varying_fields(configs)
+    varying = varying_fields(configs)
     lines = [f"{'hash':12}  {'state':8}  {'epochs':>6}  {'job':>10}  config / error"]
     for r in rows:
-        desc = _describe(r["config"], varying)
+        desc = describe(r["config"], varying)
         lines.append(f"{r['hash']:12}  {r['state']:8}  {r['epochs']:>6}  {r['job'] or '-':>10}  {desc}")
         if r["error"]:
             lines.append(f"{'':44}  error: {r['error']}")
     counts = {s: sum(r["state"] == s for r in rows) for s in STATES}
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (of {len(rows)})")
     return "\n".join(lines)
-
-
-def _validate_executor_args(args: argparse.Namespace) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError("workers", args.workers, "an integer >= 1")
-    for name in ("gpus_per_node", "cpus_per_task", "time", "array_parallelism"):
-        v = getattr(args, name)
-        if v is not None and v < (0 if name == "gpus_per_node" else 1):
-            raise ConfigError(name, v, "a positive integer")
-    if args.mem is not None and args.mem <= 0:
-        raise ConfigError("mem", args.mem, "a number of GB > 0")
-    slurm_only = [n for n in ("partition", "gpus_per_node", "cpus_per_task", "time", "mem", "array_parallelism")
-                  if getattr(args, n) is not None] + (["slurm_extra"] if args.slurm_extra else [])
-    if args.executor == "slurm" and not args.status and not args.dry_run and shutil.which("srun") is None:
-        raise ConfigError("executor", "slurm", "a machine with SLURM's srun and sbatch on PATH (a login node); "
-                          "--status and --dry-run work anywhere the run store is mounted")
-    if slurm_only and args.executor != "slurm":
-        raise ConfigError("executor", args.executor,
-                          f"'slurm' for --{', --'.join(n.replace('_', '-') for n in slurm_only)}")
-
-
-def run_sweep(args: argparse.Namespace) -> int:
-    """``pixelreg sweep``: exit 0 when every run of the grid is done (or submitted), 1 if some failed, 2 on bad input."""
-    _validate_executor_args(args)
-    configs, profile_name = grid_from_args(args)  # every config validated before anything is submitted
-    store = RunStore(args.runs_dir)
-    sweep = Sweep(configs, store)
-    out = sys.stdout
-
-    if args.status:
-        print(f"sweep {sweep.id}: {len(configs)} run(s), profile {profile_name}, run store {store.root}", file=out)
-        print(format_status(sweep.status(), configs), file=out)
-        return 0
-
-    todo = missing(configs, store)
-    busy = [c for c in todo if _lock_held(store.root / f"{config_hash(c)}.lock")]
-    if busy:  # being trained right now by another job: a second job would only wait on the run's lock
-        print(f"{len(busy)} run(s) are being trained by another process; not submitted again: "
-              + ", ".join(config_hash(c) for c in busy), file=sys.stderr)
-        todo = [c for c in todo if c not in busy]
-    varying = _varying_fields(configs)
-    if args.dry_run:
-        print(f"sweep {sweep.id}: {len(configs)} run(s) in the grid, {len(configs) - len(todo)} done, "
-              f"{len(todo)} would be submitted ({args.executor}):", file=out)
-        for c in todo:
-            r = store.get(c)
-            note = f"  (resumes after epoch {len(r.metrics) - 1})" if r is not None and len(r.metrics) > 1 else ""
-            print(f"  {config_hash(c)}  {_describe(c, varying)}{note}", file=out)
-        return 0
-
-    sweep.update_manifest()
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    print(f"sweep {sweep.id}: {len(configs)} run(s), {len(configs) - len(todo)} already done, "
-          f"{len(todo)} to train ({args.executor}); manifest {sweep.manifest_path}", file=sys.stderr)
-    if not todo:
-        return 0
-    wait = args.wait if args.wait is not None else args.executor != "slurm"
-    if args.executor == "local" and not wait:
-        raise ConfigError("wait", False, "--wait with the local executor (this process feeds its worker pool)")
-    slurm = SlurmOptions(args.partition, args.gpus_per_node, args.cpus_per_task, args.time, args.mem,
-                         args.array_parallelism, dict(args.slurm_extra)) if args.executor == "slurm" else None
-    t0 = time.time()
-    failures = submit_and_wait(sweep, todo, executor=args.executor, workers=args.workers, device=args.device,
-                               slurm=slurm, wait=wait, log=log)
-    if args.executor == "slurm" and not wait:
-        ids = sweep.job_ids()
-        for c in todo:
-            print(f"{config_hash(c)}\t{ids.get(config_hash(c), '')}", file=out)
-        print(f"check progress with the same command plus --status (logs: {sweep.log_dir})", file=sys.stderr)
-        return 0
-    rows = sweep.status()
-    print(format_status(rows, configs), file=out)
-    print(f"{len(todo)} run(s) in {time.time() - t0:.1f} s; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures or any(r["state"] != "done" for r in rows) else 0

@@ -1,6 +1,7 @@
 """Evaluation: reference grids, accuracy curves, tidy tables over runs, caching, boundary distances, CLI."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from pathlib import Path
 
@@ -11,10 +12,15 @@ import torch
 
 import pixelreg.evaluate as ev
 from _tiny_models import make_data, trained
+from pixelreg import cli
 from pixelreg.attacks import GaussianNoise
 from pixelreg.errors import ConfigError
-from pixelreg.evaluate import (EPSILON_GRIDS, accuracy_curve, boundary_distances, condition_label, main_evaluate,
-                               robust_accuracy)
+from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve, boundary_distances, condition_label, robust_accuracy
+
+
+def main_evaluate(argv):
+    """``pixelreg evaluate ...`` in this process; returns the exit status (2 for bad input)."""
+    return cli.main(["evaluate", *argv])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +94,7 @@ def test_condition_label():
     assert condition_label(object()) == "unregularized"  # missing fields take defaults
     from pixelreg.config import TrainConfig
 
-    assert condition_label(TrainConfig(alpha=10.0, target="neural")) == "neural"
+    assert condition_label(TrainConfig(alpha=10.0, target="neural", responses="r.npz")) == "neural"
 
 
 def test_robust_accuracy_table_and_cache(tmp_path, data):
@@ -154,7 +160,7 @@ def test_cli(tmp_path, data, monkeypatch, capsys):
     x, y = data
     runs = {str(tmp_path / "a"): FakeRun(tmp_path / "a", FakeConfig()),
             str(tmp_path / "s"): FakeRun(tmp_path / "s", FakeConfig(seed=2))}
-    monkeypatch.setattr(ev, "_open_run", lambda p: runs[str(p)])
+    monkeypatch.setattr(ev, "open_run", lambda p: runs[str(p)])
     monkeypatch.setattr(ev, "_test_split", lambda task, n, rgb=False: (x[:n], y[:n]))
     out = tmp_path / "out.csv"
     assert main_evaluate([str(tmp_path / "a"), "--attack", "gaussian", "--epsilons", "0,0.1,0.2",
@@ -176,8 +182,7 @@ def test_cli(tmp_path, data, monkeypatch, capsys):
 ])
 def test_cli_bad_input(tmp_path, argv, param, capsys):
     with pytest.raises(ConfigError, match=param):
-        ev.run_evaluate(ev.add_evaluate_arguments(__import__("argparse").ArgumentParser()).parse_args(
-            [str(tmp_path)] + argv))
+        cli.cmd_evaluate(cli.add_evaluate_arguments(argparse.ArgumentParser()).parse_args([str(tmp_path)] + argv))
     assert main_evaluate([str(tmp_path)] + argv) == 2
     assert param in capsys.readouterr().err
 

@@ -15,7 +15,7 @@ from pixelreg import cli
 from pixelreg.config import config_hash, make_config
 from pixelreg.errors import ConfigError
 from pixelreg.runs import RunStore
-from pixelreg.sweep import Sweep, SweepError, ensure_runs, grid_from_args, sweep_id
+from pixelreg.sweep import Sweep, SweepError, ensure_runs, sweep_id
 
 REPO = Path(__file__).resolve().parent.parent
 PIXELREG = [sys.executable, "-m", "pixelreg.cli"]
@@ -33,7 +33,7 @@ needs_data = needs_fmnist
 
 def grid(*argv):
     args = cli.build_parser().parse_args(["sweep", *argv])
-    return grid_from_args(args)[0]
+    return cli.sweep_grid(args)[0]
 
 
 def sweep_cli(argv, runs_dir, capsys):
