@@ -99,7 +99,9 @@ class _Setup:
                 rows = centered_unit_rows(resp[perm].reshape(len(perm), 1, 1, -1))
                 transform = "pixel"  # Li et al. regress on the raw (predicted) neural similarity
             else:
-                self.pool = data_mod.build_pool(c.pool_source, c.pool_size, seed=c.seed, rgb=c.rgb,
+                # only a CIFAR pool has colour; grey pools (MNIST-like, natural, ImageNet) are repeated below
+                self.pool = data_mod.build_pool(c.pool_source, c.pool_size, seed=c.seed,
+                                                rgb=c.rgb and c.pool_source in ("cifar10", "cifar100"),
                                                 imagenet_dir=c.imagenet_dir)
                 rows = centered_unit_rows(self.pool)
                 transform = "pixel" if c.target == "pixel" else "thresholded"

@@ -73,14 +73,7 @@ def test_smoke_run_mnist_from_mnist(paper_env):
     assert run.provenance["pool_size"] == 64
 
 
-COLOUR_FROM_GREY_POOL = pytest.mark.xfail(
-    strict=True, raises=data.ConfigError,
-    reason="train._Setup passes rgb=config.rgb to build_pool, which rejects rgb for grey-only pools (ImageNet, "
-           "natural, (F)MNIST), so the channel repeat after it never runs; fix: rgb=c.rgb and "
-           "c.pool_source in ('cifar10', 'cifar100'). Remove this mark then.")
-
-
-@pytest.mark.parametrize("rgb", [False, pytest.param(True, marks=COLOUR_FROM_GREY_POOL)], ids=["grey", "colour"])
+@pytest.mark.parametrize("rgb", [False, True], ids=["grey", "colour"])  # colour: the grey pool is repeated
 def test_smoke_run_cifar10_from_imagenet_and_pgd(rgb, paper_env):
     cfg = make_config("smoke", preset="cifar10-imagenet", imagenet_dir=str(paper_env["imagenet"]), rgb=rgb)
     run = train(cfg, runs_dir=paper_env["runs"], progress=False)
