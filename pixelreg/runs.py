@@ -9,6 +9,7 @@ Layout of ``<root>/<hash>/``::
     provenance.json    git commit, package versions, device, wall time
     DONE               marker: the run finished
     evals/             cached evaluations (CSV per attack setting), perturbations
+    RECORD_ONLY        marker: imported from a published record (pixelreg.records); no checkpoint
 
 Every file is written to a temporary name and moved into place (``os.replace`` is atomic on POSIX), so a
 reader never sees a half-written file. One lock file per run (``<root>/<hash>.lock``) serialises writers: a
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +42,7 @@ from .errors import ConfigError, StorageError
 from .models import build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+RECORD_ONLY = "RECORD_ONLY"  # marker file of a run imported from a record (pixelreg.records): no best.pt
 
 
 def default_runs_dir() -> Path:
@@ -174,10 +177,19 @@ class Run:
         p = self.dir / "provenance.json"
         return json.loads(p.read_text()) if p.is_file() else {}
 
+    @property
+    def record_only(self) -> bool:
+        """Imported from a published record (:mod:`pixelreg.records`): metrics and evaluations, no checkpoint."""
+        return (self.dir / RECORD_ONLY).is_file()
+
     def load_model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The best-validation-loss model in eval mode; it takes images in [0, 1]."""
         if not self.finished:
             raise ConfigError("run", str(self.dir), "a finished run (train it first with `pixelreg train`)")
+        if self.record_only and not (self.dir / "best.pt").is_file():
+            from .records import record_only_error  # local import: records imports this module
+
+            raise record_only_error(self)  # names the run, the evaluation asked for, and how to retrain
         state = load_checkpoint(self.dir / "best.pt")
         model = build_model(self.config)
         model.load_state_dict(state["model"])
@@ -269,6 +281,17 @@ def params_hash(params: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+_EVALUATION: ContextVar[dict | None] = ContextVar("pixelreg_evaluation", default=None)
+
+
+def current_evaluation() -> dict | None:
+    """The evaluation :func:`cached_table` is computing in this context (name, key, params, run_dir), or None.
+
+    A record-only run names it in its error when the computation asks it for the model it does not have.
+    """
+    return _EVALUATION.get()
+
+
 def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
                  compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """Return the cached table ``<run_dir>/evals/<name>-<hash(params)>.csv``, computing it once.
@@ -284,7 +307,11 @@ def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
     with FileLock(str(evals / f"{stem}.lock")):
         if csv.is_file():
             return pd.read_csv(csv)
-        table = compute()
+        token = _EVALUATION.set(dict(name=name, key=stem, params=params, run_dir=str(run_dir)))
+        try:
+            table = compute()
+        finally:
+            _EVALUATION.reset(token)
         atomic_write_json(evals / f"{stem}.json", params)
         atomic_write_bytes(csv, table.to_csv(index=False).encode())
     return table
