@@ -17,7 +17,7 @@ import hashlib
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -204,11 +204,28 @@ class FGSM(Attack):
     name = "fgsm"
     needs_grad = True
 
-    def __init__(self, source: nn.Module | None = None, source_id: str | None = None):
-        self.source = source
+    def __init__(self, source: nn.Module | Callable[[], nn.Module] | None = None, source_id: str | None = None):
+        # a source may be given as a loader (a callable returning the model), called on the first gradient: a
+        # result read from the cache then never loads the source (record-only runs have no checkpoint)
+        if source is not None and not isinstance(source, nn.Module):
+            if not callable(source) or source_id is None:
+                raise ConfigError("source", type(source).__name__, "a model, or a loader together with source_id")
+            self._loader, self._source = source, None
+        else:
+            self._loader, self._source = None, source
         self.source_id = source_id if source_id is not None else (
             None if source is None else model_fingerprint(source))
         self._source_signs: dict[str, torch.Tensor] = {}  # transferred: the sign depends on the batch only
+
+    @property
+    def transferred(self) -> bool:
+        return self._source is not None or self._loader is not None
+
+    @property
+    def source(self) -> nn.Module | None:
+        if self._source is None and self._loader is not None:
+            self._source = self._loader()
+        return self._source
 
     def gradient_sign(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """sign(∇_x CE) from the source model (transferred) or from ``model`` (white-box).
@@ -217,7 +234,7 @@ class FGSM(Attack):
         batch of images and labels and reused for every model this attack evaluates (a figure attacks many
         runs with one source).
         """
-        if self.source is None:
+        if not self.transferred:
             return self._sign(model, images, labels)
         h = hashlib.sha1(images.detach().cpu().contiguous().numpy().tobytes())
         h.update(labels.detach().cpu().contiguous().numpy().tobytes())
@@ -244,7 +261,7 @@ class FGSM(Attack):
             yield images.clone() if eps == 0 else (images + eps * s).clamp(0, 1)
 
     def __repr__(self) -> str:
-        return "FGSM(white-box)" if self.source is None else f"FGSM(source={self.source_id})"
+        return f"FGSM(source={self.source_id})" if self.transferred else "FGSM(white-box)"
 
 
 PGD_STEPS = 40  # the customary count (Madry et al. 2018; foolbox's LinfPGD default)

@@ -170,7 +170,8 @@ def _source_model(source: Any, device) -> tuple[nn.Module | None, str | None]:
         return source.to(device).eval(), model_fingerprint(source)
     if isinstance(source, (str, Path)):
         source = open_run(source)
-    return source.load_model(device), f"run:{Path(source.dir).name}"
+    # loaded on first use only: a cached curve (e.g. from a published record) needs no source checkpoint
+    return (lambda run=source: run.load_model(device)), f"run:{Path(source.dir).name}"
 
 
 def _run_id(run: Any) -> str:

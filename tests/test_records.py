@@ -163,8 +163,6 @@ def test_an_evaluation_missing_from_the_record_names_the_run_and_how_to_retrain(
     assert not list((run.dir / "evals").glob("*uniform*.csv"))
 
 
-@pytest.mark.xfail(strict=True, reason="pixelreg.evaluate._source_model loads the transfer source's checkpoint "
-                   "before looking in the cache, so transferred FGSM cannot be served from records yet")
 def test_transferred_fgsm_from_records(trained, imported, no_model):
     store, _ = imported
     runs = [Run.open(store / r.id) for r in trained["runs"]]
