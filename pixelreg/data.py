@@ -29,7 +29,6 @@ import gzip
 import os
 import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -37,14 +36,14 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from pixelreg.errors import ConfigError, DataNotFoundError
+from .atomic import atomic_write
+from .config import NUM_CLASSES, REG_DATA  # noqa: F401 - re-exported: data.NUM_CLASSES
+from .config import TASKS as DATASETS
+from .errors import ConfigError, DataNotFoundError
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")
-REG_DATA = DATASETS + ("natural", "imagenet")
 SPLITS = ("train", "test")
 SOURCES = ("auto", "local", "torchvision", "system", "samples")
 
-NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
 # Shapes as stored by the original datasets; load_dataset(rgb=False) returns 1 channel for all.
 NATIVE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
                  "cifar10": (3, 32, 32), "cifar100": (3, 32, 32)}
@@ -221,21 +220,6 @@ def to_grayscale(images: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- sources
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: parallel runs never see
-    half-written files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)   # mkstemp makes 0600 files; the data folder may be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _cache_path(root: Path, name: str, split: str, rgb: bool) -> Path:
     return root / "pixelreg-cache" / f"{name}-{split}-{'rgb' if rgb else 'gray'}.pt"
 
@@ -282,7 +266,7 @@ def _extract_system_copy(name: str, root: Path) -> Path | None:
                 def write(tmp: str, src: Path = src) -> None:
                     with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
                         shutil.copyfileobj(fin, fout, 1 << 20)
-                _atomic_write(raw / f, write)
+                atomic_write(raw / f, write)
         return sysdir
     return None
 
@@ -372,7 +356,7 @@ def load_dataset(name: str, split: str = "train", root: str | os.PathLike | None
         ds = finish(images, labels, src)
         blob = {"images": ds.images, "labels": ds.labels, "source": src}
         try:
-            _atomic_write(cache, lambda tmp: torch.save(blob, tmp))
+            atomic_write(cache, lambda tmp: torch.save(blob, tmp))
         except OSError:
             pass   # a read-only data folder still works, only without the speed-up
         return ds

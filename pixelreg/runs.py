@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 from filelock import FileLock
 
+from . import atomic
 from .config import TrainConfig, config_hash
 from .errors import ConfigError, StorageError
 from .models import build_model
@@ -78,25 +79,16 @@ def _storage_error(e: BaseException, path: Path, param: str = "runs_dir") -> Sto
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it into place.
+    """Write ``data`` to a temporary file next to ``path``, then rename it into place (:mod:`pixelreg.atomic`).
 
     Raises:
         StorageError: the disk is full, a quota is exceeded, or the folder is read-only or not ours; the
             temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic.atomic_write_bytes(path, data)
+    except OSError as e:
         err = _storage_error(e, path)
         if err is not None:
             raise err from e

@@ -108,3 +108,14 @@ def test_training_precision_is_resolved_and_hashed():
     assert config_hash(auto) == config_hash(make_config("smoke", precision=auto.precision))
     assert config_hash(make_config("smoke", precision="fp32")) != config_hash(make_config("smoke", precision="bf16"))
     assert make_config("paper", task="mnist").precision == "fp32"  # the authors' arithmetic
+
+
+def test_constants_kept_outside_config_agree_with_config():
+    """config owns the constants; similarity and regularizer (frozen while the evidence runs train) still
+    define REG_RANGES and CRITERIA themselves, so they must not drift from config's."""
+    from pixelreg import config, data, models, regularizer, similarity
+
+    assert similarity.REG_RANGES == config.REG_RANGES
+    assert regularizer.CRITERIA == config.CRITERIA
+    assert data.DATASETS is config.TASKS and data.NUM_CLASSES is config.NUM_CLASSES
+    assert data.REG_DATA is config.REG_DATA and models.ARCHS is config.ARCHS
