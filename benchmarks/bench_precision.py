@@ -20,7 +20,7 @@ import torch
 
 from pixelreg.data import load_dataset
 from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve, bf16_supported, make_attack
-from pixelreg.figures import fig2_configs
+from pixelreg.figures import Fig2
 from pixelreg.runs import RunStore
 from pixelreg.train import resolve
 
@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     store = RunStore()
     runs = []
-    for cfg in fig2_configs(args.profile):
+    for cfg in Fig2(profile=args.profile).configs():
         run = store.get(resolve(cfg))
         if run is not None and run.finished and run not in runs:
             runs.append(run)

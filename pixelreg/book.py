@@ -1,23 +1,25 @@
 """Build the Jupyter Book: train the runs every figure needs, execute the notebooks, build the site.
 
-``make book`` runs ``python -m pixelreg.book --profile cpu``:
+``make book`` runs ``python -m pixelreg.book --profile cpu`` (an alias of ``pixelreg book``; the flags are
+defined in :mod:`pixelreg.cli`):
 
-1. **train**: the union of the runs of every figure at that profile (``pixelreg.figures.CONFIG_FUNCTIONS``,
-   default parameters) is trained once, in parallel, through :func:`pixelreg.figures.ensure_runs`
-   (a local :mod:`pixelreg.sweep` pool); finished runs are reused from the run store;
-2. **execute**: every notebook of ``book/_toc.yml`` is executed by papermill with ``profile`` injected,
+1. **plan**: every page's runs at that profile with its default parameters, read from the page's parameter
+   object (:data:`pixelreg.figures.FIGURES`, ``Page(profile=...).configs()``): a notebook's parameters are
+   all ``None`` (= the page's default) and the book injects only ``profile`` (and ``runs_dir``), so these
+   are exactly the runs the notebooks ask for;
+2. **train**: the union of those runs is trained once, in parallel, through :func:`pixelreg.sweep.ensure_runs`
+   (a local pool); finished runs are reused from the run store;
+3. **execute**: every notebook of ``book/_toc.yml`` is executed by papermill with ``profile`` injected,
    into ``_build/staging/<profile>/`` next to copies of the markdown pages, ``_toc.yml`` and
    ``references.bib``; wall times go to ``_build/timings-<profile>.json``;
-3. **build**: ``jupyter-book build`` on the staging folder with execution off (a staged ``_config.yml``
+4. **build**: ``jupyter-book build`` on the staging folder with execution off (a staged ``_config.yml``
    derived from the root one), into ``_build/html``; ``--strict`` turns Sphinx warnings into errors.
 
 The last line printed is the path of ``_build/html/index.html``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Sequence
 
 import yaml
+
+from .config import DEFAULT_PROFILE, TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
@@ -56,67 +60,49 @@ def log(msg: str) -> None:
     print(f"[book] {msg}", flush=True)
 
 
-def notebook_defaults(name: str, book: Path = BOOK) -> dict:
-    """The literal assignments of a notebook's ``parameters`` cell."""
-    import ast
+def book_configs(profile: str) -> dict[str, list[TrainConfig]]:
+    """Per page with training runs, the TrainConfigs it needs with its default parameters (the parameters its
+    notebook runs with, since the notebooks pass ``None`` = the default for everything but ``profile``)."""
+    from .figures import FIGURES
 
-    import nbformat
-
-    nb = nbformat.read(book / f"{name}.ipynb", as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    toc = notebooks()
     out = {}
-    for node in ast.parse(cell.source if cell else "").body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            out[node.targets[0].id] = ast.literal_eval(node.value)
+    for name in sorted(FIGURES, key=lambda n: toc.index(n) if n in toc else len(toc)):
+        configs = FIGURES[name](profile=profile).configs()
+        if configs and name != "claims":  # the claims page judges the figures' runs: listed under the figures
+            out[name] = configs
     return out
 
 
-def book_configs(profile: str) -> dict[str, list]:
-    """Per figure, the TrainConfigs its notebook needs with the notebook's own default parameters (so the
-    runs trained up front are exactly the ones the notebooks ask for)."""
-    import inspect
-
-    from .figures import CONFIG_FUNCTIONS
-
-    out = {}
-    for name, fn in CONFIG_FUNCTIONS.items():
-        accepted = inspect.signature(fn).parameters
-        params = notebook_defaults(name) if (BOOK / f"{name}.ipynb").is_file() else {}
-        kw = {k: v for k, v in params.items() if k in accepted and k != "profile"}
-        out[name] = fn(profile=profile, **kw)
-    return out
+def union(per_page: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
+    """Every distinct config of a plan, in order of first appearance."""
+    return list(dict.fromkeys(c for cs in per_page.values() for c in cs))
 
 
-def train_all(profile: str, runs_dir: str | None, workers: int | None) -> dict[str, float]:
-    """Train the union of the figures' runs once; return seconds spent."""
+def train_all(per_page: dict[str, list[TrainConfig]], profile: str, runs_dir: str | None,
+              workers: int | None) -> dict[str, float]:
+    """Train the union of the pages' runs once (finished runs are reused); return seconds spent and counts."""
     from .config import config_hash
     from .runs import RunStore
+    from .sweep import ensure_runs
 
-    per_fig = book_configs(profile)
-    union = list(dict.fromkeys(c for cs in per_fig.values() for c in cs))
+    configs = union(per_page)
     store = RunStore(runs_dir)
-    missing = [c for c in union if not ((r := store.get(c)) and r.finished)]
-    for name, cs in per_fig.items():
+    missing = [c for c in configs if not ((r := store.get(c)) and r.finished)]
+    for name, cs in per_page.items():
         miss = sum(1 for c in dict.fromkeys(cs) if c in missing)
         log(f"{name}: {len(set(cs))} runs, {miss} to train")
-    log(f"training {len(missing)} of {len(union)} distinct runs (profile {profile}, run store {store.root})")
+    log(f"training {len(missing)} of {len(configs)} distinct runs (profile {profile}, run store {store.root})")
     t0 = time.perf_counter()
     if missing:
-        try:
-            from .sweep import ensure_runs as sweep_ensure
-
-            sweep_ensure(union, runs_dir=runs_dir, workers=workers, progress=True)
-        except ImportError:  # pragma: no cover - sweep is part of the package
-            from .figures import ensure_runs
-
-            ensure_runs(union, runs_dir=runs_dir)
+        ensure_runs(configs, runs_dir=runs_dir, workers=workers, progress=True)
     dt = time.perf_counter() - t0
-    unfinished = [config_hash(c) for c in union if not ((r := store.get(c)) and r.finished)]
+    unfinished = [config_hash(c) for c in configs if not ((r := store.get(c)) and r.finished)]
     if unfinished:
         raise SystemExit(f"{len(unfinished)} run(s) did not finish: {', '.join(unfinished)} "
                          f"(see {store.root}/sweeps/*/failures)")
-    log(f"training done in {dt:.0f} s ({len(union)} runs available)")
-    return {"train_seconds": dt, "runs": len(union), "trained": len(missing)}
+    log(f"training done in {dt:.0f} s ({len(configs)} runs available)")
+    return {"train_seconds": dt, "runs": len(configs), "trained": len(missing)}
 
 
 def ensure_kernel() -> None:
@@ -188,11 +174,12 @@ def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
     return index
 
 
-def build(profile: str = "cpu", runs_dir: str | None = None, strict: bool = False, only: Sequence[str] | None = None,
+def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: bool = False, only: Sequence[str] | None = None,
           workers: int | None = None, skip_training: bool = False, build_dir: Path = BUILD,
           params: dict[str, dict] | None = None) -> Path:
     """Train, execute and build; return the path of ``index.html``. ``params`` adds per-notebook parameters."""
     from .config import profile as get_profile
+    from .errors import ConfigError
 
     get_profile(profile)
     t_all = time.perf_counter()
@@ -200,12 +187,11 @@ def build(profile: str = "cpu", runs_dir: str | None = None, strict: bool = Fals
     if only:
         unknown = set(only) - set(names)
         if unknown:
-            from .errors import ConfigError
-
             raise ConfigError("only", sorted(unknown), f"notebooks of the book: {', '.join(names)}")
     timings: dict = {"profile": profile}
+    per_page = book_configs(profile)  # the plan: every run the pages need, nothing trained yet
     if not skip_training:
-        timings.update(train_all(profile, runs_dir, workers))
+        timings.update(train_all(per_page, profile, runs_dir, workers))
     ensure_kernel()
     staging = build_dir / "staging" / profile
     stage(profile, staging)
@@ -228,33 +214,7 @@ def build(profile: str = "cpu", runs_dir: str | None = None, strict: bool = Fals
     return index
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pixelreg.book", description=__doc__.splitlines()[0])
-    p.add_argument("--profile", default="cpu", help="smoke | cpu | paper (default: cpu)")
-    p.add_argument("--runs-dir", default=None, help="run store (default: $PIXELREG_RUNS_DIR or data/runs)")
-    p.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
-    p.add_argument("--only", default=None, help="comma-separated notebooks to (re)execute, e.g. fig2,claims")
-    p.add_argument("--workers", type=int, default=None, help="parallel training processes (default: sweep's)")
-    p.add_argument("--skip-training", action="store_true", help="let each notebook train what it needs")
-    p.add_argument("--list-runs", action="store_true",
-                   help="print every training config the book needs (JSON, one per line) and exit")
-    a = p.parse_args(argv)
-    from .errors import ConfigError
+if __name__ == "__main__":  # ``python -m pixelreg.book``: an alias of ``pixelreg book``
+    from .cli import main
 
-    try:
-        if a.list_runs:
-            per_fig = book_configs(a.profile)
-            for c in dict.fromkeys(c for cs in per_fig.values() for c in cs):
-                print(json.dumps(c.to_dict(), sort_keys=True))
-            return 0
-        only = [s.strip() for s in a.only.split(",") if s.strip()] if a.only else None
-        index = build(a.profile, a.runs_dir, a.strict, only, a.workers, a.skip_training)
-    except ConfigError as e:
-        print(f"pixelreg.book: error: {e}", file=sys.stderr)
-        return 2
-    print(index)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["book", *sys.argv[1:]]))

@@ -337,7 +337,7 @@ def cmd_book(args: argparse.Namespace) -> int:
 
     profile = args.profile or DEFAULT_PROFILE
     if args.list_runs:
-        for c in dict.fromkeys(c for cs in book.book_configs(profile).values() for c in cs):
+        for c in book.union(book.book_configs(profile)):
             print(json.dumps(c.to_dict(), sort_keys=True))
         return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None

@@ -78,7 +78,9 @@ def test_site_built_with_csv_downloads(built):
 
 
 @pytest.mark.parametrize("param, value", [("th", 1.5), ("task", "svhn")])
-def test_bad_parameter_stops_at_validation_cell(param, value, tmp_path, runs_dir):
+def test_bad_parameter_stops_at_the_data_call(param, value, tmp_path, runs_dir):
+    """The page object checks its parameters on construction: the first code cell after papermill's
+    injected parameters fails, naming the parameter, and nothing after it runs."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -95,7 +97,7 @@ def test_bad_parameter_stops_at_validation_cell(param, value, tmp_path, runs_dir
     failing = next(i for i, c in enumerate(cells) if any(o.get("output_type") == "error"
                                                           for o in c.get("outputs", [])))
     assert failing == injected + 1, "the first code cell after the parameters must be the one that fails"
-    assert "check_params" in cells[failing].source
+    assert "Fig2(" in cells[failing].source
     assert all(c.get("execution_count") is None for c in cells[failing + 1:])
 
 

@@ -1,23 +1,187 @@
-"""Figure functions: each figure's data function and configs function agree on their shared defaults.
+"""The figure layer: one parameter object per page, the notebooks that call them, and the run plan they give.
 
-The book trains the runs named by ``figN_configs`` (with the notebooks' parameters); the claims page calls
-``figN_data`` with its defaults. If the two disagreed (as fig6's alpha grid once did), the claims page would
-train and judge different runs from the ones the figure shows.
+Fast: nothing here trains or evaluates. The notebooks are read (not executed): their parameters cell is run,
+then their data call with ``.configs()`` in place of ``.data(...)``, which is what papermill would run up to
+the first training.
 """
 from __future__ import annotations
 
-import inspect
+import ast
+import json
+import re
+from dataclasses import fields
+from pathlib import Path
 
+import nbformat
 import pytest
 
-import pixelreg.figures as F
+from pixelreg import book
+from pixelreg.config import DEFAULT_PROFILE, PROFILES, config_hash
+from pixelreg.errors import ConfigError
+from pixelreg.figures import FIGURES, Fig2, Fig3, Fig5, Fig6, Fig7
+
+REPO = Path(__file__).resolve().parent.parent
+BOOK = REPO / "book"
+PAGES = sorted(FIGURES)
 
 
-@pytest.mark.parametrize("name", sorted(F.CONFIG_FUNCTIONS))
-def test_data_and_configs_defaults_agree(name):
-    configs, data = F.CONFIG_FUNCTIONS[name], getattr(F, f"{name}_data")
-    pc, pd_ = inspect.signature(configs).parameters, inspect.signature(data).parameters
-    shared = [k for k in pc if k in pd_]
-    assert {"profile", "task", "reg_data"} <= set(shared)
-    for k in shared:
-        assert pc[k].default == pd_[k].default, (name, k, pc[k].default, pd_[k].default)
+def _notebook(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(BOOK / f"{name}.ipynb", as_version=4)
+
+
+def _code(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _parameters(nb) -> dict:
+    """The parameters cell's assignments (the cell must hold plain assignments of literals only)."""
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    out = {}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, "parameters cell: one assignment a line"
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def _configs_from_notebook(name: str, **injected) -> list:
+    """What the notebook's data call would train with papermill's ``-p`` values ``injected``."""
+    nb = _notebook(name)
+    ns = dict(_parameters(nb), **injected)
+    cell = _code(nb)[1].source
+    assert ".data(runs_dir=runs_dir)" in cell
+    exec(cell.replace(".data(runs_dir=runs_dir)", ".configs()"), ns)  # noqa: S102 - our own notebook
+    return ns["data"]
+
+
+# ------------------------------------------------------------------------------------------------ the plan
+
+def test_run_hashes_unchanged_by_the_figure_package():
+    """Every page's runs at every profile, with its default parameters, are the runs trained before the move
+    (tests/data/book_hashes.json: computed by the old ``book_configs`` from the notebooks' parameters cells).
+    A changed hash would orphan trained runs and their cached evaluations."""
+    expected = json.loads((Path(__file__).parent / "data" / "book_hashes.json").read_text())
+    assert set(expected) == set(PROFILES)
+    for profile, per_fig in expected.items():
+        plan = book.book_configs(profile)
+        assert set(plan) == set(per_fig), profile
+        for name, hashes in per_fig.items():
+            assert [config_hash(c) for c in plan[name]] == hashes, (profile, name)
+        claims = {config_hash(c) for c in FIGURES["claims"](profile=profile).configs()}
+        assert claims <= {h for hs in per_fig.values() for h in hs}, "the claims page judges the figures' runs"
+
+
+def test_every_page_has_a_notebook_in_the_toc_and_the_other_way():
+    assert set(FIGURES) == set(book.notebooks())
+    for name, page in FIGURES.items():
+        assert page.name == name
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_none_means_the_default(name):
+    page = FIGURES[name]
+    nones = {f.name: None for f in fields(page)}
+    assert page(**nones) == page() == page(profile=DEFAULT_PROFILE)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_notebook_runs_exactly_the_planned_runs(name):
+    """The notebook (all parameters None, profile injected by the book) asks for the runs the book trains."""
+    for profile in ("smoke", DEFAULT_PROFILE):
+        assert _configs_from_notebook(name, profile=profile) == FIGURES[name](profile=profile).configs()
+
+
+# ------------------------------------------------------------------------------------------ the notebooks
+
+@pytest.mark.parametrize("name", PAGES)
+def test_notebook_is_parameters_data_plot_footer(name):
+    """Committed notebooks hold no outputs; their parameters are the page's fields (plus runs_dir), all None;
+    the first code cell after them makes the page from every parameter; one footer call ends the page and
+    no cell repeats the checks, caption, CSV links or "What we see" that the page and the footer own."""
+    nb = _notebook(name)
+    code = _code(nb)
+    for c in code:
+        assert not c.outputs and c.execution_count is None, f"{name}: committed with outputs"
+    params = _parameters(nb)
+    assert all(v is None for v in params.values()), f"{name}: every parameter is None (the page's default)"
+    page = FIGURES[name]
+    assert set(params) == {f.name for f in fields(page)} | {"runs_dir"}, name
+    assert "parameters" in code[0].metadata.get("tags", [])
+    call = code[1].source
+    assert f"{page.__name__}(" in call and all(f"{p}={p}" in call for p in params if p != "runs_dir"), name
+    footers = [c for c in code if "footer(" in c.source]
+    assert len(footers) == 1 and footers[0] is code[-1] and footers[0].source.strip() == "footer(data)", name
+    forbidden = re.compile(r"caption\(|publish_tables|what_we_see|check_params|check_attacks|ConfigError|"
+                           r"check_positive_int|profile_default")
+    for c in nb.cells:
+        assert not forbidden.search(c.source), f"{name}: a copied checking or footer cell: {c.source[:80]!r}"
+        assert "## What we see" not in c.source, f"{name}: the footer writes the What-we-see heading"
+
+
+# ------------------------------------------------------------------------------------- parameters reach runs
+
+def test_notebook_override_reaches_the_run_config():
+    """``papermill book/fig2.ipynb out.ipynb -p th 0.6`` trains S^Th runs with Th 0.6: other hashes, same seeds."""
+    default = _configs_from_notebook("fig2", profile="smoke")
+    changed = _configs_from_notebook("fig2", profile="smoke", th=0.6)
+    sth = [c for c in changed if c.regularized and c.target == "thresholded"]
+    assert sth and all(c.th == 0.6 for c in sth)
+    assert {config_hash(c) for c in sth}.isdisjoint(config_hash(c) for c in default)
+    # the unregularized and S^pixel runs ignore Th, so they are shared with the default plan
+    assert [config_hash(c) for c in changed if c.target != "thresholded" or not c.regularized] == \
+        [config_hash(c) for c in default if c.target != "thresholded" or not c.regularized]
+    assert [c.seed for c in changed] == [c.seed for c in default]
+    # the grids of the ablations arrive as papermill's strings
+    assert {c.pairs for c in _configs_from_notebook("fig5", profile="smoke", pairs_grid="2,8")
+            if c.regularized and c.pool_size == Fig5(profile="smoke").fixed_pool_size} == {2, 8}
+    assert {(c.alpha, c.th) for c in _configs_from_notebook("fig6", profile="smoke", alpha_grid="2", th_grid="0.6")
+            if c.regularized} == {(2.0, 0.6)}
+
+
+@pytest.mark.parametrize("page, param, value, allowed", [
+    (Fig2, "th", 1.5, "(0, 1)"),
+    (Fig2, "alpha", -1, ">= 0"),
+    (Fig2, "alpha", 0, "> 0"),
+    (Fig2, "task", "svhn", "fashion-mnist"),
+    (Fig2, "reg_data", "fashion-mnist,svhn", "natural"),
+    (Fig2, "seeds", "0,-1", ">= 0"),
+    (Fig2, "seeds", "a,b", "integers"),
+    (Fig2, "attacks", "gaussian,pgd", "salt-pepper"),
+    (Fig2, "n_images", 0, ">= 1"),
+    (Fig2, "profile", "laptop", "cpu"),
+    (Fig3, "source_seed", 0, "not among"),
+    (Fig5, "pairs_grid", "4,0", ">= 1"),
+    (Fig5, "reg_data", "fashion-mnist,natural", "one regularization pool"),
+    (Fig6, "th_grid", "0.4,1.2", "(0, 1)"),
+    (Fig6, "eps_robust", -0.1, "(0, 1]"),
+    (Fig7, "th2", 0.9, "(0, th=0.8)"),
+])
+def test_bad_value_rejected_once_naming_the_parameter(page, param, value, allowed, monkeypatch):
+    """A bad value stops the page object itself (before any run config is built), with one ConfigError that
+    names the parameter and what is allowed."""
+    import pixelreg.figures.common
+
+    def no_configs(*a, **k):
+        raise AssertionError("a run config was built from a bad parameter")
+
+    monkeypatch.setattr(pixelreg.figures.common, "make_config", no_configs)
+    with pytest.raises(ConfigError) as info:
+        page(**{"profile": "smoke", param: value})
+    assert f"invalid {param}=" in str(info.value) and allowed in str(info.value)
+
+
+def test_th_range_has_one_rule():
+    """Th is checked by TrainConfig's rule wherever it enters: the page and the run config say the same."""
+    from pixelreg.config import make_config
+
+    with pytest.raises(ConfigError) as page_err:
+        Fig2(th=1.5)
+    with pytest.raises(ConfigError) as config_err:
+        make_config("smoke", th=1.5)
+    assert str(page_err.value) == str(config_err.value)
+
+
+def test_pages_share_defaults_through_one_home():
+    """Fig. 3 trains Fig. 2's runs plus its source; the claims page judges the figures' default runs."""
+    for profile in ("smoke", "cpu"):
+        f2, f3 = Fig2(profile=profile).configs(), Fig3(profile=profile).configs()
+        assert f3[:-1] == f2 and f3[-1].seed == Fig3.source_seed and not f3[-1].regularized

@@ -168,7 +168,7 @@ def test_save_load_round_trip(tmp_path, v1):
 
 
 def test_fig1_smoke_end_to_end(tmp_path):
-    from pixelreg.figures_fig1 import fig1_data
+    from pixelreg.figures.fig1 import fig1_tables as fig1_data
 
     out = fig1_data("smoke", cache_dir=tmp_path, n_boot=10, num_threads=1)
     assert set(out) == {"pairs", "correlations", "predictor", "history", "meta"}

@@ -1,4 +1,4 @@
-"""Fig. 1 data: similarity of (predicted) V1 responses against pixel similarity.
+"""Fig. 1: similarity of (predicted) V1 responses against pixel similarity.
 
 Attias et al. (2024, Fig. 1) plot the representational similarity of Li et al.'s (2019) mouse-V1
 predictor against pixel similarity, for image pairs. The recordings and predictors are not public,
@@ -10,43 +10,35 @@ with one noisy trial per image, held-out test set with ``repeats`` trials per im
 trained on the single trials (``fit_predictor``) -> centred-cosine similarity of noise-free rates,
 single trials, trial averages and predictions on the held-out images -> correlations with pixel
 similarity (and with the noise-free similarity) over the pairs i < j, with image-bootstrap CIs.
+
+The scale (population size, images, predictor epochs, bootstrap resamples) is the profile's
+``fig1`` entry in :data:`pixelreg.config.PROFILES`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 
-from pixelreg.errors import ConfigError
-from pixelreg.neural import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses,
-                             per_neuron_correlation, predict, response_similarity, similarity_correlation,
-                             upper_pairs)
-from pixelreg.similarity import pixel_similarity
+from ..config import DEFAULT_PROFILE, check_value
+from ..config import profile as get_profile
+from ..errors import ConfigError
+from ..neural import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses, per_neuron_correlation,
+                      predict, response_similarity, similarity_correlation, upper_pairs)
+from ..runs import RunStore, atomic_torch_save
+from ..similarity import pixel_similarity
+from .common import FigureData, Page, fmt
 
-__all__ = ["FIG1_PROFILES", "fig1_data"]
+__all__ = ["Fig1", "fig1_tables"]
 
 _PREDICTOR_VERSION = 1  # bump when fit_predictor or Predictor change, so cached predictors are not reused
-
-# Scales of Fig. 1. Li et al. (2019) had ~5,000 single-trial training images and 100 test images
-# x 10 repeats per scan, a few thousand neurons per scan.
-FIG1_PROFILES: dict[str, dict] = {
-    "smoke": dict(n_neurons=60,  # M, simulated neurons
-                  n_train=300,  # training images, one trial each (10% of them validate early stopping)
-                  n_test=60,  # held-out images: pairs for the similarity analysis
-                  repeats=4,  # trials per held-out image
-                  max_epochs=2, patience=2, channels=8, n_boot=20),  # predictor epochs; bootstrap resamples
-    "cpu": dict(n_neurons=1000, n_train=5000, n_test=500, repeats=10, max_epochs=10, patience=3, channels=16,
-                n_boot=200),
-    "paper": dict(n_neurons=5000, n_train=20000, n_test=1000, repeats=10, max_epochs=100, patience=8, channels=32,
-                  n_boot=1000),
-}
 
 
 def _cache_key(params: dict, data: NeuralData | None) -> str:
@@ -69,23 +61,19 @@ def _fit_cached(cache_dir, key: str, images, responses, fit_kwargs: dict):
         return model, pd.DataFrame({k: v.numpy() for k, v in blob["history"].items()}), True
     model, hist = fit_predictor(images, responses, **fit_kwargs)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = {"state": model.state_dict(),
                 "history": {c: torch.tensor(hist[c].to_numpy(copy=True)) for c in hist.columns}}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        torch.save(blob, tmp)
-        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+        atomic_torch_save(path, blob)  # a concurrent reader never sees half a file
     return model, hist, False
 
 
-def fig1_data(profile: str = "cpu", n_neurons: int | None = None, seed: int = 0,
-              data: NeuralData | str | Path | None = None, cache_dir: str | Path | None = None,
-              max_pairs: int = 20_000, num_threads: int | None = None, **overrides) -> dict[str, pd.DataFrame]:
+def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, seed: int = 0,
+                data: NeuralData | str | Path | None = None, cache_dir: str | Path | None = None,
+                max_pairs: int = 20_000, num_threads: int | None = None, **overrides) -> dict[str, pd.DataFrame]:
     """Compute the tables behind Fig. 1.
 
     Args:
-        profile: "smoke" (seconds), "cpu" (a few minutes on 2 cores) or "paper"; see ``FIG1_PROFILES``.
+        profile: a profile of :data:`pixelreg.config.PROFILES`; its ``fig1`` entry sets the scale.
         n_neurons: overrides the profile's M (simulation only).
         seed: seeds the population, the image pool, the split, the noise, the predictor and the bootstrap.
         data: real recordings (a ``NeuralData`` or a path for ``load_responses``). ``n_test`` images
@@ -95,7 +83,8 @@ def fig1_data(profile: str = "cpu", n_neurons: int | None = None, seed: int = 0,
         cache_dir: where to keep the trained predictor (keyed by a hash of every input); None: no cache.
         num_threads: torch threads for predictor training (``fit_predictor``); None leaves them.
         max_pairs: at most this many held-out pairs in the "pairs" table (seeded subsample, for plotting).
-        **overrides: any key of the profile (n_train, n_test, repeats, max_epochs, patience, channels, n_boot).
+        **overrides: any key of the profile's ``fig1`` scale (n_train, n_test, repeats, max_epochs, patience,
+            channels, n_boot).
 
     Returns:
         dict of DataFrames:
@@ -109,18 +98,17 @@ def fig1_data(profile: str = "cpu", n_neurons: int | None = None, seed: int = 0,
         - "history": the predictor's training curve.
         - "meta": parameter, value (profile, sizes, simulated, cache hit, wall seconds, ...).
     """
-    if profile not in FIG1_PROFILES:
-        raise ConfigError("profile", profile, f"one of {', '.join(FIG1_PROFILES)}")
-    unknown = set(overrides) - set(FIG1_PROFILES[profile])
+    scale = get_profile(profile).fig1
+    unknown = set(overrides) - set(scale)
     if unknown:
-        raise ConfigError("overrides", sorted(unknown), f"keys of the profile: {', '.join(FIG1_PROFILES[profile])}")
-    p = {**FIG1_PROFILES[profile], **overrides}
+        raise ConfigError("overrides", sorted(unknown), f"keys of the profile: {', '.join(scale)}")
+    p = {**scale, **overrides}
     if n_neurons is not None:
         p["n_neurons"] = n_neurons
     t0 = time.perf_counter()
     rates_te = None
     if data is None:
-        from pixelreg.data import natural_image_pool
+        from ..data import natural_image_pool
 
         v1 = SimulatedV1(p["n_neurons"], seed=seed)
         images = natural_image_pool(p["n_train"] + p["n_test"], seed=seed)
@@ -190,3 +178,47 @@ def fig1_data(profile: str = "cpu", n_neurons: int | None = None, seed: int = 0,
             **{f"param_{k}": v for k, v in p.items()}}
     return {"pairs": pairs, "correlations": correlations, "predictor": predictor, "history": hist,
             "meta": pd.DataFrame({"parameter": list(meta), "value": list(meta.values())})}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fig1(Page):
+    """Fig. 1 on a simulated V1 population; the trained predictor is cached under ``<run store>/fig1``."""
+
+    name: ClassVar[str] = "fig1"
+
+    seed: int = 0  # seeds the population, images, trial noise, predictor and bootstrap
+    n_neurons: int | None = None  # None: the profile's number of simulated neurons
+
+    def check(self) -> None:
+        check_value("seed", self.seed)
+        if self.n_neurons is not None and (not isinstance(self.n_neurons, int) or isinstance(self.n_neurons, bool)
+                                           or self.n_neurons < 2):
+            raise ConfigError("n_neurons", self.n_neurons, "an integer >= 2, or None for the profile's")
+
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        cache = Path(runs_dir) if runs_dir is not None else RunStore(None).root
+        tables = fig1_tables(profile=self.profile, seed=self.seed, n_neurons=self.n_neurons, cache_dir=cache / "fig1")
+        meta = dict(zip(tables["meta"]["parameter"], tables["meta"]["value"]))
+        params = dict(profile=self.profile, seed=self.seed, n_neurons=meta.get("n_neurons"),
+                      simulated=meta.get("simulated"))
+        return FigureData(self.name, params, dict(tables), pd.DataFrame(), "pixelreg.figures.fig1.fig1_tables", self)
+
+    def what_we_see(self, data: FigureData) -> str:
+        c = data["correlations"]
+        meta = dict(zip(data["meta"]["parameter"], data["meta"]["value"]))
+        lines = []
+        for _, r in c[(c.reference == "pixel") & (c.method == "pearson")].iterrows():
+            lines.append(f"- {r.source} similarity vs pixel similarity: Pearson r = {fmt(r.r)} "
+                         f"(95% image-bootstrap CI {fmt(r.ci_low)} to {fmt(r.ci_high)}, {int(r.n_pairs)} pairs).")
+        pr = c[(c.source == "predictor") & (c.reference == "pixel") & (c.method == "pearson")]
+        if len(pr):
+            r = pr.iloc[0]
+            verdict = ("the predictor's similarities correlate positively with pixel similarity, as in the paper's "
+                       "Fig. 1" if r.ci_low > 0 else
+                       "**the correlation with pixel similarity is not distinguishable from zero at this scale**")
+            lines.append(f"\nIn this {'simulated' if meta.get('simulated') in (True, 'True') else 'recorded'} "
+                         f"population, {verdict}.")
+        return "\n".join(lines) if lines else "No numbers to summarise (empty tables)."
+
+
+PAGE = Fig1

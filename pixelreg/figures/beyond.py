@@ -1,0 +1,78 @@
+"""Beyond the paper: S^Th and S^pixel beside two controls a reader will ask for, Gaussian-noise data
+augmentation and a shuffled target."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+
+from .. import stats
+from ..config import DEFAULT_TASK, TrainConfig, check_value
+from ..errors import ConfigError
+from .common import NOISE_ATTACKS, FigureData, TrainedFigure, aucs, ensure_runs, fmt, pfmt, runs_table, tests
+
+__all__ = ["Beyond"]
+
+CONDITIONS = ("S^pixel", "S^Th", "shuffled", "noise-aug")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Beyond(TrainedFigure):
+    """S^Th and S^pixel beside Gaussian-noise data augmentation (σ = ``noise_sigma``) and a shuffled target
+    (S^Th of a random permutation of the pool: same target statistics, no relation to the images). Which
+    gains survive Welch's t with Holm correction?"""
+
+    name: ClassVar[str] = "beyond"
+    one_pool: ClassVar[bool] = True
+
+    task: str = DEFAULT_TASK
+    reg_data: str | None = None  # None: the task's own images
+    alpha: float | None = None  # None: the profile's alpha, else the paper's table
+    th: float | None = None  # None: the paper's Th for the dataset pair
+    seeds: tuple[int, ...] | None = None  # None: the profile's seeds
+    noise_sigma: float = 0.2  # σ of the Gaussian augmentation baseline, in (0, 1] pixel units
+    attacks: tuple[str, ...] = NOISE_ATTACKS
+    n_images: int | None = None  # None: the profile's
+
+    def profile_defaults(self, prof):
+        return dict(reg_data=self.task, seeds=prof.seeds, n_images=prof.eval_images)
+
+    def check(self) -> None:
+        check_value("noise_aug", self.noise_sigma, name="noise_sigma")
+        if self.noise_sigma == 0:
+            raise ConfigError("noise_sigma", self.noise_sigma, "a number in (0, 1] (0 is the unregularized run)")
+
+    def configs(self) -> list[TrainConfig]:
+        a, t = self.reg_params(self.reg_data)
+        out = []
+        for seed in self.seeds:
+            out += [self.unreg(seed), self.unreg(seed, noise_aug=float(self.noise_sigma))]
+            for target in ("pixel", "thresholded", "shuffled"):
+                out.append(self.cfg(reg_data=self.reg_data, alpha=a, th=t, target=target, seed=seed))
+        return out
+
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        runs = ensure_runs(self.configs(), runs_dir, progress)
+        curves = self.curves(runs, self.attacks, self.n_images)
+        auc = aucs(curves)
+        auc_tests = tests(auc.assign(epsilon=0.0, accuracy=auc["auc"]), "unregularized", CONDITIONS)
+        return self.figure_data(
+            dict(curves=curves, summary=stats.mean_sem(curves), tests=tests(curves, "unregularized", CONDITIONS),
+                 auc=auc, auc_tests=auc_tests.drop(columns=["epsilon"], errors="ignore")),
+            runs_table(runs))
+
+    def what_we_see(self, data: FigureData) -> str:
+        lines = []
+        t = data["auc_tests"]
+        for (attack, b), g in (t.groupby(["attack", "b"]) if len(t) else []):
+            r = g.iloc[0]
+            sig = bool(r.significant) if not pd.isna(r.significant) else False
+            lines.append(f"- {attack}, {b}: AUC {fmt(r.mean_b)} vs unregularized {fmt(r.mean_a)} "
+                         f"(Δ = {r['diff']:+.3f}, Welch p_holm = {pfmt(r.p_holm)}) - "
+                         + ("a significant difference." if sig else "not significant at this scale."))
+        return "\n".join(lines) if lines else "No numbers to summarise (empty tables)."
+
+
+PAGE = Beyond

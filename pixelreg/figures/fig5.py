@@ -1,0 +1,94 @@
+"""Fig. 5 (poster iii): robustness and cost as functions of the regularization batch size k (pairs per step)
+and the pool size N."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..config import DEFAULT_TASK, TrainConfig, check_value
+from ..errors import ConfigError
+from .common import FigureData, TrainedFigure, as_tuple, aucs, ensure_runs, ranking_sentences, runs_table
+
+__all__ = ["Fig5"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fig5(TrainedFigure):
+    """k varies at the profile's N, and N at the profile's k.
+
+    Tables: ``points`` (per run: k, N, clean accuracy, area under the ``attack`` curve, seconds per step),
+    ``summary`` (mean and SEM over seeds per (k, N)) and ``curves``.
+    """
+
+    name: ClassVar[str] = "fig5"
+    one_pool: ClassVar[bool] = True
+
+    task: str = DEFAULT_TASK
+    reg_data: str | None = None  # None: the task's own images
+    alpha: float | None = None  # None: the profile's alpha, else the paper's table
+    th: float | None = None  # None: the paper's Th for the dataset pair
+    seeds: tuple[int, ...] | None = None  # None: the profile's ablation seeds
+    pairs_grid: tuple[int, ...] = (4, 16, 64)  # k values (at the profile's N)
+    pool_grid: tuple[int, ...] = (200, 2000)  # N values (at the profile's k)
+    attack: str = "gaussian"
+    n_images: int | None = None  # None: the profile's
+
+    def profile_defaults(self, prof):
+        return dict(reg_data=self.task, seeds=prof.ablation_seeds, n_images=prof.eval_images)
+
+    def check(self) -> None:
+        for name, field_name in (("pairs_grid", "pairs"), ("pool_grid", "pool_size")):
+            grid = as_tuple(name, getattr(self, name), int)
+            if not grid:
+                raise ConfigError(name, getattr(self, name), "one or more integers")
+            for v in grid:
+                check_value(field_name, v, name=name)
+            self._set(name, grid)
+
+    @property
+    def fixed_pairs(self) -> int:
+        """k of the pool-size runs: the profile's."""
+        return self.prof.value("pairs")
+
+    @property
+    def fixed_pool_size(self) -> int:
+        """N of the k runs: the profile's."""
+        return self.prof.value("pool_size")
+
+    def configs(self) -> list[TrainConfig]:
+        r = self.reg_data
+        a, t = self.reg_params(r)
+        out = []
+        for seed in self.seeds:
+            out.append(self.unreg(seed))
+            for k in self.pairs_grid:
+                out.append(self.cfg(reg_data=r, alpha=a, th=t, pairs=k, seed=seed))
+            for n in self.pool_grid:
+                out.append(self.cfg(reg_data=r, alpha=a, th=t, pool_size=n, pairs=self.fixed_pairs, seed=seed))
+        return out
+
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        runs = ensure_runs(self.configs(), runs_dir, progress)
+        curves = self.curves(runs, (self.attack,), self.n_images)
+        auc = aucs(curves)
+        clean = curves[curves.epsilon == 0][["run", "accuracy"]].rename(columns={"accuracy": "clean_accuracy"})
+        rt = runs_table(runs)
+        pts = rt.merge(auc[["run", "auc"]], on="run").merge(clean, on="run")
+        pts["pairs"] = np.where(pts.alpha > 0, pts.pairs, 0)
+        pts["pool_size"] = np.where(pts.alpha > 0, pts.pool_size, 0)
+        summary = (pts.groupby(["condition", "pairs", "pool_size"])
+                   .agg(auc=("auc", "mean"), auc_sem=("auc", "sem"), clean=("clean_accuracy", "mean"),
+                        seconds_per_step=("seconds_per_step", "mean"), n=("seed", "count")).reset_index())
+        return self.figure_data(dict(points=pts, summary=summary, curves=curves), rt,
+                                fixed_pairs=self.fixed_pairs, fixed_pool_size=self.fixed_pool_size)
+
+    def what_we_see(self, data: FigureData) -> str:
+        s = data["summary"].copy()
+        s["variant"] = s.apply(lambda r: "unregularized" if r.pairs == 0 else f"k={r.pairs}, N={r.pool_size}", axis=1)
+        return "\n".join(ranking_sentences(s, cost=True))
+
+
+PAGE = Fig5

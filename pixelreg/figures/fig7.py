@@ -1,0 +1,81 @@
+"""Fig. 7 (poster 6): which parts of the regularizer matter: the pair ranges of spec §4.3, S^pixel vs S^Th,
+atanh vs MSE."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from ..config import DEFAULT_TASK, TrainConfig, check_value
+from .common import FigureData, TrainedFigure, aucs, ensure_runs, ranking_sentences, runs_table
+
+__all__ = ["Fig7"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fig7(TrainedFigure):
+    """Per seed: the unregularized run, then one run per variant (:meth:`variants`).
+
+    Tables: ``curves`` (``attack`` curve per run, with its variant), ``auc`` (per run: AUC, clean accuracy,
+    share of pairs the range selects), ``summary`` (per variant).
+    """
+
+    name: ClassVar[str] = "fig7"
+    one_pool: ClassVar[bool] = True
+
+    task: str = DEFAULT_TASK
+    reg_data: str | None = None  # None: the task's own images
+    alpha: float | None = None  # None: the profile's alpha, else the paper's table
+    th: float | None = None  # None: the paper's Th for the dataset pair
+    seeds: tuple[int, ...] | None = None  # None: the profile's ablation seeds
+    th2: float = 0.2  # Th_2 of the "double" range, in (0, Th)
+    attack: str = "gaussian"
+    n_images: int | None = None  # None: the profile's
+
+    def profile_defaults(self, prof):
+        return dict(reg_data=self.task, seeds=prof.ablation_seeds, n_images=prof.eval_images)
+
+    def check(self) -> None:
+        check_value("th2", self.th2, th=self.reg_params(self.reg_data)[1])
+
+    def variants(self) -> list[tuple[str, dict]]:
+        """(label, TrainConfig fields) of every regularized variant."""
+        return ([(f"range={r}", dict(reg_range=r)) for r in ("all", "high", "low", "positive", "negative")]
+                + [("range=double", dict(reg_range="double", th2=self.th2)), ("target=S^pixel", dict(target="pixel")),
+                   ("criterion=mse", dict(criterion="mse"))])
+
+    def configs(self) -> list[TrainConfig]:
+        a, t = self.reg_params(self.reg_data)
+        out = []
+        for seed in self.seeds:
+            out.append(self.unreg(seed))
+            for _, kw in self.variants():
+                out.append(self.cfg(reg_data=self.reg_data, alpha=a, th=t, seed=seed, **kw))
+        return out
+
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        runs = ensure_runs(self.configs(), runs_dir, progress)
+        labels = {}
+        variants = self.variants()
+        per_seed = 1 + len(variants)
+        for i, run in enumerate(runs):
+            labels[run.id] = "unregularized" if i % per_seed == 0 else variants[i % per_seed - 1][0]
+        curves = self.curves(runs, (self.attack,), self.n_images)
+        curves["variant"] = curves["run"].map(labels)
+        auc = aucs(curves)
+        auc["variant"] = auc["run"].map(labels)
+        clean = curves[curves.epsilon == 0][["run", "accuracy"]].rename(columns={"accuracy": "clean_accuracy"})
+        auc = auc.merge(clean, on="run")
+        shares = runs_table(runs)[["run"]].assign(
+            selected_share=[r.provenance.get("selected_pair_share") for r in dict.fromkeys(runs)])
+        auc = auc.merge(shares, on="run", how="left")
+        summary = (auc.groupby("variant").agg(auc=("auc", "mean"), auc_sem=("auc", "sem"),
+                                              clean=("clean_accuracy", "mean"), n=("seed", "count"),
+                                              selected_share=("selected_share", "mean")).reset_index())
+        return self.figure_data(dict(curves=curves, auc=auc, summary=summary), runs_table(runs))
+
+    def what_we_see(self, data: FigureData) -> str:
+        return "\n".join(ranking_sentences(data["summary"].copy(), cost=False))
+
+
+PAGE = Fig7
