@@ -63,7 +63,7 @@ def test_run_hashes_unchanged_by_the_figure_package():
     assert set(expected) == set(PROFILES)
     for profile, per_fig in expected.items():
         plan = book.book_configs(profile)
-        assert set(plan) == set(per_fig), profile
+        assert set(per_fig) <= set(plan), profile  # pages added later bring their own runs
         for name, hashes in per_fig.items():
             assert [config_hash(c) for c in plan[name]] == hashes, (profile, name)
         claims = {config_hash(c) for c in FIGURES["claims"](profile=profile).configs()}
