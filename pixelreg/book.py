@@ -176,8 +176,17 @@ def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
 
 def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: bool = False, only: Sequence[str] | None = None,
           workers: int | None = None, skip_training: bool = False, build_dir: Path = BUILD,
-          params: dict[str, dict] | None = None) -> Path:
-    """Train, execute and build; return the path of ``index.html``. ``params`` adds per-notebook parameters."""
+          params: dict[str, dict] | None = None, retrain: bool = False) -> Path:
+    """Train, execute and build; return the path of ``index.html``. ``params`` adds per-notebook parameters.
+
+    The profile's published run records (``data/results/<profile>/``) are imported into the run store first,
+    as checkpoint-free runs whose cached evaluations the pages read; ``retrain=True`` ignores them (and
+    removes record-only runs of the book's plan, so that they are trained). Before any training, the datasets
+    that the remaining runs and their evaluations need are checked (:func:`pixelreg.preflight.check_datasets`):
+    a missing one stops the build with one message, before anything is written to the run store.
+    """
+    from .preflight import check_datasets
+    from .records import drop_record_only_runs, import_records
     from .config import profile as get_profile
     from .errors import ConfigError
 
@@ -190,6 +199,17 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
             raise ConfigError("only", sorted(unknown), f"notebooks of the book: {', '.join(names)}")
     timings: dict = {"profile": profile}
     per_page = book_configs(profile)  # the plan: every run the pages need, nothing trained yet
+    check_datasets(union(per_page), runs_dir=runs_dir)  # fails in seconds, writes nothing
+    if retrain:
+        dropped = drop_record_only_runs(runs_dir, union(per_page))
+        log(f"--retrain: {len(dropped)} record-only run(s) removed from the run store; they will be trained")
+    else:
+        imported = import_records(profile, runs_dir)
+        if imported:
+            counts: dict[str, int] = {}
+            for r in imported:
+                counts[r["status"]] = counts.get(r["status"], 0) + 1
+            log(f"records of data/results/{profile}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     if not skip_training:
         timings.update(train_all(per_page, profile, runs_dir, workers))
     ensure_kernel()

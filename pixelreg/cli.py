@@ -327,6 +327,8 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", default=None, help="comma-separated notebooks to (re)execute, e.g. fig2,claims")
     p.add_argument("--workers", type=int, default=None, help="parallel training processes (default: sweep's)")
     p.add_argument("--skip-training", action="store_true", help="let each notebook train what it needs")
+    p.add_argument("--retrain", action="store_true",
+                   help="ignore the published records in data/results/<profile> and train every run they cover")
     p.add_argument("--list-runs", action="store_true",
                    help="print every training config the book needs (JSON, one per line) and exit")
 
@@ -341,7 +343,8 @@ def cmd_book(args: argparse.Namespace) -> int:
             print(json.dumps(c.to_dict(), sort_keys=True))
         return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
-    index = book.build(profile, args.runs_dir, args.strict, only, args.workers, args.skip_training)
+    index = book.build(profile, args.runs_dir, args.strict, only, args.workers, args.skip_training,
+                       retrain=args.retrain)
     print(index)
     return 0
 

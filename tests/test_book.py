@@ -331,3 +331,39 @@ def test_bundled_mathjax_renders_offline_in_the_browser(tmp_path):
     assert "<mjx-container" in doms["with.html"]
     assert raw_tex(doms["with.html"]) == []
     assert len(raw_tex(doms["without.html"])) == 4   # \( \) \[ \]
+
+
+def test_build_checks_the_data_before_anything_is_trained_or_imported(tmp_path, monkeypatch):
+    """The dataset preflight runs first: a missing dataset stops the build before the run store is touched."""
+    import pixelreg.preflight
+    from pixelreg.errors import MissingDataError
+
+    seen = []
+
+    def fake_check(configs, runs_dir=None, **kw):
+        seen.append(len(list(configs)))
+        raise MissingDataError([], "fashion-mnist: missing (apt-get install dataset-fashion-mnist)")
+
+    monkeypatch.setattr(pixelreg.preflight, "check_datasets", fake_check)
+    runs = tmp_path / "runs"
+    with pytest.raises(MissingDataError, match="dataset-fashion-mnist"):
+        book.build("smoke", runs_dir=str(runs), build_dir=tmp_path / "_build")
+    assert seen and seen[0] > 0
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_build_imports_the_profiles_records_unless_retrain(tmp_path, monkeypatch):
+    """Records become record-only runs before training; --retrain removes them instead."""
+    import pixelreg.preflight
+    import pixelreg.records
+
+    calls = []
+    monkeypatch.setattr(pixelreg.preflight, "check_datasets", lambda *a, **k: None)
+    monkeypatch.setattr(pixelreg.records, "import_records", lambda p, r=None: calls.append(("import", p)) or [])
+    monkeypatch.setattr(pixelreg.records, "drop_record_only_runs", lambda r=None, c=None: calls.append(("drop",)) or [])
+    monkeypatch.setattr(book, "train_all", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop here")))
+    for retrain, expected in ((False, ("import", "smoke")), (True, ("drop",))):
+        calls.clear()
+        with pytest.raises(RuntimeError, match="stop here"):
+            book.build("smoke", runs_dir=str(tmp_path / "runs"), build_dir=tmp_path / "_build", retrain=retrain)
+        assert calls == [expected]
