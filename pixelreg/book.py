@@ -186,7 +186,7 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     a missing one stops the build with one message, before anything is written to the run store.
     """
     from .preflight import check_datasets
-    from .records import drop_record_only_runs, import_records
+    from .records import drop_record_only_runs, import_records, records_dir
     from .config import profile as get_profile
     from .errors import ConfigError
 
@@ -199,7 +199,9 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
             raise ConfigError("only", sorted(unknown), f"notebooks of the book: {', '.join(names)}")
     timings: dict = {"profile": profile}
     per_page = book_configs(profile)  # the plan: every run the pages need, nothing trained yet
-    check_datasets(union(per_page), runs_dir=runs_dir)  # fails in seconds, writes nothing
+    # runs covered by the profile's records need no data; fails in seconds, writes nothing
+    recorded = frozenset() if retrain else frozenset(p.stem for p in records_dir(profile).glob("*.json"))
+    check_datasets(union(per_page), runs_dir=runs_dir, available=recorded)
     if retrain:
         dropped = drop_record_only_runs(runs_dir, union(per_page))
         log(f"--retrain: {len(dropped)} record-only run(s) removed from the run store; they will be trained")
