@@ -47,9 +47,9 @@ def _configs_from_notebook(name: str, **injected) -> list:
     """What the notebook's data call would train with papermill's ``-p`` values ``injected``."""
     nb = _notebook(name)
     ns = dict(_parameters(nb), **injected)
-    cell = _code(nb)[1].source
-    assert ".data(runs_dir=runs_dir)" in cell
-    exec(cell.replace(".data(runs_dir=runs_dir)", ".configs()"), ns)  # noqa: S102 - our own notebook
+    cell, n = re.subn(r"\.data\(\s*runs_dir=runs_dir\s*\)", ".configs()", _code(nb)[1].source)
+    assert n == 1, f"{name}: one data call, .data(runs_dir=runs_dir)"
+    exec(cell, ns)  # noqa: S102 - our own notebook
     return ns["data"]
 
 
