@@ -44,3 +44,15 @@ class StorageError(ConfigError):
         super().__init__(param, str(path), fix)
         self.path, self.reason = str(path), reason
         self.args = (f"cannot write {path}: {reason}. {fix}",)
+
+
+class RecordOnlyRunError(ConfigError):
+    """A run imported from a record has no checkpoint, and an evaluation not in the record needs the model."""
+
+    def __init__(self, run_id: str, evaluation: str | None, message: str):
+        self.run_id, self.evaluation = run_id, evaluation
+        self.param, self.value, self.allowed = "run", run_id, "a run with a checkpoint (retrain it)"
+        ValueError.__init__(self, message)
+
+    def __reduce__(self):  # picklable across processes (the base class's args are the message only)
+        return (type(self), (self.run_id, self.evaluation, str(self)))

@@ -65,9 +65,9 @@ import pandas as pd
 import torch
 
 from .config import PROFILES, TrainConfig, config_hash
-from .errors import ConfigError
+from .errors import ConfigError, RecordOnlyRunError
 from .runs import (RECORD_ONLY, REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_bytes,
-                   atomic_write_json, current_evaluation, params_hash)
+                   atomic_write_json, params_hash, record_only_error)
 
 SCHEMA = "pixelreg.run-record"
 SCHEMA_VERSION = 1
@@ -80,18 +80,6 @@ _RUN_RE = re.compile(r"^[0-9a-f]{12}$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*-[0-9a-f]{12}$")  # a plain file stem: no folders, no dot-files
 _FLOAT_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
                  "float64": torch.float64}
-
-
-class RecordOnlyRunError(ConfigError):
-    """A run imported from a record has no checkpoint, and an evaluation not in the record needs the model."""
-
-    def __init__(self, run_id: str, evaluation: str | None, message: str):
-        self.run_id, self.evaluation = run_id, evaluation
-        self.param, self.value, self.allowed = "run", run_id, "a run with a checkpoint (retrain it)"
-        ValueError.__init__(self, message)
-
-    def __reduce__(self):  # picklable across processes (the base class's args are the message only)
-        return (type(self), (self.run_id, self.evaluation, str(self)))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -501,64 +489,6 @@ def records_status(profile: str | os.PathLike, configs: Iterable[TrainConfig] | 
                         problem=r["problem"]))
     return pd.DataFrame(out, columns=["run", "has_record", "task", "condition", "seed", "n_evaluations",
                                       "evaluations", "bytes", "problem"])
-
-
-_TRAIN_FLAGS = ("task", "reg_data", "alpha", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size",
-                "arch", "width", "rgb", "epochs", "phase_duration", "batch_size", "train_subset", "test_subset",
-                "noise_aug")  # flags of `pixelreg train` that set a TrainConfig field of the same name
-
-
-def _train_command(config: TrainConfig, profile: str) -> str | None:
-    """A ``pixelreg train`` command line that rebuilds exactly ``config`` (same hash), or None."""
-    from .config import make_config
-
-    try:
-        base = make_config(profile).to_dict()
-    except ConfigError:
-        return None
-    cfg = config.to_dict()
-    for only_changed in (True, False):
-        over = {f: cfg[f] for f in _TRAIN_FLAGS if cfg[f] is not None and (not only_changed or cfg[f] != base[f])}
-        try:
-            same = config_hash(make_config(profile, seed=config.seed, **over)) == config_hash(config)
-        except ConfigError:
-            same = False
-        if same:
-            flags = " ".join(f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else v}"
-                             for k, v in over.items())
-            return f"pixelreg train --profile {profile} {flags} --seed {config.seed}".replace("  ", " ")
-    return None
-
-
-def record_only_error(run: Run) -> RecordOnlyRunError:
-    """The error :meth:`pixelreg.runs.Run.load_model` raises for a record-only run.
-
-    It names the run, the evaluation that was asked for and is not in the record (known when it was asked
-    for through :func:`pixelreg.runs.cached_table`), what the record holds, and how to retrain.
-    """
-    try:
-        marker = json.loads((run.dir / RECORD_ONLY).read_text())
-    except (OSError, json.JSONDecodeError):
-        marker = {}
-    profile = marker.get("profile", "<profile>")
-    held = marker.get("evaluations", [])
-    record = marker.get("record", "its record")
-    ev = current_evaluation()
-    if ev is not None:
-        what = f"{ev['key']} (parameters {json.dumps(ev['params'], sort_keys=True, default=str)})"
-    else:
-        what = ("requested here (asked for outside the evaluation cache: a boundary attack whose perturbations "
-                "are not in the record, or the source model of a transferred attack; see the traceback)")
-    cmd = _train_command(run.config, profile)
-    if cmd is None:
-        cmd = (f"python -c \"import json; from pixelreg.config import TrainConfig; from pixelreg.train import train; "
-               f"train(TrainConfig.from_dict(json.load(open('{record}'))['config']))\"")
-    msg = (f"run {run.id} has no checkpoint: it was imported from the published record {record} (a record-only "
-           f"run in {run.dir}), and the evaluation {what} is not in that record. The record holds "
-           f"{len(held)} evaluation(s): {', '.join(held) or 'none'}. To compute it, retrain: "
-           f"`python -m pixelreg.book --profile {profile} --retrain` (every run of the book, ignoring the "
-           f"records), or this run alone: `rm -r {run.dir} && {cmd}`")
-    return RecordOnlyRunError(run.id, ev["key"] if ev else None, msg)
 
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "MAX_RECORD_BYTES", "RESULTS_DIR", "RecordOnlyRunError", "Record",

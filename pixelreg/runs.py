@@ -38,8 +38,8 @@ import torch
 from filelock import FileLock
 
 from . import atomic
-from .config import TrainConfig, config_hash
-from .errors import ConfigError, StorageError
+from .config import TrainConfig, config_hash, make_config
+from .errors import ConfigError, RecordOnlyRunError, StorageError
 from .models import build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -179,8 +179,6 @@ class Run:
         if not self.finished:
             raise ConfigError("run", str(self.dir), "a finished run (train it first with `pixelreg train`)")
         if self.record_only and not (self.dir / "best.pt").is_file():
-            from .records import record_only_error  # local import: records imports this module
-
             raise record_only_error(self)  # names the run, the evaluation asked for, and how to retrain
         state = load_checkpoint(self.dir / "best.pt")
         model = build_model(self.config)
@@ -307,3 +305,62 @@ def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
         atomic_write_json(evals / f"{stem}.json", params)
         atomic_write_bytes(csv, table.to_csv(index=False).encode())
     return table
+
+
+# ----------------------------------------------------------------------------------------------------
+# the error of a record-only run (pixelreg.records imports runs, so it lives here)
+
+_TRAIN_FLAGS = ("task", "reg_data", "alpha", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size",
+                "arch", "width", "rgb", "epochs", "phase_duration", "batch_size", "train_subset", "test_subset",
+                "noise_aug")  # flags of `pixelreg train` that set a TrainConfig field of the same name
+
+
+def _train_command(config: TrainConfig, profile: str) -> str | None:
+    """A ``pixelreg train`` command line that rebuilds exactly ``config`` (same hash), or None."""
+    try:
+        base = make_config(profile).to_dict()
+    except ConfigError:
+        return None
+    cfg = config.to_dict()
+    for only_changed in (True, False):
+        over = {f: cfg[f] for f in _TRAIN_FLAGS if cfg[f] is not None and (not only_changed or cfg[f] != base[f])}
+        try:
+            same = config_hash(make_config(profile, seed=config.seed, **over)) == config_hash(config)
+        except ConfigError:
+            same = False
+        if same:
+            flags = " ".join(f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else v}"
+                             for k, v in over.items())
+            return f"pixelreg train --profile {profile} {flags} --seed {config.seed}".replace("  ", " ")
+    return None
+
+
+def record_only_error(run: Run) -> RecordOnlyRunError:
+    """The error :meth:`pixelreg.runs.Run.load_model` raises for a record-only run.
+
+    It names the run, the evaluation that was asked for and is not in the record (known when it was asked
+    for through :func:`pixelreg.runs.cached_table`), what the record holds, and how to retrain.
+    """
+    try:
+        marker = json.loads((run.dir / RECORD_ONLY).read_text())
+    except (OSError, json.JSONDecodeError):
+        marker = {}
+    profile = marker.get("profile", "<profile>")
+    held = marker.get("evaluations", [])
+    record = marker.get("record", "its record")
+    ev = current_evaluation()
+    if ev is not None:
+        what = f"{ev['key']} (parameters {json.dumps(ev['params'], sort_keys=True, default=str)})"
+    else:
+        what = ("requested here (asked for outside the evaluation cache: a boundary attack whose perturbations "
+                "are not in the record, or the source model of a transferred attack; see the traceback)")
+    cmd = _train_command(run.config, profile)
+    if cmd is None:
+        cmd = (f"python -c \"import json; from pixelreg.config import TrainConfig; from pixelreg.train import train; "
+               f"train(TrainConfig.from_dict(json.load(open('{record}'))['config']))\"")
+    msg = (f"run {run.id} has no checkpoint: it was imported from the published record {record} (a record-only "
+           f"run in {run.dir}), and the evaluation {what} is not in that record. The record holds "
+           f"{len(held)} evaluation(s): {', '.join(held) or 'none'}. To compute it, retrain: "
+           f"`python -m pixelreg.book --profile {profile} --retrain` (every run of the book, ignoring the "
+           f"records), or this run alone: `rm -r {run.dir} && {cmd}`")
+    return RecordOnlyRunError(run.id, ev["key"] if ev else None, msg)
