@@ -56,3 +56,20 @@ class RecordOnlyRunError(ConfigError):
 
     def __reduce__(self):  # picklable across processes (the base class's args are the message only)
         return (type(self), (self.run_id, self.evaluation, str(self)))
+
+
+class MissingRunsError(RuntimeError):
+    """Training is switched off (``PIXELREG_TRAIN=0``, the book's records mode) and a page needs runs that the
+    run store does not hold: a page built from published records whose runs have not been trained yet."""
+
+    def __init__(self, run_ids: list[str], commands: list[str], message: str | None = None):
+        self.run_ids, self.commands = list(run_ids), list(commands)
+        if message is None:
+            shown = "; ".join(commands[:3]) + (f"; ... ({len(commands) - 3} more)" if len(commands) > 3 else "")
+            message = (f"{len(run_ids)} run(s) needed here are neither trained nor in the published records "
+                       f"({', '.join(run_ids[:6])}{', ...' if len(run_ids) > 6 else ''}), and training is "
+                       f"switched off (PIXELREG_TRAIN=0). Train them with: {shown}; or build the book with --train.")
+        RuntimeError.__init__(self, message)
+
+    def __reduce__(self):
+        return (type(self), (self.run_ids, self.commands, str(self)))

@@ -39,11 +39,17 @@ from filelock import FileLock
 
 from . import atomic
 from .config import TrainConfig, config_hash, make_config
-from .errors import ConfigError, RecordOnlyRunError, StorageError
+from .errors import ConfigError, MissingRunsError, RecordOnlyRunError, StorageError
 from .models import build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECORD_ONLY = "RECORD_ONLY"  # marker file of a run imported from a record (pixelreg.records): no best.pt
+
+
+def training_allowed() -> bool:
+    """False when ``$PIXELREG_TRAIN`` is ``0`` (the book's records mode): missing runs raise
+    :class:`pixelreg.errors.MissingRunsError` instead of being trained."""
+    return os.environ.get("PIXELREG_TRAIN", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def default_runs_dir() -> Path:
@@ -333,6 +339,19 @@ def _train_command(config: TrainConfig, profile: str) -> str | None:
                              for k, v in over.items())
             return f"pixelreg train --profile {profile} {flags} --seed {config.seed}".replace("  ", " ")
     return None
+
+
+def missing_runs_error(configs: Sequence[TrainConfig]) -> MissingRunsError:
+    """The error a page raises when training is switched off and ``configs`` are not in the run store: it names
+    each run and a ``pixelreg train`` command that rebuilds it (tried under every profile, the first whose
+    defaults reproduce the hash)."""
+    from .config import PROFILES
+
+    commands = []
+    for c in configs:
+        cmd = next((x for p in PROFILES if (x := _train_command(c, p)) is not None), None)
+        commands.append(cmd or f"pixelreg train ... --seed {c.seed} (run {config_hash(c)})")
+    return MissingRunsError([config_hash(c) for c in configs], commands)
 
 
 def record_only_error(run: Run) -> RecordOnlyRunError:

@@ -24,7 +24,7 @@ from ..config import DEFAULT_PROFILE, PRESETS, TrainConfig, check_value, make_co
 from ..config import profile as get_profile
 from ..errors import ConfigError
 from ..evaluate import condition_label, robust_accuracy
-from ..runs import Run, RunStore
+from ..runs import Run, RunStore, missing_runs_error, training_allowed
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -251,12 +251,15 @@ class TrainedFigure(Page):
 
 def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | Path | None = None,
                 progress: bool = True) -> list[Run]:
-    """Runs for the configs in order, training the missing ones (in parallel via :mod:`pixelreg.sweep`)."""
+    """Runs for the configs in order, training the missing ones (in parallel via :mod:`pixelreg.sweep`);
+    with training switched off (``PIXELREG_TRAIN=0``) a missing run raises :class:`MissingRunsError`."""
     from ..sweep import ensure_runs as sweep_ensure
 
     unique = list(dict.fromkeys(configs))
     store = RunStore(runs_dir)
     missing = [c for c in unique if not ((r := store.get(c)) and r.finished)]
+    if missing and not training_allowed():
+        raise missing_runs_error(missing)
     if missing:
         sweep_ensure(missing, runs_dir=runs_dir, progress=progress)
     runs = {c: store.get(c) for c in unique}
