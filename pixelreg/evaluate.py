@@ -18,9 +18,10 @@ from torch import nn
 
 from .attacks import (FGSM, PGD, PGD_STEPS, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
                       check_epsilons, eval_mode, model_device, model_fingerprint)
+from .data import SPLIT_SIZES
 from .errors import ConfigError
 from .models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
-from .runs import Run, atomic_torch_save, cached_table
+from .runs import Run, atomic_torch_save, cached_lookup, cached_table
 from .spectra import FilteredNoise
 
 
@@ -232,6 +233,13 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
             eps = check_epsilons(epsilons, atk.eps_max)
         if images is None:
             key = (task, bool(getattr(cfg, "rgb", False)))
+            # a cached curve (e.g. from a published record) needs no dataset: look it up under the key the
+            # full test split would give before loading it
+            hit = _lookup(cache, run, atk, eps, f"{task}-test-first{min(n_images, SPLIT_SIZES[task][1])}",
+                          seed, batch_size, precision) if task in SPLIT_SIZES else None
+            if hit is not None:
+                tables.append(_curve_table(run, cfg, atk, hit, seed, hit.attrs["n_images"], precision))
+                continue
             if key not in split_cache:
                 split_cache[key] = _test_split(task, n_images, rgb=key[1])
             x, y = split_cache[key]
@@ -245,18 +253,40 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
             acc = accuracy_curve(model, x, y, atk, eps, batch_size=batch_size, seed=seed, precision=precision)
             return pd.DataFrame({"epsilon": eps, "accuracy": acc})
 
-        params = {"attack": repr(atk), "epsilons": eps, "data": data_id, "seed": seed, "batch_size": batch_size}
-        if precision != "fp32":  # fp32 keys are unchanged, so existing float32 caches stay valid
-            params["precision"] = precision
+        params = _curve_params(atk, eps, data_id, seed, batch_size, precision)
         curve = cache(run.dir, f"acc-{atk.name}", params, compute) if cache else compute()
-        tables.append(pd.DataFrame({
-            "run": _run_id(run), "task": task, "seed": getattr(cfg, "seed", None),
-            "condition": condition_label(cfg), "alpha": getattr(cfg, "alpha", None),
-            "th": getattr(cfg, "th", None), "target": getattr(cfg, "target", None),
-            "attack": atk.name, "attack_repr": repr(atk), "source": getattr(atk, "source_id", None),
-            "attack_seed": seed, "epsilon": curve["epsilon"].to_numpy(float),
-            "accuracy": curve["accuracy"].to_numpy(float), "n_images": len(x), "precision": precision}))
+        tables.append(_curve_table(run, cfg, atk, curve, seed, len(x), precision))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def _curve_params(atk: Attack, eps: list, data_id: str, seed: int, batch_size: int, precision: str) -> dict:
+    """The cache key of one accuracy curve."""
+    params = {"attack": repr(atk), "epsilons": eps, "data": data_id, "seed": seed, "batch_size": batch_size}
+    if precision != "fp32":  # fp32 keys are unchanged, so existing float32 caches stay valid
+        params["precision"] = precision
+    return params
+
+
+def _lookup(cache: Any, run: Any, atk: Attack, eps: list, data_id: str, seed: int, batch_size: int,
+            precision: str) -> pd.DataFrame | None:
+    """The cached curve under ``data_id`` if the default cache holds it (no computation, no data loaded)."""
+    if cache is not cached_table:
+        return None
+    hit = cached_lookup(run.dir, f"acc-{atk.name}", _curve_params(atk, eps, data_id, seed, batch_size, precision))
+    if hit is not None:
+        hit.attrs["n_images"] = int(data_id.rsplit("first", 1)[1])
+    return hit
+
+
+def _curve_table(run: Any, cfg: Any, atk: Attack, curve: pd.DataFrame, seed: int, n: int,
+                 precision: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "run": _run_id(run), "task": getattr(cfg, "task", None), "seed": getattr(cfg, "seed", None),
+        "condition": condition_label(cfg), "alpha": getattr(cfg, "alpha", None),
+        "th": getattr(cfg, "th", None), "target": getattr(cfg, "target", None),
+        "attack": atk.name, "attack_repr": repr(atk), "source": getattr(atk, "source_id", None),
+        "attack_seed": seed, "epsilon": curve["epsilon"].to_numpy(float),
+        "accuracy": curve["accuracy"].to_numpy(float), "n_images": n, "precision": precision})
 
 
 def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
@@ -280,6 +310,15 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
         raise ConfigError("n_images", n_images, "an integer >= 1")
     device = default_device(device)
     is_run = hasattr(run_or_model, "dir") and hasattr(run_or_model, "load_model")
+    attack = BoundaryAttack(steps=steps, repeats=repeats, batch_size=batch_size)
+    if images is None and is_run and cache is True:  # served from the cache without the dataset if it is there
+        params = {"attack": repr(attack), "data": f"{run_or_model.config.task}-test", "n_images": n_images,
+                  "seed": seed}
+        pt = _boundary_pt(run_or_model, params)
+        table = cached_lookup(run_or_model.dir, "boundary", params) if pt.is_file() else None
+        if table is not None:
+            return (_label_boundary(table, run_or_model),
+                    torch.load(pt, map_location="cpu", weights_only=True))
     if images is None:
         if not is_run:
             raise ConfigError("images", None, "test images when evaluating a bare model")
@@ -294,7 +333,6 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
     gen = torch.Generator().manual_seed(int(seed))
     idx = torch.randperm(len(images), generator=gen)[:n_images]
     x = _as_float_images(images[idx])
-    attack = BoundaryAttack(steps=steps, repeats=repeats, batch_size=batch_size)
 
     def compute() -> tuple[pd.DataFrame, torch.Tensor]:
         model = run_or_model.load_model(device) if is_run else run_or_model
@@ -308,10 +346,8 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
         return table, res.delta.float()
 
     if is_run:
-        cfg = run_or_model.config
         params = {"attack": repr(attack), "data": data_id, "n_images": n_images, "seed": seed}
-        blob = json.dumps(params, sort_keys=True, default=str).encode()
-        pt = Path(run_or_model.dir) / "evals" / f"boundary-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
+        pt = _boundary_pt(run_or_model, params)
         cache_fn = cached_table if cache is True else (cache or None)
         box: dict[str, torch.Tensor] = {}
 
@@ -331,11 +367,21 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
             delta = box["delta"]
             if cache_fn:
                 cache_fn(run_or_model.dir, "boundary", params, lambda: table)
-        table.insert(0, "condition", condition_label(cfg))
-        table.insert(0, "seed", getattr(cfg, "seed", None))
-        table.insert(0, "run", _run_id(run_or_model))
-        return table, delta
+        return _label_boundary(table, run_or_model), delta
     return compute()
+
+
+def _boundary_pt(run: Any, params: dict) -> Path:
+    """Where a run's boundary perturbations for ``params`` are saved (next to the cached table)."""
+    blob = json.dumps(params, sort_keys=True, default=str).encode()
+    return Path(run.dir) / "evals" / f"boundary-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
+
+
+def _label_boundary(table: pd.DataFrame, run: Any) -> pd.DataFrame:
+    table.insert(0, "condition", condition_label(run.config))
+    table.insert(0, "seed", getattr(run.config, "seed", None))
+    table.insert(0, "run", _run_id(run))
+    return table
 
 
 def open_run(path: str | Path) -> Run:

@@ -288,6 +288,12 @@ def current_evaluation() -> dict | None:
     return _EVALUATION.get()
 
 
+def cached_lookup(run_dir: str | os.PathLike, name: str, params: dict) -> pd.DataFrame | None:
+    """The cached table of :func:`cached_table` if it exists, else None (never computes)."""
+    csv = Path(run_dir) / "evals" / f"{name}-{params_hash(params)}.csv"
+    return pd.read_csv(csv) if csv.is_file() else None
+
+
 def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
                  compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """Return the cached table ``<run_dir>/evals/<name>-<hash(params)>.csv``, computing it once.

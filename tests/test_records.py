@@ -135,6 +135,26 @@ def test_round_trip_serves_the_same_tables_without_the_model(trained, imported, 
     assert no_model == [] and _tree(store) == evals_before  # nothing computed, nothing written
 
 
+def test_cached_tables_need_no_dataset(trained, imported, no_model, monkeypatch):
+    """A records-only reader without the dataset: every cached table is served before any data is loaded."""
+    import pixelreg.data
+
+    def no_data(*a, **k):
+        raise AssertionError("dataset loaded")
+
+    monkeypatch.setattr(pixelreg.data, "load_dataset", no_data)
+    store, _ = imported
+    runs = [Run.open(store / r.id) for r in trained["runs"]]
+    for want, got in zip(trained["curves"], _curves(runs)):
+        pd.testing.assert_frame_equal(want, got)
+    got = robust_accuracy(runs, "fgsm", n_images=N, source=Run.open(store / trained["source"].id))
+    pd.testing.assert_frame_equal(trained["transferred"], got)
+    for (want_t, _), (got_t, _) in zip(trained["boundary"], _boundaries(runs[0])):
+        pd.testing.assert_frame_equal(want_t, got_t)
+    with pytest.raises(AssertionError, match="dataset loaded"):  # a miss does need the data
+        robust_accuracy(runs[0], "uniform", n_images=N)
+
+
 def test_an_evaluation_missing_from_the_record_names_the_run_and_how_to_retrain(trained, imported):
     store, _ = imported
     run = Run.open(store / trained["runs"][1].id)
