@@ -20,6 +20,7 @@ The last line printed is the path of ``_build/html/index.html``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -134,10 +135,44 @@ def stage(profile: str, staging: Path) -> None:
         + yaml.safe_dump(cfg, sort_keys=False))
 
 
+# errors after which a page of a records build becomes a stub instead of failing the build: runs not trained
+# at this profile, an evaluation the records lack, a dataset the reader does not have
+STUB_ERRORS = ("MissingRunsError", "RecordOnlyRunError", "DataNotFoundError", "MissingDataError")
+
+
+def page_title(name: str) -> str:
+    """The first heading of a notebook's first markdown cell (its title in the book)."""
+    nb = json.loads((BOOK / f"{name}.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return name
+
+
+def write_stub(name: str, profile: str, staging: Path, error: str) -> Path:
+    """Replace a page that cannot be rendered from the records by a page that says so and what to run."""
+    (staging / f"{name}.ipynb").unlink(missing_ok=True)
+    stub = staging / f"{name}.md"
+    stub.write_text(
+        f"# {page_title(name)}\n\n"
+        f"```{{warning}}\nThis page is not rendered at the `{profile}` profile: its runs or evaluations are not in "
+        f"the published records (`data/results/{profile}/`), and this build trains nothing.\n```\n\n"
+        f"What is missing, as the page reported it:\n\n```text\n{error.strip()}\n```\n\n"
+        f"To render it, train what is missing and rebuild: `python -m pixelreg.book --profile {profile} --train "
+        f"--only {name}` (hours on a CPU at this profile), or read the page at the `cpu` profile.\n")
+    return stub
+
+
 def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | None,
-            extra: dict[str, dict] | None = None) -> dict[str, float]:
-    """Execute each notebook with papermill into ``staging``; return wall seconds per notebook."""
+            extra: dict[str, dict] | None = None, stubs: dict[str, str] | None = None) -> dict[str, float]:
+    """Execute each notebook with papermill into ``staging``; return wall seconds per notebook.
+
+    With ``stubs`` (a dict, the records mode) a notebook that fails with one of :data:`STUB_ERRORS` becomes a
+    stub page (:func:`write_stub`) and its error message is stored under its name; any other error fails."""
     import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
 
     times = {}
     for name in names:
@@ -146,9 +181,17 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
             params["runs_dir"] = str(runs_dir)
         t0 = time.perf_counter()
         log(f"executing {name}.ipynb ...")
-        pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
-                            cwd=str(staging), kernel_name=KERNEL, progress_bar=False,
-                            request_save_on_cell_execute=False)
+        (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
+        try:
+            pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
+                                cwd=str(staging), kernel_name=KERNEL, progress_bar=False,
+                                request_save_on_cell_execute=False)
+        except PapermillExecutionError as e:
+            if stubs is None or e.ename not in STUB_ERRORS:
+                raise
+            stubs[name] = f"{e.ename}: {e.evalue}"
+            write_stub(name, profile, staging, stubs[name])
+            log(f"{name}: not rendered ({e.ename}); a stub page says what is missing")
         times[name] = round(time.perf_counter() - t0, 1)
         log(f"{name}: {times[name]:.1f} s")
     return times
@@ -176,14 +219,18 @@ def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
 
 def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: bool = False, only: Sequence[str] | None = None,
           workers: int | None = None, skip_training: bool = False, build_dir: Path = BUILD,
-          params: dict[str, dict] | None = None, retrain: bool = False) -> Path:
+          params: dict[str, dict] | None = None, retrain: bool = False, train: bool = False) -> Path:
     """Train, execute and build; return the path of ``index.html``. ``params`` adds per-notebook parameters.
 
-    The profile's published run records (``data/results/<profile>/``) are imported into the run store first,
-    as checkpoint-free runs whose cached evaluations the pages read; ``retrain=True`` ignores them (and
-    removes record-only runs of the book's plan, so that they are trained). Before any training, the datasets
-    that the remaining runs and their evaluations need are checked (:func:`pixelreg.preflight.check_datasets`):
-    a missing one stops the build with one message, before anything is written to the run store.
+    **Records mode** (the default when ``data/results/<profile>/`` holds records, e.g. ``full``): the records
+    are imported into the run store as checkpoint-free runs whose cached evaluations the pages read, nothing
+    is trained or evaluated afresh (``PIXELREG_TRAIN=0`` for the notebooks), and a page whose runs or
+    evaluations the records lack becomes a stub naming them and the command that trains them.
+    ``train=True`` imports the records and trains what they do not cover; ``retrain=True`` ignores the
+    records (and removes record-only runs of the book's plan, so that they are trained). A profile without
+    records (``cpu``, ``smoke``) trains everything it needs. Before any training, the datasets that the
+    remaining runs and their evaluations need are checked (:func:`pixelreg.preflight.check_datasets`): a
+    missing one stops the build with one message, before anything is written to the run store.
     """
     from .preflight import check_datasets
     from .records import drop_record_only_runs, import_records, records_dir
@@ -201,7 +248,12 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     per_page = book_configs(profile)  # the plan: every run the pages need, nothing trained yet
     # runs covered by the profile's records need no data; fails in seconds, writes nothing
     recorded = frozenset() if retrain else frozenset(p.stem for p in records_dir(profile).glob("*.json"))
-    check_datasets(union(per_page), runs_dir=runs_dir, available=recorded)
+    from_records = bool(recorded) and not train and not retrain and not skip_training
+    if from_records:
+        log(f"records mode: {len(recorded)} published record(s) of profile {profile}; nothing is trained "
+            f"(--train trains what they do not cover)")
+    else:
+        check_datasets(union(per_page), runs_dir=runs_dir, available=recorded)
     if retrain:
         dropped = drop_record_only_runs(runs_dir, union(per_page))
         log(f"--retrain: {len(dropped)} record-only run(s) removed from the run store; they will be trained")
@@ -212,7 +264,7 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
             for r in imported:
                 counts[r["status"]] = counts.get(r["status"], 0) + 1
             log(f"records of data/results/{profile}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
-    if not skip_training:
+    if not skip_training and not from_records:
         timings.update(train_all(per_page, profile, runs_dir, workers))
     ensure_kernel()
     staging = build_dir / "staging" / profile
@@ -221,7 +273,18 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     missing = [n for n in names if n not in todo and not (staging / f"{n}.ipynb").is_file()]
     if missing:
         raise SystemExit(f"--only given but {', '.join(missing)} was never executed into {staging}")
-    timings["notebooks"] = execute(todo, profile, staging, runs_dir, params)
+    stubs: dict[str, str] | None = {} if from_records else None
+    previous = os.environ.get("PIXELREG_TRAIN")
+    if from_records:
+        os.environ["PIXELREG_TRAIN"] = "0"  # the notebooks' kernels inherit it
+    try:
+        timings["notebooks"] = execute(todo, profile, staging, runs_dir, params, stubs)
+    finally:
+        if from_records:
+            os.environ.pop("PIXELREG_TRAIN") if previous is None else os.environ.update(PIXELREG_TRAIN=previous)
+    if stubs:
+        timings["stubs"] = stubs
+        log(f"{len(stubs)} page(s) not rendered from the records: {', '.join(stubs)}")
     t0 = time.perf_counter()
     index = build_site(staging, build_dir.parent if build_dir.name == "_build" else build_dir, strict)
     timings["site_build_seconds"] = round(time.perf_counter() - t0, 1)

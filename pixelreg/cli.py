@@ -17,9 +17,9 @@ from typing import Sequence
 from .config import (ARCHS, CRITERIA, DEFAULT_PROFILE, PRESETS, PROFILES, REG_DATA, REG_RANGES, TARGETS, TASKS,
                      make_config)
 from .device import PRECISIONS
-from .errors import ConfigError, DataNotFoundError
+from .errors import ConfigError, DataNotFoundError, MissingRunsError
 from .evaluate import ATTACKS, DEFAULT_CUTOFF
-from .sweep import EXECUTORS, default_workers
+from .sweep import EXECUTORS, SweepError, default_workers
 
 
 def _flag(v: str) -> bool:
@@ -327,6 +327,9 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", default=None, help="comma-separated notebooks to (re)execute, e.g. fig2,claims")
     p.add_argument("--workers", type=int, default=None, help="parallel training processes (default: sweep's)")
     p.add_argument("--skip-training", action="store_true", help="let each notebook train what it needs")
+    p.add_argument("--train", action="store_true",
+                   help="a profile with published records: also train the runs they do not cover (default: "
+                        "render from the records alone; pages that need more become stubs)")
     p.add_argument("--retrain", action="store_true",
                    help="ignore the published records in data/results/<profile> and train every run they cover")
     p.add_argument("--list-runs", action="store_true",
@@ -344,7 +347,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     index = book.build(profile, args.runs_dir, args.strict, only, args.workers, args.skip_training,
-                       retrain=args.retrain)
+                       retrain=args.retrain, train=args.train)
     print(index)
     return 0
 
@@ -378,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataNotFoundError) as e:
         print(f"pixelreg: error: {e}", file=sys.stderr)
         return 2
+    except (SweepError, MissingRunsError) as e:
+        print(f"pixelreg: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

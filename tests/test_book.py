@@ -367,3 +367,57 @@ def test_build_imports_the_profiles_records_unless_retrain(tmp_path, monkeypatch
         with pytest.raises(RuntimeError, match="stop here"):
             book.build("smoke", runs_dir=str(tmp_path / "runs"), build_dir=tmp_path / "_build", retrain=retrain)
         assert calls == [expected]
+
+
+def test_records_mode_trains_nothing_and_switches_training_off(tmp_path, monkeypatch):
+    """A profile with published records renders from them: no preflight, no training, PIXELREG_TRAIN=0 for the
+    notebooks, and the pages' stub dict handed to execute; --train and --retrain train as before."""
+    import pixelreg.preflight
+    import pixelreg.records
+
+    recs = tmp_path / "results"
+    recs.mkdir()
+    (recs / "0123456789ab.json").write_text("{}")
+    calls = []
+    monkeypatch.setattr(pixelreg.records, "records_dir", lambda p: recs)
+    monkeypatch.setattr(pixelreg.records, "import_records", lambda p, r=None: calls.append("import") or [])
+    monkeypatch.setattr(pixelreg.records, "drop_record_only_runs", lambda r=None, c=None: calls.append("drop") or [])
+    monkeypatch.setattr(pixelreg.preflight, "check_datasets", lambda *a, **k: calls.append("preflight"))
+    monkeypatch.setattr(book, "train_all", lambda *a, **k: calls.append("train") or {})
+    monkeypatch.setattr(book, "ensure_kernel", lambda: None)
+
+    def fake_execute(names, profile, staging, runs_dir, extra=None, stubs=None):
+        calls.append(("execute", os.environ.get("PIXELREG_TRAIN"), stubs is not None))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(book, "execute", fake_execute)
+    monkeypatch.delenv("PIXELREG_TRAIN", raising=False)
+    for kw, expected in (({}, ["import", ("execute", "0", True)]),
+                         ({"train": True}, ["preflight", "import", "train", ("execute", None, False)]),
+                         ({"retrain": True}, ["preflight", "drop", "train", ("execute", None, False)])):
+        calls.clear()
+        with pytest.raises(RuntimeError, match="stop here"):
+            book.build("smoke", runs_dir=str(tmp_path / "runs"), build_dir=tmp_path / "_build", **kw)
+        assert calls == expected, kw
+        assert "PIXELREG_TRAIN" not in os.environ  # restored after the build
+
+
+def test_a_page_without_its_runs_becomes_a_stub_in_records_mode(tmp_path, monkeypatch):
+    """With training off, a notebook whose runs are missing is replaced by a page naming them and how to train
+    them; without the records mode the same error fails the build."""
+    from papermill.exceptions import PapermillExecutionError
+
+    monkeypatch.setenv("PIXELREG_TRAIN", "0")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    runs = tmp_path / "runs"
+    stubs = {}
+    book.execute(["fig5"], "smoke", staging, str(runs), stubs=stubs)
+    assert list(stubs) == ["fig5"] and stubs["fig5"].startswith("MissingRunsError")
+    assert not (staging / "fig5.ipynb").exists()
+    text = (staging / "fig5.md").read_text()
+    assert text.startswith(f"# {book.page_title('fig5')}\n") and "pixelreg train --profile smoke" in text
+    assert "--train --only fig5" in text and "not rendered at the `smoke` profile" in text
+    assert not runs.exists() or not any(runs.rglob("best.pt"))  # nothing trained
+    with pytest.raises(PapermillExecutionError, match="MissingRunsError"):
+        book.execute(["fig5"], "smoke", staging, str(runs))
