@@ -26,6 +26,13 @@ TRAIN_PRECISIONS = ("fp32", "bf16", "auto")
 DEFAULT_TASK = "fashion-mnist"  # the classification task of the book, the CLI and the figures
 DEFAULT_PROFILE = "cpu"  # the scale used when none is named (the book, the CLI, the figures, the notebooks)
 
+# A figure's plan: which experiments (dataset pairs, alpha and Th, attacks, epsilon grids), declared in each
+# figure's module once per plan. "paper": the paper's datasets (MNIST, CIFAR-10/100, an ImageNet folder);
+# "analogue": the offline stand-in (Fashion-MNIST, natural photographs in place of ImageNet). A profile picks a
+# plan and a scale; a page's ``plan`` parameter overrides the profile's (the paper's plan at the smoke scale
+# runs in the tests, on generated data).
+PLANS = ("analogue", "paper")
+
 # Paper epochs per task (CCN paper: CIFAR-100 60, CIFAR-10 40, MNIST 20; Fashion-MNIST not stated, 20 inferred).
 PAPER_EPOCHS = {"mnist": 20, "fashion-mnist": 20, "cifar10": 40, "cifar100": 60}
 
@@ -214,6 +221,7 @@ class Profile:
     name: str
     description: str
     train: dict[str, Any] = field(default_factory=dict)
+    plan: str = "analogue"  # which experiments the figures run (PLANS); the rest of the profile is the scale
     seeds: tuple[int, ...] = (0,)  # seeds of the main comparisons (Figs. 2-4, beyond)
     ablation_seeds: tuple[int, ...] = (0,)  # seeds of each ablation cell (Figs. 5-7)
     eval_images: int = 2000  # test images per robustness curve
@@ -221,6 +229,10 @@ class Profile:
     boundary_steps: int = 50  # the reference protocol's steps
     alpha: float | None = None  # α used by the figures when none is given; None = the paper's table
     spectra_steps: int = 500  # a stronger boundary attack whose perturbations feed the spectra
+    # White-box L∞ PGD of Fig. 3 (not in the paper): iterations (step 2.5·ε/steps, pixelreg.attacks.PGD) and
+    # test images per curve (None = eval_images). Its cost sets these (book/reproduce.md gives the arithmetic).
+    pgd_steps: int = 40  # the customary count (Madry et al. 2018)
+    pgd_images: int | None = None
     # Forward passes of the robustness curves: "auto" = bfloat16 autocast where the device runs it natively
     # (BENCHMARKS.md compares it with float32 on trained runs), "fp32" = float32 throughout.
     eval_precision: str = "fp32"
@@ -250,7 +262,7 @@ PROFILES: dict[str, Profile] = {
         train=dict(width=4, epochs=1, phase_duration=0.2, train_subset=256, test_subset=256, pool_size=64,
                    batch_size=32, pairs=4),
         seeds=(0, 1), ablation_seeds=(0,), eval_images=128, boundary_images=4, boundary_steps=10,
-        spectra_steps=20, eval_precision="auto",
+        spectra_steps=20, eval_precision="auto", pgd_steps=3, pgd_images=64,
         fig1=dict(n_neurons=60, n_train=300, n_test=60, repeats=4, max_epochs=2, patience=2, channels=8, n_boot=20),
     ),
     "cpu": Profile(
@@ -260,6 +272,9 @@ PROFILES: dict[str, Profile] = {
         train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=5000, test_subset=2000, pool_size=2000),
         seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=16, spectra_steps=200,
         eval_precision="auto", fig1=_FIG1_CPU,
+        # PGD: 6 ε > 0 x ~9.6 gradients (PGD-10) x 1.3 s per 1,000 images x 0.25 = 19 s per run; 6 runs
+        # (S^Th and unregularized of one pool, 3 seeds) = 112 s
+        pgd_steps=10, pgd_images=250,
     ),
     "full": Profile(
         "full", "the evidence runs, trained once on a 2-core CPU and published as records (data/results/full): "
@@ -269,10 +284,14 @@ PROFILES: dict[str, Profile] = {
                    test_subset=2000),
         seeds=(0, 1, 2, 3, 4), ablation_seeds=(0, 1, 2), eval_images=2000, boundary_images=32,
         spectra_steps=500, eval_precision="bf16", fig1=_FIG1_CPU,
+        # PGD: 6 ε > 0 x ~9.6 gradients x 1.3 s per 1,000 images x 0.75 = 56 s per run; 10 runs (S^Th and
+        # unregularized of one pool, 5 seeds) = 562 s, 9.4 min of CPU
+        pgd_steps=10, pgd_images=750,
     ),
     "paper": Profile(
-        "paper", "the paper's protocol on a GPU: width 64, full data, 20/40/60 epochs, 7 seeds",
-        train=dict(width=64, phase_duration=4.0, pool_size=5000),
+        "paper", "the paper's protocol on a GPU: the paper's datasets and pairs (MNIST, CIFAR-10/100, ImageNet), "
+        "grey images as the paper, width 64, full data, 20/40/60 epochs, 7 seeds; PGD-40 on the full test set",
+        train=dict(width=64, phase_duration=4.0, pool_size=5000), plan="paper",
         seeds=tuple(range(7)), ablation_seeds=(0, 1, 2), eval_images=10000, boundary_images=1000,
         spectra_steps=5000,
         fig1=dict(n_neurons=5000, n_train=20000, n_test=1000, repeats=10, max_epochs=100, patience=8, channels=32,
@@ -316,7 +335,8 @@ _REG_FIELDS = ("reg_data", "th", "th2", "reg_range", "target", "criterion", "pai
 def canonical(config: TrainConfig) -> TrainConfig:
     """Reset fields that cannot influence the run, so equivalent configs share one hash and one run.
 
-    An unregularized run (α = 0) ignores every regularization field; a raw-similarity target over all pairs
+    An unregularized run (α = 0) ignores every regularization field, a pool other than ImageNet ignores
+    ``imagenet_dir``; a raw-similarity target over all pairs
     (target "pixel" or "neural" with reg_range "all") ignores Th. Precision "auto" becomes the precision it
     resolves to on this machine's default device, so the hash names the arithmetic that actually ran.
     """
@@ -327,6 +347,8 @@ def canonical(config: TrainConfig) -> TrainConfig:
         config = config.replace(precision=resolve_precision("auto"))
     if not config.regularized:
         return config.replace(**{k: defaults[k] for k in _REG_FIELDS})
+    if config.pool_source != "imagenet" and config.imagenet_dir is not None:
+        config = config.replace(imagenet_dir=None)  # only an ImageNet pool reads the folder
     if config.target in ("pixel", "neural") and config.reg_range == "all":
         return config.replace(th=defaults["th"], th2=None)
     return config

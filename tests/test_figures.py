@@ -55,10 +55,17 @@ def _configs_from_notebook(name: str, **injected) -> list:
 
 # ------------------------------------------------------------------------------------------------ the plan
 
-def test_run_hashes_unchanged_by_the_figure_package():
+# The paper plan's ImageNet runs carry the folder in their config (TrainConfig.imagenet_dir), so their hashes
+# are pinned for this value of $PIXELREG_IMAGENET_DIR; planning needs only the setting, not the folder.
+IMAGENET_DIR = "/data/imagenet"
+
+
+def test_run_hashes_unchanged_by_the_figure_package(monkeypatch):
     """Every page's runs at every profile, with its default parameters, are the runs trained before the move
-    (tests/data/book_hashes.json: computed by the old ``book_configs`` from the notebooks' parameters cells).
-    A changed hash would orphan trained runs and their cached evaluations."""
+    (tests/data/book_hashes.json: computed by the old ``book_configs`` from the notebooks' parameters cells;
+    the paper profile's entry since it runs the paper's plan, issue 14). A changed hash would orphan trained
+    runs and their cached evaluations: the smoke, cpu and full entries never change."""
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
     expected = json.loads((Path(__file__).parent / "data" / "book_hashes.json").read_text())
     assert set(expected) == set(PROFILES)
     for profile, per_fig in expected.items():
@@ -66,8 +73,81 @@ def test_run_hashes_unchanged_by_the_figure_package():
         assert set(per_fig) <= set(plan), profile  # pages added later bring their own runs
         for name, hashes in per_fig.items():
             assert [config_hash(c) for c in plan[name]] == hashes, (profile, name)
-        claims = {config_hash(c) for c in FIGURES["claims"](profile=profile).configs()}
-        assert claims <= {h for hs in per_fig.values() for h in hs}, "the claims page judges the figures' runs"
+        if PROFILES[profile].plan == "analogue":
+            claims = {config_hash(c) for c in FIGURES["claims"](profile=profile).configs()}
+            assert claims <= {h for hs in per_fig.values() for h in hs}, "the claims page judges the figures' runs"
+
+
+@pytest.mark.xfail(strict=True, reason="the claims page still judges the analogue task (Fashion-MNIST) at the "
+                   "paper profile; it should judge the figures' paper-plan runs")
+def test_claims_judge_the_paper_plan_runs(monkeypatch):
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+    plan = {config_hash(c) for c in book.union(book.book_configs("paper"))}
+    assert {config_hash(c) for c in FIGURES["claims"](profile="paper").configs()} <= plan
+
+
+def test_paper_plan_is_the_papers_figures(monkeypatch):
+    """The paper profile runs the paper's datasets: Fig. 2 MNIST <- MNIST (alpha 4, Th 0.2) and CIFAR-10/100 <-
+    ImageNet (10, 0.8), Fig. 3 CIFAR-10 <- ImageNet and <- CIFAR-10, 7 seeds, grey images, 20/40/60 epochs;
+    the analogue profiles keep Fashion-MNIST and the natural photographs."""
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+    f2, f3 = Fig2(profile="paper"), Fig3(profile="paper")
+    pairs = {(c.task, c.pool_source, c.alpha, c.th if c.target == "thresholded" else None, c.target)
+             for c in f2.configs() if c.regularized}  # S^pixel ignores Th
+    paper = [("mnist", "mnist", 4.0, 0.2), ("cifar10", "imagenet", 10.0, 0.8), ("cifar100", "imagenet", 10.0, 0.8)]
+    assert pairs == {(t, r, a, th if tg == "thresholded" else None, tg) for t, r, a, th in paper
+                     for tg in ("pixel", "thresholded")}
+    assert {(c.task, c.pool_source) for c in f3.configs() if c.regularized} == {("cifar10", "imagenet"),
+                                                                                ("cifar10", "cifar10")}
+    for c in f2.configs() + f3.configs():
+        assert c.seed in range(7) or c.seed == Fig3.source_seed
+        assert not c.rgb and c.width == 64 and c.epochs == {"mnist": 20, "cifar10": 40, "cifar100": 60}[c.task]
+        assert c.imagenet_dir == (IMAGENET_DIR if c.regularized and c.pool_source == "imagenet" else None)
+    assert len({c.seed for c in f2.configs()}) == 7
+    assert f3.pgd_steps == 40 and f3.pgd_images == 10000 and f3.pgd_panel == "cifar10<-imagenet"
+    for profile in ("smoke", "cpu", "full"):
+        tasks = {c.task for name in ("fig2", "fig3") for c in FIGURES[name](profile=profile).configs()}
+        assert tasks == {"fashion-mnist"}
+
+
+def test_paper_plan_needs_the_imagenet_setting(monkeypatch):
+    """Without $PIXELREG_IMAGENET_DIR the paper plan cannot name its ImageNet runs: the error names the setting
+    and the expected layout; the analogue plan needs nothing."""
+    monkeypatch.delenv("PIXELREG_IMAGENET_DIR", raising=False)
+    with pytest.raises(ConfigError) as info:
+        Fig2(profile="paper").configs()
+    assert "PIXELREG_IMAGENET_DIR" in str(info.value) and "144x256" in str(info.value)
+    assert Fig2(profile="cpu").configs()
+
+
+def test_captions_name_the_plan_and_the_paper_panels(monkeypatch):
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+    assert "cifar10 <- imagenet stands for Fig. 2b" in Fig2(profile="paper").plan_text()
+    assert "analogue" in Fig2(profile="cpu").plan_text() and "Fig. 2a" in Fig2(profile="cpu").plan_text()
+    text = Fig3(profile="cpu").plan_text()
+    assert "Fig. 3a" in text and "10 steps" in text and "did not run" not in text and "ran no white-box" in text
+    for name in ("fig5", "fig6", "fig7", "beyond", "budget"):
+        assert "cifar10 <- imagenet stands for" in FIGURES[name](profile="paper").plan_text(), name
+        assert "offline analogue" in FIGURES[name](profile="smoke").plan_text(), name
+
+
+def test_panels_parameter(monkeypatch):
+    """A page's panels are named once: the plan's, or ``panels``, or ``task`` and ``reg_data`` (not both)."""
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+    f = Fig2(profile="smoke", panels="cifar10<-imagenet,mnist<-mnist")
+    assert f.panels == ("cifar10<-imagenet", "mnist<-mnist") and f.task is None
+    assert Fig2(profile="smoke", plan="paper").panels == ("mnist<-mnist", "cifar10<-imagenet", "cifar100<-imagenet")
+    assert Fig2(profile="paper", plan="analogue").panels == Fig2(profile="cpu").panels
+    with pytest.raises(ConfigError, match="invalid panels="):
+        Fig2(profile="smoke", panels="mnist<-mnist", task="mnist")
+    with pytest.raises(ConfigError, match="invalid panels="):
+        Fig2(profile="smoke", panels="mnist-mnist")
+    with pytest.raises(ConfigError, match="invalid plan="):
+        Fig2(profile="smoke", plan="imagenet")
+    with pytest.raises(ConfigError, match="invalid pgd_panel="):
+        Fig3(profile="smoke", pgd_panel="mnist<-mnist")
+    with pytest.raises(ConfigError, match="invalid pgd_steps="):
+        Fig3(profile="smoke", pgd_steps=0)
 
 
 def test_every_page_has_a_notebook_in_the_toc_and_the_other_way():

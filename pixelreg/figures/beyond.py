@@ -9,9 +9,9 @@ from typing import ClassVar
 import pandas as pd
 
 from .. import stats
-from ..config import DEFAULT_TASK, TrainConfig, check_value
+from ..config import TrainConfig, check_value
 from ..errors import ConfigError
-from .common import NOISE_ATTACKS, FigureData, TrainedFigure, aucs, ensure_runs, fmt, pfmt, runs_table, tests
+from .common import NOISE_ATTACKS, FigureData, OnePoolFigure, aucs, ensure_runs, fmt, pfmt, runs_table, tests
 
 __all__ = ["Beyond"]
 
@@ -19,16 +19,21 @@ CONDITIONS = ("S^pixel", "S^Th", "shuffled", "noise-aug")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Beyond(TrainedFigure):
+class Beyond(OnePoolFigure):
     """S^Th and S^pixel beside Gaussian-noise data augmentation (σ = ``noise_sigma``) and a shuffled target
     (S^Th of a random permutation of the pool: same target statistics, no relation to the images). Which
     gains survive Welch's t with Holm correction?"""
 
     name: ClassVar[str] = "beyond"
-    one_pool: ClassVar[bool] = True
+    # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "no paper panel (controls the paper did not run), on Fig. 2b's pair"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "no paper panel (controls the paper did not run)"),
+    }
 
-    task: str = DEFAULT_TASK
-    reg_data: str | None = None  # None: the task's own images
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
     alpha: float | None = None  # None: the profile's alpha, else the paper's table
     th: float | None = None  # None: the paper's Th for the dataset pair
     seeds: tuple[int, ...] | None = None  # None: the profile's seeds
@@ -37,7 +42,7 @@ class Beyond(TrainedFigure):
     n_images: int | None = None  # None: the profile's
 
     def profile_defaults(self, prof):
-        return dict(reg_data=self.task, seeds=prof.seeds, n_images=prof.eval_images)
+        return dict(**self.pair_defaults(), seeds=prof.seeds, n_images=prof.eval_images)
 
     def check(self) -> None:
         check_value("noise_aug", self.noise_sigma, name="noise_sigma")

@@ -18,24 +18,31 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import stats
-from ..config import DEFAULT_TASK, TrainConfig, make_config
+from ..config import TrainConfig, make_config
 from ..config import profile as get_profile
 from ..errors import ConfigError
-from .common import FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, pfmt, runs_table
+from .common import FigureData, OnePoolFigure, imagenet_dir, as_tuple, ensure_runs, fmt, pfmt, runs_table
 
 __all__ = ["Budget"]
 
 #: the page's budgets (epochs, each one full 5-phase cycle) per profile; the largest is the profile's own
-DEFAULT_EPOCHS = {"smoke": (0.5, 1.0), "cpu": (1.0, 2.0), "full": (1.0, 2.0, 3.0), "paper": (5.0, 10.0, 20.0)}
+DEFAULT_EPOCHS = {"smoke": (0.5, 1.0), "cpu": (1.0, 2.0), "full": (1.0, 2.0, 3.0), "paper": (10.0, 20.0, 40.0)}
 
 
 @dataclass(frozen=True, kw_only=True)
-class Budget(TrainedFigure):
+class Budget(OnePoolFigure):
     """Gain (Gaussian AUC) and clean cost of S^Th over unregularized, per training budget, paired by seed."""
 
     name: ClassVar[str] = "budget"
+    # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "no paper panel (training budgets the paper did not vary), on Fig. 2b's pair"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "no paper panel (training budgets the paper did not vary)"),
+    }
 
-    task: str = DEFAULT_TASK
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
     alpha: float | None = None  # None: the profile's alpha, else the paper's table (full: 10)
     th: float | None = None  # None: the paper's Th for the dataset pair (0.8)
     epochs: tuple[float, ...] | None = None  # budgets in epochs; None: DEFAULT_EPOCHS of the profile
@@ -44,7 +51,7 @@ class Budget(TrainedFigure):
     with_cpu: bool | None = None  # add the cpu profile's runs as a point; None: only at the full profile
 
     def profile_defaults(self, prof):
-        return dict(epochs=DEFAULT_EPOCHS.get(prof.name, (1.0, 2.0)), seeds=prof.seeds[:3],
+        return dict(**self.pair_defaults(), epochs=DEFAULT_EPOCHS.get(prof.name, (1.0, 2.0)), seeds=prof.seeds[:3],
                     n_images=prof.eval_images, with_cpu=prof.name == "full")
 
     def check(self) -> None:
@@ -56,15 +63,16 @@ class Budget(TrainedFigure):
             raise ConfigError("with_cpu", self.with_cpu, "True or False")
 
     def _pair(self, profile: str, seed: int, **scale) -> tuple[TrainConfig, TrainConfig]:
-        a, t = self.reg_params(self.task)
+        a, t = self.reg_params(self.reg_data)
         if profile != self.profile and self.alpha is None and get_profile(profile).alpha is not None:
             a = get_profile(profile).alpha  # the cpu point keeps the cpu profile's own alpha (see the intro)
         unreg = make_config(profile, task=self.task, alpha=0.0, seed=seed, **scale)
-        reg = make_config(profile, task=self.task, reg_data=self.task, alpha=a, th=t, target="thresholded",
-                          seed=seed, **scale)
+        folder = imagenet_dir() if self.reg_data == "imagenet" else None
+        reg = make_config(profile, task=self.task, reg_data=self.reg_data, alpha=a, th=t, target="thresholded",
+                          seed=seed, imagenet_dir=folder, **scale)
         return unreg, reg
 
-    def plan(self) -> list[tuple[str, TrainConfig, TrainConfig]]:
+    def budget_plan(self) -> list[tuple[str, TrainConfig, TrainConfig]]:
         """(budget label, unregularized config, S^Th config) per budget and seed."""
         out = []
         for e in self.epochs:
@@ -78,14 +86,14 @@ class Budget(TrainedFigure):
         return out
 
     def configs(self) -> list[TrainConfig]:
-        return [c for _, u, r in self.plan() for c in (u, r)]
+        return [c for _, u, r in self.budget_plan() for c in (u, r)]
 
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """Tables: ``points`` (per run: budget, steps, clean accuracy, Gaussian AUC), ``effects`` (per budget and
         seed: S^Th - unregularized), ``summary`` (per budget: paired t-test of each difference, 95% CI),
         ``trend`` (least-squares slope of the AUC gain on log10(steps) over this profile's budgets, with its
         95% CI)."""
-        plan = self.plan()
+        plan = self.budget_plan()
         configs = [c for _, u, r in plan for c in (u, r)]
         runs = dict(zip(configs, ensure_runs(configs, runs_dir, progress)))
         cur = self.curves(list(dict.fromkeys(runs.values())), ["gaussian"], self.n_images)

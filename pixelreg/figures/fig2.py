@@ -1,5 +1,5 @@
 """Fig. 2: accuracy under random noise (Gaussian, uniform, salt-and-pepper) for the unregularized model,
-S^pixel and S^Th, one panel per regularization pool."""
+S^pixel and S^Th, one panel per classification <- regularization pair."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,19 +10,49 @@ import pandas as pd
 
 from .. import stats
 from ..config import DEFAULT_TASK, TrainConfig
-from .common import NOISE_ATTACKS, FigureData, TrainedFigure, aucs, ensure_runs, gain_sentence, runs_table, tests
+from .common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, aucs, ensure_runs, gain_sentence,
+                     parse_panels, resolve_panels, runs_table, split_panel, tests)
 
-__all__ = ["Fig2"]
+__all__ = ["Fig2", "PLANS"]
+
+# The figure's plan: panels "task<-pool" and the paper panel each stands for. alpha and Th come from the paper's
+# table (pixelreg.config.PRESETS; natural photographs take ImageNet's row) unless the profile or the page sets
+# them; the attacks are NOISE_ATTACKS on the reference's epsilon grid of each task (pixelreg.evaluate).
+PLANS: dict[str, dict[str, str]] = {
+    # CCN paper Fig. 2: (a) MNIST <- MNIST (alpha 4, Th 0.2), (b) CIFAR-10 and (c) CIFAR-100 <- ImageNet (10, 0.8)
+    "paper": {"mnist<-mnist": "Fig. 2a", "cifar10<-imagenet": "Fig. 2b", "cifar100<-imagenet": "Fig. 2c"},
+    # offline: Fashion-MNIST for MNIST and CIFAR, natural photographs for ImageNet
+    "analogue": {f"{DEFAULT_TASK}<-{DEFAULT_TASK}": "Fig. 2a (MNIST <- MNIST)",
+                 f"{DEFAULT_TASK}<-natural": "Figs. 2b, 2c (CIFAR-10/100 <- ImageNet)"},
+}
+
+
+def default_pools(plan: str, task: str) -> tuple[str, ...]:
+    """Pools of a page given only its task: the plan's panels of that task, else the task's own images and
+    the plan's ImageNet (the paper's plan: an ImageNet folder; the analogue: natural photographs)."""
+    own = [split_panel(p)[1] for p in PLANS[plan] if split_panel(p)[0] == task]
+    return tuple(own) if own else (task, "imagenet" if plan == "paper" else "natural")
+
+
+def plan_caption(plan: str, panels, plans: dict[str, dict[str, str]], figure: str) -> str:
+    """"Plan: ... Panels: X stands for the paper's Fig. 2a; ..." for a page's caption."""
+    known = plans[plan]
+    parts = [f"{p.replace('<-', ' <- ')} stands for {known[p]}" if p in known else
+             f"{p.replace('<-', ' <- ')} is not in the paper's {figure}" for p in panels]
+    return f"**Plan:** {PLAN_NAMES[plan]}. Panels: " + "; ".join(parts) + "."
 
 
 @dataclass(frozen=True, kw_only=True)
 class Fig2(TrainedFigure):
-    """Accuracy vs random-noise strength: unregularized, S^pixel and S^Th, one panel per regularization set."""
+    """Accuracy vs random-noise strength: unregularized, S^pixel and S^Th, one panel per dataset pair."""
 
     name: ClassVar[str] = "fig2"
 
-    task: str = DEFAULT_TASK  # classification dataset
-    reg_data: tuple[str, ...] | None = None  # regularization pools, one row of panels each; None: task, natural
+    plan: str | None = None  # "paper" or "analogue" (PLANS); None: the profile's (paper at the paper profile)
+    panels: tuple[str, ...] | None = None  # "task<-pool" pairs, one row of panels each; None: from task and
+    # reg_data if given, else the plan's
+    task: str | None = None  # classification dataset; None: the plan's (analogue: fashion-mnist)
+    reg_data: tuple[str, ...] | None = None  # regularization pools of ``task``; None: the plan's
     alpha: float | None = None  # None: the profile's alpha (smoke/cpu: 1), else the paper's table
     th: float | None = None  # None: the paper's Th for each dataset pair
     seeds: tuple[int, ...] | None = None  # None: the profile's seeds
@@ -30,17 +60,37 @@ class Fig2(TrainedFigure):
     n_images: int | None = None  # test images per curve; None: the profile's
 
     def profile_defaults(self, prof):
-        return dict(reg_data=(self.task, "natural"), seeds=prof.seeds, n_images=prof.eval_images)
+        return dict(**resolve_panels(tuple(PLANS[self.plan]), lambda t: default_pools(self.plan, t), self.task,
+                                     self.reg_data, self.panels),
+                    seeds=prof.seeds, n_images=prof.eval_images)
+
+    def check(self) -> None:
+        self._set("panels", parse_panels("panels", self.panels))
+
+    def pairs_of_panels(self) -> list[tuple[str, str]]:
+        """(task, pool) of each panel, in order."""
+        return [split_panel(p) for p in self.panels]
 
     def configs(self) -> list[TrainConfig]:
+        """Per seed and task: the unregularized run, then S^pixel and S^Th for each pool of that task."""
+        pairs = self.pairs_of_panels()
+        tasks = list(dict.fromkeys(t for t, _ in pairs))
         out = []
         for seed in self.seeds:
-            out.append(self.unreg(seed))
-            for r in self.reg_data:
-                a, t = self.reg_params(r)
-                out.append(self.cfg(reg_data=r, alpha=a, th=t, target="pixel", seed=seed))
-                out.append(self.cfg(reg_data=r, alpha=a, th=t, target="thresholded", seed=seed))
+            for task in tasks:
+                out.append(self.unreg(seed, task=task))
+                for t, r in pairs:
+                    if t == task:
+                        a, th = self.reg_params(r, t)
+                        out.append(self.cfg(task=t, reg_data=r, alpha=a, th=th, target="pixel", seed=seed))
+                        out.append(self.cfg(task=t, reg_data=r, alpha=a, th=th, target="thresholded", seed=seed))
         return out
+
+    def plan_text(self) -> str:
+        return plan_caption(self.plan, self.panels, PLANS, "Fig. 2")
+
+    def paper_panel(self, panel: str) -> str:
+        return PLANS[self.plan].get(panel, "not in the paper")
 
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """Tables: ``curves`` (per run and ε), ``summary`` (mean and SEM over seeds), ``tests`` (each regularized
@@ -50,17 +100,19 @@ class Fig2(TrainedFigure):
         runs = ensure_runs(configs, runs_dir, progress)
         by_cfg = dict(zip(configs, runs))
         panels = []
-        for r in self.reg_data:
-            sel = [by_cfg[c] for c in configs if (not c.regularized) or c.pool_source == r]
+        for p, (t, r) in zip(self.panels, self.pairs_of_panels()):
+            sel = [by_cfg[c] for c in configs if c.task == t and ((not c.regularized) or c.pool_source == r)]
             cur = self.curves(sel, self.attacks, self.n_images)
-            cur.insert(0, "panel", self.panel(r))
+            cur.insert(0, "panel", self.panel(r, t))
             cur.insert(1, "reg_data", r)
+            cur.insert(2, "paper_panel", self.paper_panel(p))
             panels.append(cur)
         curves = pd.concat(panels, ignore_index=True)
         summary = stats.mean_sem(curves, by=("panel", "condition", "attack", "epsilon"))
         tst = pd.concat([tests(g, "unregularized", ["S^pixel", "S^Th"]).assign(panel=k)
                          for k, g in curves.groupby("panel")], ignore_index=True)
-        return self.figure_data(dict(curves=curves, summary=summary, tests=tst, auc=aucs(curves)), runs_table(runs))
+        data = self.figure_data(dict(curves=curves, summary=summary, tests=tst, auc=aucs(curves)), runs_table(runs))
+        return data
 
     def what_we_see(self, data: FigureData) -> str:
         lines = []

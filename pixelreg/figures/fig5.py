@@ -8,15 +8,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..config import DEFAULT_TASK, TrainConfig, check_value
+from ..config import TrainConfig, check_value
 from ..errors import ConfigError
-from .common import FigureData, TrainedFigure, as_tuple, aucs, ensure_runs, ranking_sentences, runs_table
+from .common import FigureData, OnePoolFigure, as_tuple, aucs, ensure_runs, ranking_sentences, runs_table
 
 __all__ = ["Fig5"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fig5(TrainedFigure):
+class Fig5(OnePoolFigure):
     """k varies at the profile's N, and N at the profile's k.
 
     Tables: ``points`` (per run: k, N, clean accuracy, area under the ``attack`` curve, seconds per step),
@@ -24,10 +24,15 @@ class Fig5(TrainedFigure):
     """
 
     name: ClassVar[str] = "fig5"
-    one_pool: ClassVar[bool] = True
+    # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "poster iii (k and N ablations on CIFAR-10 <- ImageNet)"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "poster iii (CIFAR-10 <- ImageNet)"),
+    }
 
-    task: str = DEFAULT_TASK
-    reg_data: str | None = None  # None: the task's own images
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
     alpha: float | None = None  # None: the profile's alpha, else the paper's table
     th: float | None = None  # None: the paper's Th for the dataset pair
     seeds: tuple[int, ...] | None = None  # None: the profile's ablation seeds
@@ -37,7 +42,7 @@ class Fig5(TrainedFigure):
     n_images: int | None = None  # None: the profile's
 
     def profile_defaults(self, prof):
-        return dict(reg_data=self.task, seeds=prof.ablation_seeds, n_images=prof.eval_images)
+        return dict(**self.pair_defaults(), seeds=prof.ablation_seeds, n_images=prof.eval_images)
 
     def check(self) -> None:
         for name, field_name in (("pairs_grid", "pairs"), ("pool_grid", "pool_size")):

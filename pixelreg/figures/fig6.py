@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import pandas as pd
 
-from ..config import DEFAULT_TASK, TrainConfig, check_value
+from ..config import TrainConfig, check_value
 from ..errors import ConfigError
 from ..evaluate import robust_accuracy
-from .common import FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, runs_table
+from .common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, runs_table
 
 __all__ = ["Fig6", "R_EPS"]
 
@@ -21,14 +21,19 @@ R_EPS = {"mnist": 0.3, "fashion-mnist": 0.3, "cifar10": 0.1, "cifar100": 0.1}
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fig6(TrainedFigure):
+class Fig6(OnePoolFigure):
     """This figure varies alpha and Th, so it has no alpha and th parameters: their grids are its plan."""
 
     name: ClassVar[str] = "fig6"
-    one_pool: ClassVar[bool] = True
+    # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "poster 5 (the trade-off on CIFAR-10 <- ImageNet)"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "poster 5 (CIFAR-10 <- ImageNet)"),
+    }
 
-    task: str = DEFAULT_TASK
-    reg_data: str | None = None  # None: the task's own images
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
     seeds: tuple[int, ...] | None = None  # None: the profile's ablation seeds
     alpha_grid: tuple[float, ...] = (0.3, 1.0, 10.0)
     th_grid: tuple[float, ...] = (0.4, 0.8)
@@ -37,8 +42,8 @@ class Fig6(TrainedFigure):
     n_images: int | None = None  # None: the profile's
 
     def profile_defaults(self, prof):
-        return dict(reg_data=self.task, seeds=prof.ablation_seeds, n_images=prof.eval_images,
-                    eps_robust=R_EPS[self.task])
+        pair = self.pair_defaults()
+        return dict(**pair, seeds=prof.ablation_seeds, n_images=prof.eval_images, eps_robust=R_EPS[pair["task"]])
 
     def check(self) -> None:
         alphas = as_tuple("alpha_grid", self.alpha_grid, float)

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from ..config import DEFAULT_TASK, TrainConfig, check_value
-from .common import FigureData, TrainedFigure, aucs, ensure_runs, ranking_sentences, runs_table
+from ..config import TrainConfig, check_value
+from .common import FigureData, OnePoolFigure, aucs, ensure_runs, ranking_sentences, runs_table
 
 __all__ = ["Fig7"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fig7(TrainedFigure):
+class Fig7(OnePoolFigure):
     """Per seed: the unregularized run, then one run per variant (:meth:`variants`).
 
     Tables: ``curves`` (``attack`` curve per run, with its variant), ``auc`` (per run: AUC, clean accuracy,
@@ -21,10 +21,15 @@ class Fig7(TrainedFigure):
     """
 
     name: ClassVar[str] = "fig7"
-    one_pool: ClassVar[bool] = True
+    # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "poster 6 (the components on CIFAR-10 <- ImageNet)"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "poster 6 (CIFAR-10 <- ImageNet)"),
+    }
 
-    task: str = DEFAULT_TASK
-    reg_data: str | None = None  # None: the task's own images
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
     alpha: float | None = None  # None: the profile's alpha, else the paper's table
     th: float | None = None  # None: the paper's Th for the dataset pair
     seeds: tuple[int, ...] | None = None  # None: the profile's ablation seeds
@@ -33,7 +38,7 @@ class Fig7(TrainedFigure):
     n_images: int | None = None  # None: the profile's
 
     def profile_defaults(self, prof):
-        return dict(reg_data=self.task, seeds=prof.ablation_seeds, n_images=prof.eval_images)
+        return dict(**self.pair_defaults(), seeds=prof.ablation_seeds, n_images=prof.eval_images)
 
     def check(self) -> None:
         check_value("th2", self.th2, th=self.reg_params(self.reg_data)[1])
