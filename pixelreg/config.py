@@ -18,7 +18,10 @@ TASKS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # classification data
 NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
 REG_DATA = TASKS + ("natural", "imagenet")  # regularization pools
 TARGETS = ("thresholded", "pixel", "shuffled", "neural")
-CRITERIA = ("atanh", "mse")
+CRITERIA = ("atanh", "mse")  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
+# which pairs i < j are regularized; all comparisons strict (reference `select_indices`, spec 4.3):
+# all = S^Th (every pair); high = |S| > th (targets +-1 only); low = |S| < th (targets 0 only);
+# positive = S > th or |S| < th; negative = S < -th or |S| < th; double = |S| > th or |S| < th2
 REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 TRAIN_PRECISIONS = ("fp32", "bf16", "auto")

@@ -61,6 +61,7 @@ _TV = {"mnist": ("MNIST", "MNIST/raw"), "fashion-mnist": ("FashionMNIST", "Fashi
        "cifar10": ("CIFAR10", "cifar-10-batches-py"), "cifar100": ("CIFAR100", "cifar-100-python")}
 # Distribution packages that install a dataset; module-level so tests can point them elsewhere.
 SYSTEM_DIRS: dict[str, list[str]] = {"fashion-mnist": ["/usr/share/datasets/fashion-mnist"]}
+SYSTEM_PACKAGES = {"fashion-mnist": "dataset-fashion-mnist"}  # Debian packages that install into SYSTEM_DIRS
 _IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 _FOOLBOX_NAMES = {"mnist": "mnist", "fashion-mnist": "fashionMNIST", "cifar10": "cifar10",
@@ -190,8 +191,8 @@ def _how_to_get(name: str, root: Path) -> str:
     tv_cls, folder = _TV[name]
     how = (f"run once with a network (load_dataset({name!r}) downloads through "
            f"torchvision.datasets.{tv_cls}), or copy the torchvision files into {root / folder}")
-    if name == "fashion-mnist":
-        how += ", or install Debian's copy: apt-get install dataset-fashion-mnist"
+    if name in SYSTEM_PACKAGES:
+        how += f", or install Debian's copy: apt-get install {SYSTEM_PACKAGES[name]}"
     return how + ". The data folder is --data-dir / $PIXELREG_DATA_DIR."
 
 

@@ -51,8 +51,7 @@ DOWNLOAD_URLS: dict[str, tuple[str, ...]] = {
     "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
     "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",),
 }
-# Distribution packages that install a dataset into ``pixelreg.data.SYSTEM_DIRS``.
-SYSTEM_PACKAGES = {"fashion-mnist": "dataset-fashion-mnist"}
+SYSTEM_PACKAGES = data_mod.SYSTEM_PACKAGES  # distribution packages that install into pixelreg.data.SYSTEM_DIRS
 # Seconds to wait for the download servers (all probed at once); offline machines usually fail at once (DNS).
 PROBE_TIMEOUT_S = 3.0
 

@@ -5,12 +5,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pixelreg.config import CRITERIA  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
 from pixelreg.errors import ConfigError
 from pixelreg.models import InputScale, SplitBatchNorm2d, batch_splits, default_layers, supports_batch_splits
 
 __all__ = ["SimilarityRegularizer", "similarity_loss", "CRITERIA"]
 
-CRITERIA = ("atanh", "mse")  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
 
 
 class _StopForward(Exception):

@@ -11,19 +11,11 @@ import math
 
 import torch
 
+from pixelreg.config import REG_RANGES  # which pairs i < j are regularized (spec 4.3)
 from pixelreg.errors import ConfigError
 
 __all__ = ["centered_unit_rows", "pixel_similarity", "threshold_targets", "REG_RANGES", "PairSampler"]
 
-# Which pairs i < j are regularized; all comparisons strict (reference `select_indices`, spec 4.3).
-REG_RANGES = (
-    "all",  # S^Th: every pair i < j
-    "high",  # S^Th_high: S > th or S < -th (targets +-1 only)
-    "low",  # S^Th_low: |S| < th (targets 0 only)
-    "positive",  # S^Th_+: S > th or |S| < th (strongly negative pairs dropped)
-    "negative",  # S^Th_-: S < -th or |S| < th (strongly positive pairs dropped)
-    "double",  # S^{Th,Th_2}_double: |S| > th or |S| < th2 (band th2 <= |S| <= th dropped)
-)
 TRANSFORMS = ("thresholded", "pixel")  # target S^Th (paper default) or raw S^pixel
 
 _ESTIMATE_PAIRS = 100_000  # pairs drawn at setup to estimate the selected share when N is large
