@@ -187,10 +187,18 @@ def check_value(field_name: str, value: Any, name: str | None = None, th: float 
     return value
 
 
+# Fields added to TrainConfig after runs were published (data/results/): name -> the default that reproduces
+# the behaviour before the field existed. A field listed here enters the hash only when it differs from that
+# default, so adding a field never orphans the published records. Policy: every new field goes here.
+HASH_LATER_FIELDS: dict[str, Any] = {}
+
+
 def config_hash(config: TrainConfig, length: int = 12) -> str:
-    """Stable hash of every field (canonical JSON, floats normalised so 10 and 10.0 agree)."""
+    """Stable hash of every field (canonical JSON, floats normalised so 10 and 10.0 agree); a field of
+    :data:`HASH_LATER_FIELDS` at its listed default is left out."""
     d = {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and k in _FLOAT_FIELDS else v)
-         for k, v in config.to_dict().items()}
+         for k, v in config.to_dict().items()
+         if not (k in HASH_LATER_FIELDS and v == HASH_LATER_FIELDS[k])}
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 

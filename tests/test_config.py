@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -118,3 +119,24 @@ def test_constants_are_config_s_own_objects():
     assert regularizer.CRITERIA is config.CRITERIA
     assert data.DATASETS is config.TASKS and data.NUM_CLASSES is config.NUM_CLASSES
     assert data.REG_DATA is config.REG_DATA and models.ARCHS is config.ARCHS
+
+
+def test_a_field_added_later_leaves_published_hashes_alone(monkeypatch):
+    """A field listed in HASH_LATER_FIELDS enters the hash only away from its listed default: the hash of a
+    config at that default equals the hash of the same config without the field."""
+    import hashlib
+    import json
+
+    from pixelreg import config
+
+    cfg = make_config("smoke")
+    before = config.config_hash(cfg)
+    monkeypatch.setattr(config, "HASH_LATER_FIELDS", {"noise_aug": cfg.noise_aug})
+    d = {k: (float(v) if k in config._FLOAT_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
+             else v) for k, v in cfg.to_dict().items() if k != "noise_aug"}
+    without = hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+    assert config.config_hash(cfg) == without != before
+    other = dataclasses.replace(cfg, noise_aug=0.1)
+    assert config.config_hash(other) not in (without, before)
+    monkeypatch.setattr(config, "HASH_LATER_FIELDS", {})
+    assert config.config_hash(cfg) == before
