@@ -333,7 +333,28 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain", action="store_true",
                    help="ignore the published records in data/results/<profile> and train every run they cover")
     p.add_argument("--list-runs", action="store_true",
-                   help="print every training config the book needs (JSON, one per line) and exit")
+                   help="print every run the book needs, one JSON line each ({hash, figures, config}), "
+                        "and per figure its runs on stderr; trains nothing, needs no data")
+
+
+def _list_runs(per_page: dict) -> None:
+    """``--list-runs``: one JSON line per distinct run, {"hash", "figures" (the pages that need it), "config"}
+    on stdout; per page, its runs by dataset pair on stderr. Plans only: needs no data, trains nothing."""
+    from collections import Counter
+
+    from .config import config_hash
+    from .evaluate import condition_label
+
+    pages: dict = {}
+    for name, configs in per_page.items():
+        for c in dict.fromkeys(configs):
+            pages.setdefault(c, []).append(name)
+        pairs = Counter(f"{c.task}<-{c.pool_source if c.regularized else '(none)'} {condition_label(c)}"
+                        for c in dict.fromkeys(configs))
+        print(f"{name}: {len(set(configs))} runs: " + ", ".join(f"{k} x{n}" for k, n in pairs.items()), file=sys.stderr)
+    for c, names in pages.items():
+        print(json.dumps(dict(hash=config_hash(c), figures=names, config=c.to_dict()), sort_keys=True))
+    print(f"{len(pages)} distinct runs", file=sys.stderr)
 
 
 def cmd_book(args: argparse.Namespace) -> int:
@@ -342,8 +363,7 @@ def cmd_book(args: argparse.Namespace) -> int:
 
     profile = args.profile or DEFAULT_PROFILE
     if args.list_runs:
-        for c in book.union(book.book_configs(profile)):
-            print(json.dumps(c.to_dict(), sort_keys=True))
+        _list_runs(book.book_configs(profile))
         return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     index = book.build(profile, args.runs_dir, args.strict, only, args.workers, args.skip_training,
