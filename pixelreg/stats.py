@@ -367,14 +367,37 @@ def welch_test(a, b, confidence: float = 0.95) -> Comparison:
                       confidence, math.nan, "unpaired runs: no sign-flip permutation", tuple(a), tuple(b))
 
 
+def wald_test(estimate: float, se: float, n: int, confidence: float = 0.95, what: str = "") -> Comparison:
+    """A Wald z-test of an estimate against 0 from its standard error, for summaries that are not means of
+    runs (e.g. a correlation over image pairs with an image-bootstrap SE): z = estimate / se,
+    p = 2·(1 − Φ(|z|)), CI = estimate ± z_{(1+conf)/2}·se. ``n`` is recorded in ``n_a`` and ``n_b`` (e.g. the
+    number of images); ``what`` is appended to the test's name."""
+    ok = _finite(estimate, se) and se > 0
+    z = estimate / se if ok else math.nan
+    q = stats.norm.ppf(0.5 + confidence / 2)
+    p = float(2 * stats.norm.sf(abs(z))) if ok else math.nan
+    lo, hi = (estimate - q * se, estimate + q * se) if ok else (math.nan, math.nan)
+    name = "Wald z" + (f" ({what})" if what else "")
+    return Comparison(name, float(estimate), lo, hi, p, int(n), math.inf, z, "z", float(se), math.nan, int(n),
+                      int(n), math.nan, math.nan, confidence, math.nan, "Wald test: no permutation")
+
+
+def _is_wald(c: Comparison) -> bool:
+    return c.test.startswith("Wald z")
+
+
 def shifted_p(c: Comparison, shift: float, alternative: str) -> float:
     """One-sided p of H1: (b − a) > shift (``alternative="greater"``) or < shift (``"less"``), by the same
     test as ``c``: ``ttest_1samp(b − a, shift)`` for paired data, ``ttest_ind(b, a + shift, equal_var=False)``
-    for Welch (shifting a constant changes neither the SDs nor the df). NaN where ``c.p`` is NaN."""
+    for Welch (shifting a constant changes neither the SDs nor the df), the normal distribution for a Wald
+    test (:func:`wald_test`). NaN where ``c.p`` is NaN."""
     if alternative not in ("greater", "less"):
         raise ConfigError("alternative", alternative, "'greater' or 'less'")
     if not _finite(c.p):
         return math.nan
+    if _is_wald(c):
+        z = (c.estimate - shift) / c.se
+        return float(stats.norm.sf(z) if alternative == "greater" else stats.norm.cdf(z))
     a, b = np.asarray(c.a, float), np.asarray(c.b, float)
     if c.paired:
         return float(stats.ttest_1samp(b - a, shift, alternative=alternative).pvalue)
@@ -434,6 +457,8 @@ def mde(c: Comparison, alpha: float = 0.05, power: float = 0.8) -> float:
     test itself is undefined (``c.p`` NaN: too few values or no spread)."""
     if not _finite(c.p):
         return math.nan
+    if _is_wald(c):  # normal approximation: (z_{1-α/2} + z_power)·se
+        return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * c.se)
     if c.paired:
         return mde_paired(c.sd, c.n, alpha, power)
     return mde_welch(c.sd_a, c.sd_b, c.n_a, c.n_b, alpha, power)
@@ -441,4 +466,4 @@ def mde(c: Comparison, alpha: float = 0.05, power: float = 0.8) -> float:
 
 __all__ = ["mean_sem", "auc", "holm", "hedges_g", "hedges_g_ci", "two_sample_test", "compare_conditions",
            "tradeoff", "TESTS", "Comparison", "PERMUTATION_MIN_N", "sign_flip_p", "paired_test", "welch_df",
-           "welch_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde"]
+           "welch_test", "wald_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde"]
