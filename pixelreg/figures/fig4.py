@@ -12,14 +12,100 @@ import pandas as pd
 import torch
 
 from .. import stats
+from ..attacks import blended_uniform_noise_init, eval_mode
 from ..config import DEFAULT_TASK, TrainConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, RecordOnlyRunError
 from ..evaluate import DEFAULT_CUTOFF, boundary_distances, condition_label
-from ..spectra import low_frequency_fraction, power_spectrum, radial_profile
-from .common import (FigureData, TrainedFigure, ensure_runs, fmt, gain_sentence, runs_table, sem, tests,
-                     white_low_share)
+from ..models import default_device
+from ..records import tensor_file_name
+from ..runs import Run, atomic_torch_save, cached_table
+from ..spectra import power_spectrum, radial_profile, share_table, start_direction
+from ..verdicts import lowfreq_excess_test, lowfreq_null_test, lowfreq_test
+from .common import FigureData, TrainedFigure, ensure_runs, fmt, gain_sentence, pfmt, runs_table, sem, tests
 
-__all__ = ["Fig4"]
+__all__ = ["Fig4", "boundary_starts", "init_directions", "START_INIT", "lowfreq_sentences"]
+
+# The boundary attack's init (pixelreg.attacks.blended_uniform_noise_init with its defaults: at most 1000 uniform
+# draws, 51 blend factors); named in the cache key of the starting points.
+START_INIT = "blended_uniform_noise_init(directions=1000, steps=50)"
+
+
+def init_directions(model: torch.nn.Module, x: torch.Tensor, seed: int = 0, repeats: int = 1,
+                    batch_size: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+    """``start − x`` of the boundary attack's init alone, replaying :class:`pixelreg.attacks.BoundaryAttack`'s
+    random stream (see :func:`boundary_starts`).
+
+    Args:
+        model: (B, C, H, W) float in [0, 1] -> logits.
+        x: (N, C, H, W) float in [0, 1], on the model's device.
+    Returns:
+        (delta, found): (R, N, C, H, W) float32 on the CPU, NaN where no start was found; (R, N) bool.
+    """
+    dev = x.device
+    out, found = [], []
+    with eval_mode(model), torch.no_grad():
+        labels = torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+        for r in range(repeats):
+            with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+                torch.manual_seed(seed * 1000 + r)
+                d_r, f_r = [], []
+                for i in range(0, len(x), batch_size):
+                    xb, yb = x[i:i + batch_size], labels[i:i + batch_size]
+                    start, ok = blended_uniform_noise_init(model, xb, yb)
+                    d = start_direction(xb, start)
+                    d[~ok] = float("nan")
+                    d_r.append(d.cpu())
+                    f_r.append(ok.cpu())
+            out.append(torch.cat(d_r))
+            found.append(torch.cat(f_r))
+    return torch.stack(out).float(), torch.stack(found)
+
+
+def boundary_starts(run: Run, n_images: int, seed: int = 0, repeats: int = 1, batch_size: int = 100,
+                    device: str | torch.device | None = None) -> tuple[pd.DataFrame, torch.Tensor]:
+    """The directions the boundary attack's starting points alone imply, ``start − x``, on the images
+    :func:`pixelreg.evaluate.boundary_distances` attacks with the same ``n_images``, ``seed``, ``repeats`` and
+    ``batch_size``: the init attack only (blended uniform noise, :func:`~pixelreg.attacks.blended_uniform_noise_init`),
+    no boundary step.
+
+    The random stream is the attack's: repeat r seeds torch with ``seed * 1000 + r`` and the init of the first
+    batch draws first, so for the first ``batch_size`` images of every repeat (all images when ``n_images <=
+    batch_size``, as at every profile but ``paper``) these are exactly the attack's starting points; for later
+    batches they are fresh draws of the same init (the attack's own steps moved the stream on).
+
+    Cached as its own evaluation ``boundary-start`` (table and tensor), so the boundary attack's cache keys are
+    untouched. Returns (table: run, seed, condition, image, repeat, found; delta: (R, n, C, H, W) float32, NaN
+    where the init found no misclassified start).
+    """
+    cfg = run.config
+    params = {"init": START_INIT, "data": f"{cfg.task}-test", "n_images": int(n_images), "seed": int(seed),
+              "repeats": int(repeats), "batch_size": int(batch_size)}
+    pt = Path(run.dir) / "evals" / tensor_file_name("boundary-start", params)
+    box: dict[str, torch.Tensor] = {}
+
+    def compute() -> pd.DataFrame:
+        from ..data import load_dataset
+
+        dev = default_device(device)
+        model = run.load_model(dev)
+        ds = load_dataset(cfg.task, "test", rgb=bool(getattr(cfg, "rgb", False)))
+        idx = torch.randperm(len(ds.images), generator=torch.Generator().manual_seed(int(seed)))[:n_images]
+        x_all = ds.images[idx].to(dev)
+        x_all = x_all.float() / 255 if x_all.dtype == torch.uint8 else x_all
+        delta, f = init_directions(model, x_all, seed=seed, repeats=repeats, batch_size=batch_size)
+        box["delta"] = delta
+        atomic_torch_save(pt, delta)
+        return pd.DataFrame({"image": np.tile(idx.numpy(), repeats), "repeat": np.repeat(np.arange(repeats), len(idx)),
+                             "found": f.flatten().numpy()})
+
+    table = cached_table(run.dir, "boundary-start", params, compute)
+    if "delta" not in box and not pt.is_file():  # the table without its tensor: compute both again
+        table = compute()
+    delta = box["delta"] if "delta" in box else torch.load(pt, map_location="cpu", weights_only=True)
+    table.insert(0, "condition", condition_label(cfg))
+    table.insert(0, "seed", getattr(cfg, "seed", None))
+    table.insert(0, "run", Path(run.dir).name)
+    return table, delta
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,8 +114,10 @@ class Fig4(TrainedFigure):
     accuracy under low- vs high-pass Gaussian noise of equal energy.
 
     Tables: ``distances`` (per image and repeat: success and per-pixel MSE), ``boundary`` (per run: median
-    MSE per repeat, mean of medians, failures), ``profiles`` (radial power spectrum per run), ``lowfreq``
-    (fraction of perturbation power below ``cutoff`` cycles/pixel per run), ``band`` (accuracy under
+    MSE per repeat, mean of medians, failures), ``profiles`` (radial power spectrum per run, zero frequency left out,
+    normalised to sum 1), ``shares`` (per image: share of non-DC power at 0 < r <= ``cutoff`` cycles/pixel of
+    the longer attack's perturbation, ``source="attack"``, and of the direction its starting point alone implies,
+    ``source="start"``: :func:`boundary_starts`), ``lowfreq`` (their mean per run and source), ``band`` (accuracy under
     low-/high-pass noise per ε), ``band_summary``, ``band_tests``.
     """
 
@@ -63,7 +151,7 @@ class Fig4(TrainedFigure):
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         n, steps, cutoff = self.n_images, self.steps, self.cutoff
         runs = ensure_runs(self.configs(), runs_dir, progress)
-        dist, summ, prof_rows, low_rows = [], [], [], []
+        dist, summ, prof_rows, share_rows, no_start = [], [], [], [], []
         for run in runs:
             table, _ = boundary_distances(run, n_images=n, steps=steps, repeats=5 if steps <= 100 else 1)
             dist.append(table)
@@ -74,26 +162,37 @@ class Fig4(TrainedFigure):
                              n_images=n, repeats=int(table["repeat"].nunique()),
                              failed=int((~table.success).sum()), attempted=len(table)))
             strong, delta = boundary_distances(run, n_images=n, steps=self.spectra_steps, repeats=1)
-            d = delta[0][torch.as_tensor(strong.success.to_numpy())]
-            d = d[torch.isfinite(d).flatten(1).all(1)]
-            if len(d):
-                f, pw = radial_profile(power_spectrum(d))
-                pw = pw / pw.sum()
-                prof_rows.append(pd.DataFrame(dict(run=run.id, seed=run.config.seed,
-                                                   condition=condition_label(run.config),
-                                                   frequency=f.numpy(), power=pw.numpy())))
-                low_rows.append(dict(run=run.id, seed=run.config.seed, condition=condition_label(run.config),
-                                     cutoff=cutoff, low_fraction=low_frequency_fraction(d, cutoff), n=len(d),
-                                     median_mse=float(strong.loc[strong.success, "mse"].median())))
+            label = dict(run=run.id, seed=run.config.seed, condition=condition_label(run.config))
+            d = delta[0].clone()
+            d[~torch.as_tensor(strong.success.to_numpy())] = float("nan")
+            finite = torch.isfinite(d).flatten(1).all(1)
+            if bool(finite.any()):
+                f, pw = radial_profile(power_spectrum(d[finite]), dc=False)  # the δ's mean is not a frequency
+                prof_rows.append(pd.DataFrame(dict(**label, frequency=f.numpy(), power=(pw / pw.sum()).numpy())))
+            sh = share_table(d, cutoff, **label, source="attack")
+            sh["image"] = strong["image"].to_numpy()[sh["image"].to_numpy()]
+            share_rows.append(sh)
+            try:  # the null: what the attack's starting points alone imply (a separately cached evaluation)
+                _, start = boundary_starts(run, n_images=n, repeats=1)
+            except RecordOnlyRunError as e:  # a published record without it: the page says so
+                no_start.append(e.run_id)
+                continue
+            st = share_table(start[0], cutoff, **label, source="start")
+            st["image"] = strong["image"].to_numpy()[st["image"].to_numpy()]
+            share_rows.append(st[st["image"].isin(sh["image"])])  # the images the attack succeeded on
         band = self.curves(runs, ("low-pass", "high-pass"), self.prof.eval_images, cutoff=cutoff)
         regs = [c for c in band["condition"].unique() if c != "unregularized"]
+        shares = pd.concat(share_rows, ignore_index=True) if share_rows else pd.DataFrame(
+            columns=["image", "share", "cutoff", "run", "seed", "condition", "source"])
+        lowfreq = (shares.groupby(["run", "seed", "condition", "source"], as_index=False)
+                   .agg(share=("share", "mean"), n_images=("share", "count"))) if len(shares) else pd.DataFrame()
         return self.figure_data(
             dict(distances=pd.concat(dist, ignore_index=True), boundary=pd.DataFrame(summ),
                  profiles=pd.concat(prof_rows, ignore_index=True) if prof_rows else pd.DataFrame(),
-                 lowfreq=pd.DataFrame(low_rows), band=band,
+                 shares=shares, lowfreq=lowfreq, band=band,
                  band_summary=stats.mean_sem(band, by=("condition", "attack", "epsilon")),
                  band_tests=tests(band, "unregularized", regs)),
-            runs_table(runs))
+            runs_table(runs), runs_without_start=",".join(no_start))
 
     def what_we_see(self, data: FigureData) -> str:
         lines = []
@@ -103,16 +202,53 @@ class Fig4(TrainedFigure):
             lines.append(f"- Boundary attack, {cond}: median per-pixel MSE of the minimal perturbation "
                          f"{fmt(np.nanmean(v), 5)} ± {fmt(sem(v), 5)} over {len(v)} seeds; "
                          f"{int(g.failed.sum())} of {int(g.attempted.sum())} attacks failed.")
-        lf = data["lowfreq"]
-        for cond, g in (lf.groupby("condition") if len(lf) else []):
-            v = g["low_fraction"].to_numpy(float)
-            lines.append(f"- {cond}: {100 * np.mean(v):.0f}% ± {100 * sem(v):.0f}% of perturbation power lies "
-                         f"below {g.cutoff.iloc[0]:g} cycles/pixel (white noise would put "
-                         f"{100 * white_low_share(float(g.cutoff.iloc[0])):.0f}% there).")
+        lines += lowfreq_sentences(data["shares"], data.params.get("cutoff", DEFAULT_CUTOFF),
+                                   data.params.get("runs_without_start", ""))
         bt = data["band_tests"]
         for (attack, b), g in (bt.groupby(["attack", "b"]) if len(bt) else []):
             lines.append(gain_sentence(f"**{attack} noise, {b}**", g, data["band_summary"], dict(attack=attack)))
         return "\n".join(lines) if lines else "No numbers to summarise (empty tables)."
+
+
+def _cmp_text(c) -> str:
+    return (f"{c.estimate:+.3f} [{fmt(c.ci_low)}, {fmt(c.ci_high)}] (95% CI; {c.test}, n = {min(c.n_a, c.n_b)} "
+            f"seeds, p = {pfmt(c.p)})")
+
+
+def lowfreq_sentences(shares: pd.DataFrame, cutoff: float, runs_without_start: str = "") -> list[str]:
+    """"What we see" on the low-frequency share (non-DC power at 0 < r <= cutoff) of the boundary perturbations
+    and of the directions their starting points imply, per condition, with the paired tests across seeds."""
+    if shares is None or shares.empty:
+        return ["- No successful boundary perturbation to analyse."]
+    lines = []
+    m = shares.groupby(["condition", "source", "seed"])["share"].mean().reset_index()
+    for cond, g in m.groupby("condition"):
+        parts = []
+        for src, name in (("attack", "the attack's perturbations"), ("start", "their starting points alone")):
+            v = g.loc[g["source"] == src, "share"].to_numpy(float)
+            if len(v):
+                parts.append(f"{name} {100 * v.mean():.1f}% ± {100 * sem(v):.1f}%")
+        lines.append(f"- {cond}: share of non-DC power at frequencies <= {cutoff:g} cycles/pixel (mean ± SEM over "
+                     f"seeds of the per-seed mean over images): " + "; ".join(parts) + ".")
+    conds = sorted(set(shares["condition"]))
+    reg = [c for c in conds if c != "unregularized"]
+    has_start = "source" in shares and (shares["source"] == "start").any()
+    if has_start:
+        for cond in conds:
+            c = lowfreq_null_test(shares, cond)
+            lines.append(f"  {cond}, attack − start share per seed: {_cmp_text(c)}.")
+    if reg and "unregularized" in conds:
+        c = lowfreq_test(shares, reg[0])
+        lines.append(f"- {reg[0]} − unregularized, attack share per seed: {_cmp_text(c)}.")
+        if has_start:
+            c = lowfreq_excess_test(shares, reg[0])
+            lines.append(f"- {reg[0]} − unregularized, excess over the start null per seed: {_cmp_text(c)}. The "
+                         "claims page judges this with its SESOI and Holm across the page.")
+    if runs_without_start:
+        k = len(runs_without_start.split(","))
+        lines.append(f"- **The start-direction null is missing for {k} run(s)** (records without that evaluation: "
+                     f"{runs_without_start}); the comparisons with the null use the other runs only.")
+    return lines
 
 
 PAGE = Fig4
