@@ -1,0 +1,442 @@
+"""The claims page (issue 13): every claim row on synthetic figure tables built with a known strong effect, a null
+effect, a reversed effect and too little power, and the verdict each must give; rows of figures whose runs are
+missing (records mode); Holm across the page; no verdict outside the four.
+
+Synthetic tables have the columns the figures' ``data()`` returns; seeds share an offset across conditions (as
+shared initial weights would), so the paired design matters. Effects are given in units of each row's SESOI
+(or margin), so one set of cases serves every row.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pixelreg.errors import MissingRunsError, RecordOnlyRunError
+from pixelreg.figures import claims as cl
+from pixelreg.figures.claims import CLAIMS, Claims, claims_table
+from pixelreg.figures.common import FigureData
+from pixelreg.verdicts import VERDICTS
+
+TASK = "fashion-mnist"
+POOLS = (TASK, "natural")
+EPS = (0.0, 0.1, 0.2, 0.3)
+NOISE = ("gaussian", "uniform", "salt-pepper")
+POINT = (1.0, 0.8)  # the trade-off point judged on fig6
+BY_KEY = {c.key: c for c in CLAIMS}
+
+
+class World:
+    """Synthetic figure tables. ``effects`` maps a claim key to the difference its comparison should see
+    (b − a in the summary's units); everything else is null. ``seeds`` and ``noise`` (run-level SD in the
+    summary's units) set the power."""
+
+    def __init__(self, effects: dict[str, float], seeds: int, noise: float, rng: int = 0, antithetic: bool = False):
+        """``antithetic``: the second half of the seeds replays the first half's run noise negated, so every
+        paired difference's sample mean is exactly the effect (a null is exactly null, whatever the draws)."""
+        self.e, self.n, self.noise = effects, seeds, noise
+        self.g = np.random.default_rng(rng)
+        self.off = self.g.normal(0, 0.03, size=seeds)  # per-seed offsets shared by all conditions of a seed
+        self.anti = antithetic and seeds % 2 == 0
+        self._k: dict[int, int] = {}
+        self._draws: dict[tuple[int, int], float] = {}
+
+    def eps_noise(self, seed: int) -> float:
+        k = self._k[seed] = self._k.get(seed, -1) + 1
+        half = self.n // 2
+        if self.anti and seed >= half:
+            return -self._draws[(seed - half, k)]
+        v = self._draws[(seed, k)] = float(self.g.normal(0, self.noise))
+        return v
+
+    def curve(self, seed, cond, noisy_shift=0.0, clean_shift=0.0, **labels) -> list[dict]:
+        run_noise = self.eps_noise(seed)  # one draw per run: the AUC and the clean point move together
+        return [dict(run=f"{cond}-{seed}-{'-'.join(map(str, labels.values()))}", seed=seed, condition=cond,
+                     epsilon=e, accuracy=0.9 - e + self.off[seed] + run_noise + (noisy_shift if e > 0 else clean_shift),
+                     **labels) for e in EPS]
+
+    # -- figures ---------------------------------------------------------------------------------------
+    def fig2(self) -> FigureData:
+        e, rows = self.e, []
+        for s in range(self.n):
+            unreg = {a: self.curve(s, "unregularized", attack=a) for a in NOISE}
+            for pool in POOLS:
+                tag = "same" if pool == TASK else "natural"
+                for a in NOISE:  # one unregularized run, shown in both panels
+                    rows += [dict(r, reg_data=pool, panel=pool) for r in unreg[a]]
+                    th = e.get("combos", 0.0) + e.get("sth-vs-pixel", 0.0) + (
+                        e.get(f"fig2-{tag}-gain", 0.0) if a == "gaussian" else 0.0)
+                    px = e.get("pixel-gain", 0.0)
+                    rows += self.curve(s, "S^Th", th, e.get(f"fig2-{tag}-clean", 0.0), attack=a, reg_data=pool,
+                                       panel=pool)
+                    rows += self.curve(s, "S^pixel", px, attack=a, reg_data=pool, panel=pool)
+        return FigureData("fig2", {}, dict(curves=pd.DataFrame(rows)))
+
+    def fig3(self) -> FigureData:
+        e, rows = self.e, []
+        for s in range(self.n):
+            for pool in POOLS:
+                tag = "same" if pool == TASK else "natural"
+                for mode in ("transferred", "white-box"):
+                    lab = dict(attack="fgsm", reg_data=pool, panel=pool, mode=mode)
+                    th = (e.get(f"fig3-{tag}", 0.0) + e.get("combos", 0.0)) if mode == "transferred" else 0.0
+                    rows += self.curve(s, "unregularized", **lab) + self.curve(s, "S^Th", th, **lab)
+        return FigureData("fig3", {}, dict(curves=pd.DataFrame(rows)))
+
+    def fig4(self, with_start: bool = True) -> FigureData:
+        e, rows, bnd, sh = self.e, [], [], []
+        for s in range(self.n):
+            for cond in ("unregularized", "S^Th"):
+                reg = cond == "S^Th"
+                rows += self.curve(s, cond, e.get("highfreq", 0.0) if reg else 0.0, attack="high-pass")
+                rows += self.curve(s, cond, attack="low-pass")
+                log_mse = math.log(1e-3) + self.off[s] + self.eps_noise(s) + (e.get("boundary", 0.0) if reg else 0)
+                bnd.append(dict(run=f"{cond}-{s}", seed=s, condition=cond, mean_median_mse=math.exp(log_mse)))
+                start = 0.4 + self.off[s] + self.eps_noise(s)
+                attack = start + e.get("lowfreq-start", 0.0) + (e.get("lowfreq-reg", 0.0) if reg else 0.0) \
+                    + self.eps_noise(s)
+                for i in range(4):  # images: per-image scatter around the run's share
+                    jitter = 0.01 * (i - 1.5)
+                    sh.append(dict(image=i, share=attack + jitter, seed=s, condition=cond, source="attack"))
+                    if with_start:
+                        sh.append(dict(image=i, share=start + jitter, seed=s, condition=cond, source="start"))
+        return FigureData("fig4", {}, dict(band=pd.DataFrame(rows), boundary=pd.DataFrame(bnd),
+                                           shares=pd.DataFrame(sh)))
+
+    def fig5(self) -> FigureData:
+        e, rows, pts = self.e, [], []
+        cells = [("unregularized", 0, 0, 0.0)] + [("S^Th", k, 200, 1.0) for k in (4, 16, 64)] + \
+                [("S^Th", 16, n, 1.0) for n in (50, 2000)]
+        for s in range(self.n):
+            for cond, k, n, alpha in cells:
+                shift = (e.get("efficiency-k", 0.0) if (k, n) == (4, 200) else 0.0) + \
+                        (e.get("efficiency-N", 0.0) if (k, n) == (16, 50) else 0.0)
+                run = f"{cond}-{k}-{n}-{s}"
+                rows += [dict(r, run=run) for r in self.curve(s, cond, shift, attack="gaussian")]
+                pts.append(dict(run=run, seed=s, condition=cond, pairs=k, pool_size=n, alpha=alpha))
+        return FigureData("fig5", dict(fixed_pairs=16, fixed_pool_size=200),
+                          dict(points=pd.DataFrame(pts), curves=pd.DataFrame(rows)))
+
+    def fig6(self) -> FigureData:
+        e, rows = self.e, []
+        for s in range(self.n):
+            for attack in ("gaussian", "salt-pepper"):
+                base_c, base_r = 0.9 + self.off[s], 0.5 + self.off[s]
+                rows.append(dict(run=f"u-{s}-{attack}", seed=s, condition="unregularized", alpha=0.0, th=0.8,
+                                 attack=attack, C=base_c + self.eps_noise(s), R=base_r + self.eps_noise(s)))
+                for a in (0.3, 1.0, 10.0):
+                    for t in (0.4, 0.8):
+                        at = (a, t) == POINT and attack == "gaussian"
+                        rows.append(dict(run=f"r-{a}-{t}-{s}-{attack}", seed=s, condition="S^Th", alpha=a, th=t,
+                                         attack=attack,
+                                         C=base_c + self.eps_noise(s) + (e.get("tradeoff-C", 0.0) if at else 0.0),
+                                         R=base_r + self.eps_noise(s) + (e.get("tradeoff-R", 0.0) if at else 0.0)))
+        return FigureData("fig6", {}, dict(points=pd.DataFrame(rows)))
+
+    def fig1(self, r: dict[str, tuple[float, float]]) -> FigureData:
+        rows = [dict(source="predictor", reference="pixel", method="pearson", r=v, ci_low=v - h, ci_high=v + h,
+                     n_images=500, n_pairs=124750, simulation=sim) for sim, (v, h) in r.items()]
+        return FigureData("fig1", {}, dict(correlations=pd.DataFrame(rows)))
+
+    def figures(self, fig1=None) -> dict[str, FigureData]:
+        r = fig1 or {"with mean-luminance response": (0.0, 0.5)}
+        return dict(fig1=self.fig1(r), fig2=self.fig2(), fig3=self.fig3(), fig4=self.fig4(), fig5=self.fig5(),
+                    fig6=self.fig6())
+
+
+def _row(key: str, figures, **kw) -> pd.Series:
+    t = claims_table(figures, TASK, claims=(BY_KEY[key],), tradeoff_point=POINT, **kw)
+    assert len(t) == 1
+    return t.iloc[0]
+
+
+def _scale(claim) -> float:
+    r = claim.rule
+    return r.margin if r.kind == "no_loss" else r.sesoi
+
+
+TESTED = [c.key for c in CLAIMS if c.rule is not None and c.key != "fig1"]
+EFFECT_ROWS = [k for k in TESTED if BY_KEY[k].rule.kind == "effect"]
+NO_LOSS_ROWS = [k for k in TESTED if BY_KEY[k].rule.kind == "no_loss"]
+
+
+# ---- "effect" rows: strong, null, reversed, no power --------------------------------------------------------
+
+@pytest.mark.parametrize("key", EFFECT_ROWS)
+def test_effect_row_strong_effect_is_reproduced(key):
+    s = _scale(BY_KEY[key])
+    row = _row(key, World({key: 8 * s}, seeds=6, noise=0.3 * s).figures())
+    assert row.verdict == "reproduced", row.rule
+    lo, hi = (float(x) for x in row.interval.strip("[]").split(","))
+    assert lo > 0 and float(row.number) == pytest.approx(8 * s, rel=0.25)
+    assert "p_holm" in row.test and row.mde and row.sesoi
+
+
+@pytest.mark.parametrize("key", EFFECT_ROWS)
+def test_effect_row_null_effect_with_power_is_not_reproduced(key):
+    s = _scale(BY_KEY[key])
+    row = _row(key, World({}, seeds=30, noise=0.2 * s, antithetic=True).figures())
+    assert row.verdict == "not reproduced", row.rule
+    assert "TOST" in row.test
+
+
+@pytest.mark.parametrize("key", EFFECT_ROWS)
+def test_effect_row_reversed_effect_is_contradicted(key):
+    s = _scale(BY_KEY[key])
+    row = _row(key, World({key: -8 * s}, seeds=6, noise=0.3 * s).figures())
+    assert row.verdict == "contradicted", row.rule
+    assert float(row.number) < 0
+
+
+@pytest.mark.parametrize("key", EFFECT_ROWS)
+def test_effect_row_without_power_is_inconclusive(key):
+    s = _scale(BY_KEY[key])
+    # 4 seeds, the second pair replaying the first's noise negated: the estimate is exactly 2 SESOI (so TOST cannot
+    # rule the SESOI out), and the noise leaves it far from significant
+    row = _row(key, World({key: 2 * s}, seeds=4, noise=10 * s, antithetic=True).figures())
+    assert row.verdict == "inconclusive", row.rule
+    assert float(row.number) == pytest.approx(2 * s, abs=1e-3)  # shown to 3 decimals
+    mde = float(row.mde.split()[0])
+    assert mde > 2 * s  # the design cannot detect the effect it holds
+
+
+def test_large_gain_below_the_large_threshold_is_not_reproduced():
+    """Fig. 2b/c's "large" gain: significant, but shown to be below 5 points -> not reproduced."""
+    row = _row("fig2-natural-gain", World({"fig2-natural-gain": 0.02}, seeds=20, noise=0.003,
+                                          antithetic=True).figures())
+    assert row.verdict == "not reproduced", row.rule
+    assert "'large' threshold" in row.rule and row.sesoi == f"{cl.LARGE_AUC:.3f}"
+
+
+def test_sth_vs_pixel_is_head_to_head():
+    """Both regularizers gain equally over unregularized: S^Th vs S^pixel is null, S^pixel's own gain is real."""
+    w = World({"sth-vs-pixel": 0.05}, seeds=30, noise=0.002)  # S^Th: +0.05, S^pixel: 0
+    w2 = World({"pixel-gain": 0.05}, seeds=30, noise=0.002, antithetic=True)
+    w2.e["combos"] = 0.05  # S^Th +0.05 everywhere fig2 shows, like S^pixel
+    assert _row("sth-vs-pixel", w.figures()).verdict == "reproduced"
+    assert _row("sth-vs-pixel", w2.figures()).verdict == "not reproduced"
+    assert _row("pixel-gain", w2.figures()).verdict == "reproduced"
+
+
+# ---- "no loss" rows: non-inferiority with a margin --------------------------------------------------------
+
+@pytest.mark.parametrize("key", NO_LOSS_ROWS)
+def test_no_loss_row_without_a_loss_is_reproduced(key):
+    m = _scale(BY_KEY[key])
+    row = _row(key, World({key: -0.2 * m}, seeds=12, noise=0.1 * m).figures())
+    assert row.verdict == "reproduced", row.rule
+    assert "non-inferiority" in row.test
+
+
+@pytest.mark.parametrize("key", NO_LOSS_ROWS)
+def test_no_loss_row_with_a_loss_beyond_the_margin_is_contradicted(key):
+    m = _scale(BY_KEY[key])
+    row = _row(key, World({key: -8 * m}, seeds=6, noise=0.3 * m).figures())
+    assert row.verdict == "contradicted", row.rule
+
+
+@pytest.mark.parametrize("key", NO_LOSS_ROWS)
+def test_no_loss_row_is_not_judged_by_absence_of_significance(key):
+    m = _scale(BY_KEY[key])
+    row = _row(key, World({}, seeds=3, noise=5 * m).figures())  # no drop in the mean, no power
+    assert row.verdict == "inconclusive", row.rule
+    # a loss right at the margin, measured precisely: neither ruled out nor shown
+    row = _row(key, World({key: -m}, seeds=12, noise=0.1 * m, antithetic=True).figures())
+    assert row.verdict == "inconclusive", row.rule
+
+
+# ---- the ablation guard ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["efficiency-k", "efficiency-N", "tradeoff-R", "tradeoff-C"])
+def test_ablation_rows_need_three_seeds(key):
+    s = _scale(BY_KEY[key])
+    effect = 8 * s if BY_KEY[key].rule.kind == "effect" else 0.0
+    row = _row(key, World({key: effect}, seeds=2, noise=0.01 * s).figures())
+    assert row.verdict == "inconclusive (2 seeds)", row.rule
+    assert row.category == "inconclusive"
+
+
+def test_tradeoff_is_judged_at_the_stated_point_not_the_best_one():
+    w = World({}, seeds=6, noise=0.001, antithetic=True)
+    f = w.figures()
+    pts = f["fig6"]["points"]
+    pts.loc[(pts.alpha == 10.0) & (pts.th == 0.4) & (pts.attack == "gaussian"), "R"] += 0.3  # a better point
+    assert _row("tradeoff-R", f).verdict == "not reproduced"
+    t = claims_table(f, TASK, claims=(BY_KEY["tradeoff-R"],), tradeoff_point=(3.0, 0.8))
+    assert t.verdict.iloc[0].startswith("inconclusive (no data") and "not in fig6's grid" in t.verdict.iloc[0]
+
+
+# ---- Fig. 1: both simulations ------------------------------------------------------------------------------
+
+def test_fig1_is_judged_on_both_simulations():
+    w = World({}, seeds=2, noise=0.01)
+    with_dc, without = "with mean-luminance response", "without mean-luminance response"
+    both = _row("fig1", w.figures({with_dc: (0.4, 0.04), without: (0.35, 0.04)}))
+    assert both.verdict == "reproduced" and with_dc in both.number and without in both.number
+    assert "Judged on each" in both.rule and "Wald z" in both.test
+    split = _row("fig1", w.figures({with_dc: (0.29, 0.03), without: (0.02, 0.03)}))
+    assert split.verdict.startswith("inconclusive (the ") and "disagree" in split.verdict
+    assert "reproduced" in split.verdict and "not reproduced" in split.verdict
+    null = _row("fig1", w.figures({with_dc: (0.0, 0.03), without: (0.01, 0.03)}))
+    assert null.verdict == "not reproduced"
+    rev = _row("fig1", w.figures({with_dc: (-0.4, 0.05), without: (-0.3, 0.05)}))
+    assert rev.verdict == "contradicted"
+    wide = _row("fig1", w.figures({with_dc: (0.1, 0.3), without: (0.1, 0.3)}))
+    assert wide.verdict == "inconclusive"
+
+
+# ---- low frequencies: the start-direction null -------------------------------------------------------------
+
+def test_lowfreq_without_the_start_null_is_inconclusive_not_judged_on_white_noise():
+    w = World({"lowfreq-start": 0.3, "lowfreq-reg": 0.3}, seeds=6, noise=0.005)
+    f = w.figures()
+    f["fig4"] = w.fig4(with_start=False)
+    for key in ("lowfreq-start", "lowfreq-reg"):
+        row = _row(key, f)
+        assert row.verdict.startswith("inconclusive (no data") and "start-direction null" in row.verdict
+
+
+def test_lowfreq_start_null_removes_what_the_start_carries():
+    """High shares that the starting points already have are not an effect of the attack."""
+    w = World({}, seeds=10, noise=0.005, antithetic=True)
+    f = w.figures()
+    sh = f["fig4"]["shares"]
+    sh["share"] += 0.4  # every direction is very low-frequency, starts and attacks alike
+    assert _row("lowfreq-start", f).verdict == "not reproduced"
+
+
+# ---- records mode: figures without runs --------------------------------------------------------------------
+
+def test_missing_runs_and_record_only_runs_make_their_rows_inconclusive():
+    w = World({}, seeds=6, noise=0.01)
+    f: dict = w.figures()
+    f["fig5"] = MissingRunsError(["a1", "b2", "c3"], ["pixelreg train ..."] * 3)
+    f["fig4"] = RecordOnlyRunError("abc123", "boundary-start", "no checkpoint")
+    t = claims_table(f, TASK, tradeoff_point=POINT)
+    by = dict(zip(t.key, t.verdict))
+    assert by["efficiency-k"] == by["efficiency-N"] == "inconclusive (not run at this profile: 3 runs missing)"
+    for key in ("boundary", "lowfreq-start", "lowfreq-reg", "highfreq"):
+        assert by[key].startswith("inconclusive (not run at this profile: run abc123") and "boundary-start" in by[key]
+    assert by["fig2-same-gain"] in VERDICTS  # the other rows are judged
+
+
+def test_claims_page_catches_both_errors_per_figure(monkeypatch, tmp_path):
+    w = World({"fig2-same-gain": 0.08}, seeds=6, noise=0.003)
+    figs = w.figures()
+    page = Claims(profile="smoke")
+    errors = dict(fig5=MissingRunsError(["r1", "r2"], ["cmd", "cmd"]),
+                  fig6=RecordOnlyRunError("r9", "acc-gaussian", "record without a checkpoint"))
+
+    def fake_data(self, runs_dir=None, progress=True):
+        if self.name in errors:
+            raise errors[self.name]
+        return figs[self.name]
+
+    for p in page.pages().values():
+        monkeypatch.setattr(type(p), "data", fake_data)
+    monkeypatch.setattr(Claims, "tradeoff_point", lambda self: POINT)
+    data = page.data(runs_dir=tmp_path)
+    t = data["claims"]
+    by = dict(zip(t.key, t.verdict))
+    assert by["efficiency-k"] == "inconclusive (not run at this profile: 2 runs missing)"
+    assert by["tradeoff-R"].startswith("inconclusive (not run at this profile: run r9")
+    assert by["fig2-same-gain"] == "reproduced"
+    assert "inconclusive" in data.what_we_see()
+    # other errors are not swallowed
+    errors["fig5"] = ValueError("a bug")
+    with pytest.raises(ValueError, match="a bug"):
+        page.data(runs_dir=tmp_path)
+
+
+# ---- the page as a whole -----------------------------------------------------------------------------------
+
+def test_every_row_shows_number_interval_test_mde_verdict_and_rule():
+    w = World({k: 8 * _scale(BY_KEY[k]) for k in EFFECT_ROWS}, seeds=6, noise=0.003)
+    t = claims_table(w.figures({"with mean-luminance response": (0.4, 0.04),
+                                "without mean-luminance response": (0.3, 0.04)}), TASK, tradeoff_point=POINT)
+    assert list(t.key) == [c.key for c in CLAIMS]
+    assert set(t.category) <= set(VERDICTS)
+    assert not t.verdict.str.contains("partly").any()
+    tested = t[t.key.isin(TESTED + ["fig1"])]
+    for col in ("number", "interval", "test", "mde", "sesoi", "rule"):
+        assert (tested[col].str.len() > 0).all(), col
+    assert tested.test.str.contains("paired t").sum() >= len(TESTED) - 1
+    assert t.loc[t.key == "timing", "verdict"].item() == "inconclusive (not testable here)"
+
+
+def test_holm_runs_across_the_page():
+    """The same comparison alone and among the page's other tests: the Holm p grows, the MDE level falls."""
+    w = World({"fig2-same-gain": 0.08}, seeds=6, noise=0.003)
+    f = w.figures()
+    alone = _row("fig2-same-gain", f)
+    t = claims_table(f, TASK, tradeoff_point=POINT)
+    page = t[t.key == "fig2-same-gain"].iloc[0]
+    assert alone.number == page.number
+    p_alone = float(alone.test.split("p_holm = ")[1].split(";")[0].replace("<", ""))
+    alpha_page = float(page.mde.split("α = ")[1].rstrip(")"))
+    assert alpha_page < 0.05 and "α = 0.05" in alone.mde
+    assert p_alone <= float(page.test.split("p_holm = ")[1].split(";")[0].replace("<", "")) or "<0.001" in page.test
+
+
+# ---- Fig. 4: the start directions are the attack's starting points -----------------------------------------
+
+def test_init_directions_replay_the_boundary_attacks_starts(monkeypatch):
+    """For the first batch, the init replayed alone gives exactly the starting points the boundary attack used."""
+    import pixelreg.attacks as attacks
+    from pixelreg.figures.fig4 import init_directions
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3)).eval()
+    x = torch.rand(5, 1, 8, 8)
+    seen = []
+    real = attacks.blended_uniform_noise_init
+
+    def spy(m, xb, yb, *a, **k):
+        start, ok = real(m, xb, yb, *a, **k)
+        seen.append((start - xb).clone())
+        return start, ok
+
+    monkeypatch.setattr(attacks, "blended_uniform_noise_init", spy)
+    attacks.BoundaryAttack(steps=1, repeats=2, batch_size=100)(model, x, seed=3)
+    monkeypatch.setattr(attacks, "blended_uniform_noise_init", real)
+    delta, found = init_directions(model, x, seed=3, repeats=2, batch_size=100)
+    assert delta.shape == (2, 5, 1, 8, 8) and len(seen) == 2
+    for r in range(2):
+        ok = found[r]
+        assert torch.allclose(delta[r][ok], seen[r][ok])
+
+
+# ---- Fig. 1 page: both simulations, end to end at the smoke scale ------------------------------------------
+
+def test_fig1_page_computes_both_simulations_and_the_claim_reads_both(tmp_path):
+    from pixelreg.figures.fig1 import SIMULATIONS, Fig1
+
+    data = Fig1(profile="smoke").data(runs_dir=tmp_path)
+    for name in ("pairs", "correlations", "predictor", "meta"):
+        assert list(dict.fromkeys(data[name]["simulation"])) == list(SIMULATIONS), name
+    meta = data["meta"]
+    assert list(meta.loc[meta.parameter == "zero_dc", "value"]) == [False, True]
+    nf = data["correlations"].query("source == 'noise_free' and reference == 'pixel' and method == 'pearson'")
+    assert nf["r"].nunique() == 2  # the two populations respond differently
+    assert "mean luminance" in data.what_we_see()
+    row = _row("fig1", dict(fig1=data))
+    for sim in SIMULATIONS:
+        assert sim in row.number and sim in row.interval and sim in row.mde
+    assert row.category in VERDICTS
+
+
+def test_wald_comparison_matches_the_normal_formulas():
+    from scipy import stats as st
+
+    from pixelreg import stats
+
+    c = stats.wald_test(0.2, 0.05, 500, what="bootstrap SE")
+    assert c.test == "Wald z (bootstrap SE)" and c.p == pytest.approx(2 * st.norm.sf(4.0))
+    assert (c.ci_low, c.ci_high) == pytest.approx((0.2 - 1.959964 * 0.05, 0.2 + 1.959964 * 0.05))
+    assert stats.shifted_p(c, 0.1, "greater") == pytest.approx(st.norm.sf(2.0))
+    assert stats.tost(c, 0.3)[0] == pytest.approx(st.norm.cdf(-2.0))  # the upper test: (0.2 − 0.3)/0.05
+    assert stats.mde(c, 0.05, 0.8) == pytest.approx((1.959964 + 0.841621) * 0.05, rel=1e-5)
+    assert math.isnan(stats.wald_test(0.2, 0.0, 10).p)
