@@ -440,3 +440,36 @@ def test_wald_comparison_matches_the_normal_formulas():
     assert stats.tost(c, 0.3)[0] == pytest.approx(st.norm.cdf(-2.0))  # the upper test: (0.2 − 0.3)/0.05
     assert stats.mde(c, 0.05, 0.8) == pytest.approx((1.959964 + 0.841621) * 0.05, rel=1e-5)
     assert math.isnan(stats.wald_test(0.2, 0.0, 10).p)
+
+
+def test_boundary_starts_are_a_separately_cached_evaluation(tmp_path):
+    """The null is cached under its own name beside the run's other evaluations, and read back without the
+    model (as from a published record)."""
+    from types import SimpleNamespace
+
+    from pixelreg.figures.fig4 import boundary_starts
+
+    try:
+        from pixelreg.data import load_dataset
+        load_dataset("fashion-mnist", "test")
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"Fashion-MNIST not available: {e}")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()
+    run = SimpleNamespace(config=SimpleNamespace(task="fashion-mnist", seed=0, alpha=0.0, rgb=False), dir=tmp_path,
+                          load_model=lambda device=None: model)
+    table, delta = boundary_starts(run, n_images=6)
+    assert delta.shape == (1, 6, 1, 28, 28) and list(table.columns[:3]) == ["run", "seed", "condition"]
+    assert table["found"].sum() == int(torch.isfinite(delta).flatten(2).all(2).sum())
+    names = sorted(p.name for p in (tmp_path / "evals").iterdir() if not p.name.endswith(".lock"))
+    assert [n.rsplit("-", 1)[0] for n in names] == ["boundary-start"] * 3
+    assert {n.rsplit(".", 1)[1] for n in names} == {"csv", "json", "pt"}
+
+    def no_model(device=None):
+        raise RecordOnlyRunError("x", "boundary-start", "no checkpoint")
+
+    run.load_model = no_model
+    table2, delta2 = boundary_starts(run, n_images=6)
+    assert torch.equal(delta.nan_to_num(), delta2.nan_to_num()) and table2.equals(table)
+    with pytest.raises(RecordOnlyRunError):  # another setting is not in the cache: it needs the model
+        boundary_starts(run, n_images=7)
