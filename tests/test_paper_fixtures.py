@@ -5,6 +5,8 @@ ImageNet pool, smoke-scale training (MNIST <- MNIST, CIFAR-10 <- ImageNet in gre
 curve on the CIFAR grid. A user with the real datasets runs the same code on them."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from conftest import FAKE_IMAGENET_FILES, FAKE_SPLITS, fake_images
@@ -84,3 +86,75 @@ def test_smoke_run_cifar10_from_imagenet_and_pgd(rgb, paper_env):
     assert t["epsilon"].tolist() == pytest.approx(list(EPSILON_GRIDS["cifar10"]["pgd"]))
     assert (t["n_images"] == 32).all() and t["accuracy"].between(0, 1).all()
     assert t["accuracy"].iloc[-1] <= t["accuracy"].iloc[0]
+
+
+def test_canonical_drops_the_imagenet_folder_of_other_pools():
+    """Only an ImageNet pool reads ``imagenet_dir``: elsewhere it cannot enter the run's hash."""
+    from pixelreg.config import config_hash
+
+    plain = make_config("smoke", preset="cifar10-cifar10")
+    leaked = make_config("smoke", preset="cifar10-cifar10", imagenet_dir="/somewhere/imagenet")
+    assert leaked.imagenet_dir is None and config_hash(leaked) == config_hash(plain)
+    unreg = make_config("smoke", task="cifar10", alpha=0.0, imagenet_dir="/somewhere/imagenet")
+    assert unreg.imagenet_dir is None
+    inet = make_config("smoke", preset="cifar10-imagenet", imagenet_dir="/somewhere/imagenet")
+    assert inet.imagenet_dir == "/somewhere/imagenet"
+
+
+def test_paper_plan_of_figs_2_and_3_at_smoke_scale(paper_env, tmp_path):
+    """The paper profile's figure plan (Fig. 2: MNIST <- MNIST, CIFAR-10/100 <- ImageNet; Fig. 3: CIFAR-10 <-
+    ImageNet and <- CIFAR-10 with transferred and white-box FGSM and white-box PGD) trained and evaluated end to
+    end at the smoke scale on the generated datasets and image folder, then the Fig. 3 notebook plotted."""
+    import nbformat
+    import papermill as pm
+
+    from pixelreg.figures import Fig2, Fig3
+
+    runs_dir = paper_env["runs"]
+    f3 = Fig3(profile="smoke", plan="paper")
+    d3 = f3.data(runs_dir=runs_dir, progress=False)
+    cur = d3["curves"]
+    assert set(cur["paper_panel"]) == {"Fig. 3a", "Fig. 3b"} and set(cur["task"]) == {"cifar10"}
+    assert set(cur["mode"]) == {"transferred", "white-box", "white-box PGD"}
+    for mode, g in cur.groupby("mode"):
+        attack = "pgd" if mode == "white-box PGD" else "fgsm"
+        for _, run in g.groupby(["panel", "run"]):
+            assert run["epsilon"].tolist() == pytest.approx(list(EPSILON_GRIDS["cifar10"][attack]))
+            assert run["accuracy"].between(0, 1).all()
+            if mode != "transferred":  # a white-box attack at the largest ε costs accuracy (ε = 0 is clean);
+                assert run["accuracy"].iloc[-1] <= run["accuracy"].iloc[0]  # smoke models near chance may not
+    pgd = cur[cur["mode"] == "white-box PGD"]
+    assert set(pgd["reg_data"]) == {"imagenet"} and set(pgd["condition"]) == {"unregularized", "S^Th"}
+    assert (pgd["n_images"] == 64).all() and set(pgd["attack_repr"]) == {repr(PGD(steps=3))}
+    # the same clean images and model give the same ε = 0 accuracy under transferred and white-box FGSM
+    fgsm = cur[cur["mode"] != "white-box PGD"]
+    clean = fgsm[fgsm.epsilon == 0].groupby("run")["accuracy"].nunique()
+    assert (clean == 1).all()
+    assert "Fig. 3a" in d3.caption() and "paper's plan" in d3.caption() and "ran no white-box attack" in d3.caption()
+    runs = d3.runs
+    assert set(runs.loc[runs.reg_data.notna(), "reg_data"]) == {"imagenet", "cifar10"}
+
+    d2 = Fig2(profile="smoke", plan="paper", seeds="0").data(runs_dir=runs_dir, progress=False)  # every panel, 1 seed
+    cur = d2["curves"]
+    assert set(cur["paper_panel"]) == {"Fig. 2a", "Fig. 2b", "Fig. 2c"}
+    assert set(zip(cur["task"], cur["reg_data"])) == {("mnist", "mnist"), ("cifar10", "imagenet"),
+                                                      ("cifar100", "imagenet")}
+    for (task, attack), g in cur.groupby(["task", "attack"]):
+        for _, run in g.groupby(["panel", "run"]):
+            assert run["epsilon"].tolist() == pytest.approx(list(EPSILON_GRIDS[task][attack]))
+    assert set(cur["condition"]) == {"unregularized", "S^pixel", "S^Th"}
+    assert (cur["n_images"] == 100).all()  # the fixtures' test split (smoke asks for 128)
+    assert "cifar100 <- imagenet stands for Fig. 2c" in d2.caption()
+    # the CIFAR-10 <- ImageNet runs of seed 0 are Fig. 3a's: trained once
+    shared = set(d2.runs.run) & set(d3.runs.run)
+    assert len(shared) == 3  # (unregularized, S^pixel, S^Th) of CIFAR-10, seed 0
+
+    out = tmp_path / "fig3.ipynb"  # the notebook's plots on the paper plan (all evaluations cached above)
+    book = Path(__file__).resolve().parent.parent / "book"
+    pm.execute_notebook(str(book / "fig3.ipynb"), str(out), parameters=dict(profile="smoke", plan="paper",
+                                                                       runs_dir=str(runs_dir)),
+                        cwd=str(tmp_path), kernel_name="python3", progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert sum(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+               for c in nb.cells for o in c.get("outputs", [])) >= 2  # FGSM and PGD figures
