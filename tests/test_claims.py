@@ -308,6 +308,17 @@ def test_lowfreq_start_null_removes_what_the_start_carries():
     assert _row("lowfreq-start", f).verdict == "not reproduced"
 
 
+def test_lowfreq_excess_without_one_condition_is_inconclusive():
+    """A model whose boundary attack never succeeded (no perturbations, so no shares) leaves the row without
+    data; it must not fail the page (the smoke book's one-class models do this)."""
+    w = World({"lowfreq-reg": 0.3}, seeds=6, noise=0.005)
+    f = w.figures()
+    sh = f["fig4"]["shares"]
+    f["fig4"].tables["shares"] = sh[sh["condition"] != "unregularized"]
+    row = _row("lowfreq-reg", f)
+    assert row.verdict == "inconclusive (no data: no boundary perturbations with their null for unregularized)"
+
+
 # ---- records mode: figures without runs --------------------------------------------------------------------
 
 def test_missing_runs_and_record_only_runs_make_their_rows_inconclusive():

@@ -185,7 +185,11 @@ def _lowfreq_beyond_start(d, ctx):
 
 
 def _lowfreq_excess(d, ctx):
-    return lowfreq_excess_test(_shares(d), "S^Th")
+    sh = _shares(d)
+    absent = sorted({"unregularized", "S^Th"} - set(sh["condition"]))
+    if absent:  # e.g. a model whose boundary attack found no start (a one-class model at the smoke scale)
+        raise NoData(f"no boundary perturbations with their null for {' and '.join(absent)}")
+    return lowfreq_excess_test(sh, "S^Th")
 
 
 def _cells(d, ctx) -> pd.DataFrame:
