@@ -10,7 +10,6 @@ from typing import ClassVar
 
 import pandas as pd
 
-from ..config import DEFAULT_TASK
 from ..models import PAPER_LAYERS
 from .common import FigureData, TrainedFigure, ensure_runs, fmt, runs_table
 from .fig2 import Fig2
@@ -24,18 +23,24 @@ class Diagnostics(TrainedFigure):
 
     name: ClassVar[str] = "diagnostics"
 
-    task: str = DEFAULT_TASK
-    reg_data: tuple[str, ...] | None = None  # None: as Fig. 2 (the task's images and natural images)
+    plan: str | None = None  # None: as Fig. 2 (the profile's plan)
+    panels: tuple[str, ...] | None = None  # "task<-pool" pairs; None: as Fig. 2
+    task: str | None = None  # None: as Fig. 2 (the plan's)
+    reg_data: tuple[str, ...] | None = None  # None: as Fig. 2 (the plan's pools)
     alpha: float | None = None  # None: as Fig. 2
     th: float | None = None  # None: as Fig. 2
     seeds: tuple[int, ...] | None = None  # None: the profile's seeds
 
     def profile_defaults(self, prof):
-        return dict(reg_data=(self.task, "natural"), seeds=prof.seeds)
+        f2 = Fig2(profile=self.profile, plan=self.plan, panels=self.panels, task=self.task, reg_data=self.reg_data)
+        return dict(panels=f2.panels, task=f2.task, reg_data=f2.reg_data, seeds=prof.seeds)
 
     def fig2(self) -> Fig2:
-        return Fig2(profile=self.profile, task=self.task, reg_data=self.reg_data, alpha=self.alpha, th=self.th,
+        return Fig2(profile=self.profile, plan=self.plan, panels=self.panels, alpha=self.alpha, th=self.th,
                     seeds=self.seeds)
+
+    def plan_text(self) -> str:
+        return self.fig2().plan_text()
 
     def configs(self):
         return self.fig2().configs()

@@ -13,7 +13,7 @@ import torch
 
 from .. import stats
 from ..attacks import blended_uniform_noise_init, eval_mode
-from ..config import DEFAULT_TASK, TrainConfig
+from ..config import TrainConfig
 from ..errors import ConfigError, RecordOnlyRunError
 from ..evaluate import DEFAULT_CUTOFF, boundary_distances, condition_label
 from ..models import default_device
@@ -21,7 +21,7 @@ from ..records import tensor_file_name
 from ..runs import Run, atomic_torch_save, cached_table
 from ..spectra import power_spectrum, radial_profile, share_table, start_direction
 from ..verdicts import lowfreq_excess_test, lowfreq_null_test, lowfreq_test
-from .common import FigureData, TrainedFigure, ensure_runs, fmt, gain_sentence, pfmt, runs_table, sem, tests
+from .common import FigureData, OnePoolFigure, ensure_runs, fmt, gain_sentence, pfmt, runs_table, sem, tests
 
 __all__ = ["Fig4", "boundary_starts", "init_directions", "START_INIT", "lowfreq_sentences"]
 
@@ -109,7 +109,7 @@ def boundary_starts(run: Run, n_images: int, seed: int = 0, repeats: int = 1, ba
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fig4(TrainedFigure):
+class Fig4(OnePoolFigure):
     """Boundary-attack perturbation sizes (reference protocol), their spectra (a stronger attack), and
     accuracy under low- vs high-pass Gaussian noise of equal energy.
 
@@ -122,10 +122,17 @@ class Fig4(TrainedFigure):
     """
 
     name: ClassVar[str] = "fig4"
-    one_pool: ClassVar[bool] = True
+    # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for. The poster's
+    # low-frequency panel does not name its pair; CIFAR-10 <- ImageNet is assumed, as in its other panels.
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "poster ii (boundary attack and frequencies; pair assumed: CIFAR-10 <- "
+                                       "ImageNet, as the poster's other panels)"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "poster ii (boundary attack and frequencies)"),
+    }
 
-    task: str = DEFAULT_TASK
-    reg_data: str | None = None  # None: the task's own images
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
     alpha: float | None = None  # None: the profile's alpha, else the paper's table
     th: float | None = None  # None: the paper's Th for the dataset pair
     seeds: tuple[int, ...] | None = None  # None: the profile's seeds
@@ -135,7 +142,7 @@ class Fig4(TrainedFigure):
     cutoff: float = DEFAULT_CUTOFF  # cycles/pixel between "low" and "high" frequencies
 
     def profile_defaults(self, prof):
-        return dict(reg_data=self.task, seeds=prof.seeds, n_images=prof.boundary_images, steps=prof.boundary_steps,
+        return dict(**self.pair_defaults(), seeds=prof.seeds, n_images=prof.boundary_images, steps=prof.boundary_steps,
                     spectra_steps=prof.spectra_steps)
 
     def check(self) -> None:
