@@ -235,10 +235,12 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
             key = (task, bool(getattr(cfg, "rgb", False)))
             # a cached curve (e.g. from a published record) needs no dataset: look it up under the key the
             # full test split would give before loading it
-            hit = _lookup(cache, run, atk, eps, f"{task}-test-first{min(n_images, SPLIT_SIZES[task][1])}",
-                          seed, batch_size, precision) if task in SPLIT_SIZES else None
+            n = min(n_images, SPLIT_SIZES[task][1]) if task in SPLIT_SIZES else None
+            hit = None if n is None or cache is not cached_table else cached_lookup(
+                run.dir, f"acc-{atk.name}", _curve_params(atk, eps, f"{task}-test-first{n}", seed, batch_size,
+                                                          precision))
             if hit is not None:
-                tables.append(_curve_table(run, cfg, atk, hit, seed, hit.attrs["n_images"], precision))
+                tables.append(_curve_table(run, cfg, atk, hit, seed, n, precision))
                 continue
             if key not in split_cache:
                 split_cache[key] = _test_split(task, n_images, rgb=key[1])
@@ -265,17 +267,6 @@ def _curve_params(atk: Attack, eps: list, data_id: str, seed: int, batch_size: i
     if precision != "fp32":  # fp32 keys are unchanged, so existing float32 caches stay valid
         params["precision"] = precision
     return params
-
-
-def _lookup(cache: Any, run: Any, atk: Attack, eps: list, data_id: str, seed: int, batch_size: int,
-            precision: str) -> pd.DataFrame | None:
-    """The cached curve under ``data_id`` if the default cache holds it (no computation, no data loaded)."""
-    if cache is not cached_table:
-        return None
-    hit = cached_lookup(run.dir, f"acc-{atk.name}", _curve_params(atk, eps, data_id, seed, batch_size, precision))
-    if hit is not None:
-        hit.attrs["n_images"] = int(data_id.rsplit("first", 1)[1])
-    return hit
 
 
 def _curve_table(run: Any, cfg: Any, atk: Attack, curve: pd.DataFrame, seed: int, n: int,
