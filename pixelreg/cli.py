@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -332,9 +333,26 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
                         "render from the records alone; pages that need more become stubs)")
     p.add_argument("--retrain", action="store_true",
                    help="ignore the published records in data/results/<profile> and train every run they cover")
+    p.add_argument("--imagenet-dir", default=None, metavar="FOLDER",
+                   help="the ImageNet folder of the paper plan's ImageNet pools (sets $PIXELREG_IMAGENET_DIR for "
+                        "the build and its notebooks; default: that variable). Its absolute path is part of the "
+                        "ImageNet runs' hashes")
     p.add_argument("--list-runs", action="store_true",
                    help="print every run the book needs, one JSON line each ({hash, figures, config}), "
                         "and per figure its runs on stderr; trains nothing, needs no data")
+
+
+def set_imagenet_dir(folder: str) -> str:
+    """``--imagenet-dir``: check that ``folder`` is a folder and make it the one setting, ``$PIXELREG_IMAGENET_DIR``
+    (absolute, so the notebooks' kernels, which run elsewhere, and the runs' hashes see the same path). Whether it
+    holds enough images is checked with the other datasets, before any training."""
+    from .data import IMAGENET_ENV, IMAGENET_LAYOUT
+
+    path = Path(folder).expanduser()
+    if not str(folder).strip() or not path.is_dir():
+        raise ConfigError("--imagenet-dir", folder, f"an existing folder: {IMAGENET_LAYOUT}")
+    os.environ[IMAGENET_ENV] = str(path.resolve())
+    return os.environ[IMAGENET_ENV]
 
 
 def _list_runs(per_page: dict) -> None:
@@ -362,6 +380,8 @@ def cmd_book(args: argparse.Namespace) -> int:
     from . import book
 
     profile = args.profile or DEFAULT_PROFILE
+    if args.imagenet_dir is not None:
+        set_imagenet_dir(args.imagenet_dir)
     if args.list_runs:
         _list_runs(book.book_configs(profile))
         return 0

@@ -421,3 +421,32 @@ def test_a_page_without_its_runs_becomes_a_stub_in_records_mode(tmp_path, monkey
     assert not runs.exists() or not any(runs.rglob("best.pt"))  # nothing trained
     with pytest.raises(PapermillExecutionError, match="MissingRunsError"):
         book.execute(["fig5"], "smoke", staging, str(runs))
+
+
+def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeypatch, capsys):
+    """``--imagenet-dir`` is the book's spelling of $PIXELREG_IMAGENET_DIR: with the variable unset, the paper
+    plan's ImageNet runs carry the folder's absolute path; a path that is not a folder stops with exit 2 naming
+    the option, before anything is planned."""
+    import json
+
+    from pixelreg import cli
+    from pixelreg.data import IMAGENET_ENV
+
+    monkeypatch.delenv(IMAGENET_ENV, raising=False)
+    folder = tmp_path / "imagenet"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["book", "--profile", "paper", "--imagenet-dir", "imagenet", "--list-runs"]) == 0
+    runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["config"]["task"] for r in runs} >= {"mnist", "cifar10", "cifar100"}
+    imagenet = [r for r in runs if r["config"]["reg_data"] == "imagenet"]
+    assert imagenet and {r["config"]["imagenet_dir"] for r in imagenet} == {str(folder.resolve())}
+    assert all(r["config"]["imagenet_dir"] is None for r in runs if r["config"]["reg_data"] != "imagenet")
+
+    monkeypatch.delenv(IMAGENET_ENV, raising=False)
+    (tmp_path / "a-file").write_text("")
+    for bad in ("a-file", "missing"):
+        assert cli.main(["book", "--profile", "paper", "--imagenet-dir", bad, "--list-runs"]) == 2
+        out = capsys.readouterr()
+        assert "--imagenet-dir" in out.err and bad in out.err and not out.out
+        assert IMAGENET_ENV not in os.environ
