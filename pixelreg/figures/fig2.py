@@ -27,10 +27,11 @@ PLANS: dict[str, dict[str, str]] = {
 }
 
 
-def default_pools(plan: str, task: str) -> tuple[str, ...]:
-    """Pools of a page given only its task: the plan's panels of that task, else the task's own images and
-    the plan's ImageNet (the paper's plan: an ImageNet folder; the analogue: natural photographs)."""
-    own = [split_panel(p)[1] for p in PLANS[plan] if split_panel(p)[0] == task]
+def default_pools(plan: str, task: str, plans: dict[str, dict[str, str]] = PLANS) -> tuple[str, ...]:
+    """Pools of a page given only its task: the panels of that task in the page's ``plans`` (Fig. 2's by
+    default), else the task's own images and the plan's ImageNet (the paper's plan: an ImageNet folder; the
+    analogue: natural photographs)."""
+    own = [split_panel(p)[1] for p in plans[plan] if split_panel(p)[0] == task]
     return tuple(own) if own else (task, "imagenet" if plan == "paper" else "natural")
 
 

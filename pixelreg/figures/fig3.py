@@ -13,11 +13,12 @@ from ..attacks import PGD
 from ..config import DEFAULT_TASK, TrainConfig, check_value
 from ..errors import ConfigError
 from ..evaluate import condition_label, robust_accuracy
+from ..runs import Run
 from .common import (FigureData, TrainedFigure, ensure_runs, gain_sentence, parse_panels, positive_int,
                      resolve_panels, runs_table, split_panel, tests)
 from .fig2 import Fig2, default_pools, plan_caption
 
-__all__ = ["Fig3", "PLANS", "PGD_PANEL"]
+__all__ = ["Fig3", "PLANS", "PGD_PANEL", "check_source_seed", "source_configs", "transferred_fgsm"]
 
 # The figure's plan: panels "task<-pool" and the paper panel each stands for; alpha and Th from the paper's table
 # (unless the profile or the page sets them); transferred and white-box FGSM on the reference's FGSM grid of
@@ -33,6 +34,26 @@ PLANS: dict[str, dict[str, str]] = {
 PGD_PANEL = {"paper": "cifar10<-imagenet", "analogue": f"{DEFAULT_TASK}<-natural"}
 PGD_CONDITIONS = ("unregularized", "S^Th")
 MODES = ("transferred", "white-box", "white-box PGD")  # the ``mode`` column: FGSM transferred / white-box, PGD
+
+
+# The transfer attack, shared with the combinations page (pixelreg.figures.combos): the source of each task is
+# its unregularized run with the page's ``source_seed``, a seed that is never evaluated.
+
+def check_source_seed(source_seed: int, seeds: tuple[int, ...]) -> None:
+    """A transfer source's seed: a valid seed not among the evaluated ``seeds`` (ConfigError naming source_seed)."""
+    check_value("seed", source_seed, name="source_seed")
+    if source_seed in seeds:
+        raise ConfigError("source_seed", source_seed, f"a seed not among the evaluated seeds {list(seeds)}")
+
+
+def source_configs(page: TrainedFigure, tasks: list[str]) -> list[TrainConfig]:
+    """The transfer source of each task: its unregularized run with the page's ``source_seed``."""
+    return [page.unreg(page.source_seed, task=t) for t in tasks]
+
+
+def transferred_fgsm(runs: list[Run], source: Run, n_images: int, precision: str) -> pd.DataFrame:
+    """Accuracy curves of ``runs`` under FGSM computed on ``source`` (cached per run and setting)."""
+    return robust_accuracy(runs, "fgsm", n_images=n_images, source=source, precision=precision)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,10 +91,7 @@ class Fig3(TrainedFigure):
                     pgd_images=prof.pgd_images or prof.eval_images)
 
     def check(self) -> None:
-        check_value("seed", self.source_seed, name="source_seed")
-        if self.source_seed in self.seeds:
-            raise ConfigError("source_seed", self.source_seed,
-                              f"a seed not among the evaluated seeds {list(self.seeds)}")
+        check_source_seed(self.source_seed, self.seeds)
         self._set("panels", parse_panels("panels", self.panels))
         panel = parse_panels("pgd_panel", self.pgd_panel)
         if len(panel) != 1 or panel[0] not in self.panels:
@@ -92,7 +110,7 @@ class Fig3(TrainedFigure):
 
     def configs(self) -> list[TrainConfig]:
         """Fig. 2's runs (the same conditions and seeds), then the transfer source of each task."""
-        return self.fig2().configs() + [self.unreg(self.source_seed, task=t) for t in self.tasks()]
+        return self.fig2().configs() + source_configs(self, self.tasks())
 
     def plan_text(self) -> str:
         return (plan_caption(self.plan, self.panels, PLANS, "Fig. 3") + f" White-box PGD ({self.pgd_steps} steps "
@@ -121,7 +139,8 @@ class Fig3(TrainedFigure):
                 parts.append(("white-box PGD", pgd, None,
                               [run for run in sel if condition_label(run.config) in PGD_CONDITIONS], self.pgd_images))
             for mode, attack, src, attacked, n in parts:
-                cur = robust_accuracy(attacked, attack, n_images=n, source=src, precision=self.precision)
+                cur = (transferred_fgsm(attacked, src, n, self.precision) if mode == "transferred" else
+                       robust_accuracy(attacked, attack, n_images=n, precision=self.precision))
                 cur.insert(0, "panel", self.panel(r, t))
                 cur.insert(1, "reg_data", r)
                 cur.insert(2, "paper_panel", PLANS[self.plan].get(p, "not in the paper"))
