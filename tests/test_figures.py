@@ -86,6 +86,33 @@ def test_claims_judge_the_paper_plan_runs(monkeypatch):
     assert {config_hash(c) for c in FIGURES["claims"](profile="paper").configs()} <= plan
 
 
+def test_combinations_page_runs(monkeypatch):
+    """At smoke, cpu and full the combinations page needs only runs that Figs. 2 and 3 need (so the book's plan
+    is unchanged); at the paper profile its runs are the paper's table: 10 pairs with PRESETS' alpha and Th, the
+    unregularized run of each task, 7 seeds, one transfer source per task, and the runs it shares with Figs. 2
+    and 3 have their configs."""
+    from pixelreg.config import PRESETS
+    from pixelreg.figures import Combos
+
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+    for profile in ("smoke", "cpu", "full"):
+        per = book.book_configs(profile)
+        assert set(per["combos"]) <= set(per["fig2"]) | set(per["fig3"]), profile
+        assert Combos(profile=profile).panels == Fig2(profile=profile).panels
+    combos = Combos(profile="paper").configs()
+    reg = {(c.task, c.pool_source): (c.alpha, c.th) for c in combos if c.regularized}
+    table = {(p["task"], p["reg_data"]): (p["alpha"], p["th"]) for p in PRESETS.values() if p["reg_data"] != "natural"}
+    assert reg == table and len(table) == 10
+    assert all(c.target == "thresholded" and c.width == 64 and not c.rgb for c in combos if c.regularized)
+    assert {c.task for c in combos} == {"mnist", "fashion-mnist", "cifar10", "cifar100"}
+    assert {(c.task, c.seed) for c in combos if not c.regularized} == \
+        {(t, s) for t in ("mnist", "fashion-mnist", "cifar10", "cifar100") for s in (*range(7), Combos.source_seed)}
+    assert len(combos) == 7 * (10 + 4) + 4
+    shared = set(Fig2(profile="paper").configs()) | set(Fig3(profile="paper").configs())
+    assert {(c.task, c.pool_source) for c in set(combos) & shared if c.regularized} == {
+        ("mnist", "mnist"), ("cifar10", "imagenet"), ("cifar100", "imagenet"), ("cifar10", "cifar10")}
+
+
 def test_paper_plan_is_the_papers_figures(monkeypatch):
     """The paper profile runs the paper's datasets: Fig. 2 MNIST <- MNIST (alpha 4, Th 0.2) and CIFAR-10/100 <-
     ImageNet (10, 0.8), Fig. 3 CIFAR-10 <- ImageNet and <- CIFAR-10, 7 seeds, grey images, 20/40/60 epochs;

@@ -104,11 +104,13 @@ def test_canonical_drops_the_imagenet_folder_of_other_pools():
 def test_paper_plan_of_figs_2_and_3_at_smoke_scale(paper_env, tmp_path):
     """The paper profile's figure plan (Fig. 2: MNIST <- MNIST, CIFAR-10/100 <- ImageNet; Fig. 3: CIFAR-10 <-
     ImageNet and <- CIFAR-10 with transferred and white-box FGSM and white-box PGD) trained and evaluated end to
-    end at the smoke scale on the generated datasets and image folder, then the Fig. 3 notebook plotted."""
+    end at the smoke scale on the generated datasets and image folder, then the Fig. 3 notebook plotted; then
+    two pairs of the combinations page's paper plan (one of Fig. 3's, one only the table has), one seed, and its
+    notebook."""
     import nbformat
     import papermill as pm
 
-    from pixelreg.figures import Fig2, Fig3
+    from pixelreg.figures import Combos, Fig2, Fig3
 
     runs_dir = paper_env["runs"]
     f3 = Fig3(profile="smoke", plan="paper")
@@ -158,3 +160,27 @@ def test_paper_plan_of_figs_2_and_3_at_smoke_scale(paper_env, tmp_path):
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert sum(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
                for c in nb.cells for o in c.get("outputs", [])) >= 2  # FGSM and PGD figures
+
+    # the combinations page: CIFAR-10 <- CIFAR-10 (Fig. 3b's runs, trained above) and MNIST <- Fashion-MNIST
+    params = dict(plan="paper", panels="cifar10<-cifar10,mnist<-fashion-mnist", seeds="0")
+    dc = Combos(profile="smoke", **params).data(runs_dir=runs_dir, progress=False)
+    cur = dc["curves"]
+    assert set(zip(cur["pair"], cur["attack"])) == {(p, a) for p in ("cifar10<-cifar10", "mnist<-fashion-mnist")
+                                                    for a in ("gaussian", "uniform", "salt-pepper", "fgsm")}
+    for (pair, attack), g in cur.groupby(["pair", "attack"]):
+        for _, run in g.groupby("run"):
+            assert run["epsilon"].tolist() == pytest.approx(list(EPSILON_GRIDS[pair.split("<-")[0]][attack]))
+    gains = dc["gains"]
+    assert len(gains) == 8 and (gains["n_seeds"] == 1).all() and gains["diff"].notna().all()
+    assert set(gains.loc[gains.pair == "mnist<-fashion-mnist", "alpha"]) == {1.0}  # the smoke profile's alpha
+    assert "rows of the paper's table" in dc.caption() and "Fig. 4's page" in dc.caption()
+    fig3_runs = set(d3.runs.run)  # Fig. 3's CIFAR-10 runs (unregularized and S^Th of seed 0, the source): reused
+    assert {r for r in dc.runs.run if dc.runs.set_index("run").at[r, "task"] == "cifar10"} <= fig3_runs
+    out = tmp_path / "combos.ipynb"
+    pm.execute_notebook(str(book / "combos.ipynb"), str(out), parameters=dict(profile="smoke", runs_dir=str(runs_dir),
+                                                                         **params),
+                        cwd=str(tmp_path), kernel_name="python3", progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+               for c in nb.cells for o in c.get("outputs", []))
