@@ -54,6 +54,7 @@ class World:
 
     def curve(self, seed, cond, noisy_shift=0.0, clean_shift=0.0, **labels) -> list[dict]:
         run_noise = self.eps_noise(seed)  # one draw per run: the AUC and the clean point move together
+        labels = {"task": TASK, **labels}  # the figures' curves name their task
         return [dict(run=f"{cond}-{seed}-{'-'.join(map(str, labels.values()))}", seed=seed, condition=cond,
                      epsilon=e, accuracy=0.9 - e + self.off[seed] + run_noise + (noisy_shift if e > 0 else clean_shift),
                      **labels) for e in EPS]
@@ -85,6 +86,15 @@ class World:
                     th = (e.get(f"fig3-{tag}", 0.0) + e.get("combos", 0.0)) if mode == "transferred" else 0.0
                     rows += self.curve(s, "unregularized", **lab) + self.curve(s, "S^Th", th, **lab)
         return FigureData("fig3", {}, dict(curves=pd.DataFrame(rows)))
+
+    def combos(self) -> FigureData:
+        e, rows = self.e, []
+        for s in range(self.n):
+            for pool in POOLS:
+                for a in (*NOISE, "fgsm"):
+                    lab = dict(attack=a, reg_data=pool, pair=f"{TASK}<-{pool}")
+                    rows += self.curve(s, "unregularized", **lab) + self.curve(s, "S^Th", e.get("combos", 0.0), **lab)
+        return FigureData("combos", {}, dict(curves=pd.DataFrame(rows)))
 
     def fig4(self, with_start: bool = True) -> FigureData:
         e, rows, bnd, sh = self.e, [], [], []
@@ -144,11 +154,11 @@ class World:
     def figures(self, fig1=None) -> dict[str, FigureData]:
         r = fig1 or {"with mean-luminance response": (0.0, 0.5)}
         return dict(fig1=self.fig1(r), fig2=self.fig2(), fig3=self.fig3(), fig4=self.fig4(), fig5=self.fig5(),
-                    fig6=self.fig6())
+                    fig6=self.fig6(), combos=self.combos())  # combos last: the others' draws stay as they were
 
 
 def _row(key: str, figures, **kw) -> pd.Series:
-    t = claims_table(figures, TASK, claims=(BY_KEY[key],), tradeoff_point=POINT, **kw)
+    t = claims_table(figures, claims=(BY_KEY[key],), tradeoff_point=POINT, **kw)
     assert len(t) == 1
     return t.iloc[0]
 
@@ -221,6 +231,104 @@ def test_sth_vs_pixel_is_head_to_head():
     assert _row("pixel-gain", w2.figures()).verdict == "reproduced"
 
 
+# ---- the paper plan: each row reads the panel its claim is about -----------------------------------------
+
+# a distinct S^Th gain (AUC over ε > 0) and clean-accuracy change per figure and dataset pair: a known answer
+PAPER_GAIN = {("fig2", "mnist<-mnist"): 0.011, ("fig2", "cifar10<-imagenet"): 0.022,
+              ("fig2", "cifar100<-imagenet"): 0.033, ("fig3", "cifar10<-imagenet"): 0.044,
+              ("fig3", "cifar10<-cifar10"): 0.055}
+PAPER_CLEAN = {"mnist<-mnist": -0.001, "cifar10<-imagenet": -0.002, "cifar100<-imagenet": -0.003}
+
+
+def paper_figures(w: World, panels: dict, gain: dict, clean: dict, combo_gain: dict) -> dict[str, FigureData]:
+    """Figures at the paper plan: Fig. 2's three panels, Fig. 3's two (transferred and white-box FGSM), the
+    combinations page's pairs, each with the gain given for it; Figs. 1, 4-6 as the analogue World's."""
+    f2, f3, f5 = [], [], []
+    for s in range(w.n):
+        for p in panels["fig2"]:
+            t, r = p.split("<-")
+            for a in NOISE:
+                lab = dict(task=t, reg_data=r, panel=p, attack=a)
+                f2 += w.curve(s, "unregularized", **lab) + w.curve(s, "S^pixel", **lab)
+                f2 += w.curve(s, "S^Th", gain[("fig2", p)], clean[p], **lab)
+        for p in panels["fig3"]:
+            t, r = p.split("<-")
+            for mode in ("transferred", "white-box"):
+                lab = dict(task=t, reg_data=r, panel=p, attack="fgsm", mode=mode)
+                f3 += w.curve(s, "unregularized", **lab)
+                f3 += w.curve(s, "S^Th", gain[("fig3", p)] if mode == "transferred" else -0.5, **lab)
+        for p in panels["combos"]:
+            t, r = p.split("<-")
+            for a in (*NOISE, "fgsm"):
+                lab = dict(task=t, reg_data=r, pair=p, attack=a)
+                f5 += w.curve(s, "unregularized", **lab) + w.curve(s, "S^Th", combo_gain[p], **lab)
+    figs = w.figures()
+    figs.update(fig2=FigureData("fig2", {}, dict(curves=pd.DataFrame(f2))),
+                fig3=FigureData("fig3", {}, dict(curves=pd.DataFrame(f3))),
+                combos=FigureData("combos", {}, dict(curves=pd.DataFrame(f5))))
+    return figs
+
+
+def test_paper_plan_rows_read_the_papers_panels(monkeypatch):
+    """At the paper plan Fig. 2a's rows read MNIST <- MNIST, Figs. 2b/2c's rows CIFAR-10 and CIFAR-100 <-
+    ImageNet (judged each, one verdict only when they agree), Fig. 3a's CIFAR-10 <- ImageNet and Fig. 3b's
+    CIFAR-10 <- CIFAR-10 (transferred FGSM only), the poster rows CIFAR-10 <- ImageNet, and the combinations row
+    the average over every (pair, attack) family of the paper's table; every text names those pairs. Known
+    answer: each panel carries its own gain, and antithetic seeds make every paired mean exactly that gain."""
+    from pixelreg.config import PRESETS
+
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", "/data/imagenet")
+    page = Claims(profile="paper")
+    panels = page.panels()
+    assert panels["fig2"] == ("mnist<-mnist", "cifar10<-imagenet", "cifar100<-imagenet")
+    assert panels["fig3"] == ("cifar10<-imagenet", "cifar10<-cifar10")
+    assert panels["fig4"] == panels["fig5"] == panels["fig6"] == ("cifar10<-imagenet",)
+    table_pairs = [f"{p['task']}<-{p['reg_data']}" for p in PRESETS.values() if p["reg_data"] != "natural"]
+    assert panels["combos"] == tuple(table_pairs) and len(table_pairs) == 10
+    combo_gain = {p: 0.002 * (i + 1) for i, p in enumerate(table_pairs)}
+    w = World({}, seeds=6, noise=0.002, antithetic=True)
+    t = claims_table(paper_figures(w, panels, PAPER_GAIN, PAPER_CLEAN, combo_gain), panels=panels,
+                     tradeoff_point=(10.0, 0.8))
+    row = t.set_index("key")
+    assert row.at["fig2-same-gain", "number"] == "0.011"
+    assert row.at["fig2-same-gain", "tested_here"].startswith("mnist <- mnist, S^Th vs unregularized")
+    assert row.at["fig2-same-clean", "number"] == "-0.001"
+    assert row.at["fig2-natural-gain", "number"] == "cifar10 <- ImageNet: 0.022; cifar100 <- ImageNet: 0.033"
+    assert row.at["fig2-natural-gain", "tested_here"].startswith("cifar10 <- ImageNet and cifar100 <- ImageNet,")
+    assert "Judged on each" in row.at["fig2-natural-gain", "rule"]
+    assert row.at["fig2-natural-clean", "number"] == "cifar10 <- ImageNet: -0.002; cifar100 <- ImageNet: -0.003"
+    assert row.at["fig3-natural", "number"] == "0.044" and row.at["fig3-same", "number"] == "0.055"
+    assert row.at["fig3-same", "tested_here"].startswith("cifar10 <- cifar10, ")
+    assert row.at["fig3-natural", "tested_here"].startswith("cifar10 <- ImageNet, ")
+    gains = np.mean([PAPER_GAIN[("fig2", p)] for p in panels["fig2"]])  # S^Th − unregularized over fig2
+    assert row.at["sth-vs-pixel", "number"] == f"{gains:.3f}"
+    assert row.at["combos", "number"] == f"{np.mean(list(combo_gain.values())):.3f}"
+    assert all(pair_text in row.at["combos", "tested_here"] for pair_text in
+               ("mnist <- fashion-mnist", "fashion-mnist <- mnist", "cifar100 <- cifar10", "cifar10 <- ImageNet"))
+    for key in ("boundary", "highfreq", "efficiency-k", "tradeoff-R"):
+        assert row.at[key, "tested_here"].startswith("cifar10 <- ImageNet"), key
+    for text in t.tested_here:
+        assert "natural photographs" not in text and "{" not in text
+    assert not t.tested_here.str.startswith("fashion-mnist").any()
+    # the two ImageNet panels disagree: no verdict for the row
+    gain = {**PAPER_GAIN, ("fig2", "cifar100<-imagenet"): -0.2}
+    t = claims_table(paper_figures(w, panels, gain, PAPER_CLEAN, combo_gain), panels=panels,
+                     claims=(BY_KEY["fig2-natural-gain"],))
+    v = t.verdict.iloc[0]
+    assert v.startswith("inconclusive (the cifar10 <- ImageNet: ") and "cifar100 <- ImageNet: contradicted" in v
+
+
+def test_analogue_rows_read_the_analogue_pairs():
+    """At the analogue plan the same rows read Fashion-MNIST <- Fashion-MNIST and <- natural photographs."""
+    t = claims_table(World({}, seeds=6, noise=0.01).figures(), panels=Claims(profile="full").panels(),
+                     tradeoff_point=POINT).set_index("key")
+    assert t.at["fig2-same-gain", "tested_here"].startswith("fashion-mnist <- fashion-mnist, S^Th")
+    assert t.at["fig2-natural-clean", "tested_here"].startswith(
+        "fashion-mnist <- natural photographs (ImageNet stand-in), S^Th")
+    assert t.at["boundary", "tested_here"].startswith("fashion-mnist <- fashion-mnist, ")
+    assert "fashion-mnist <- natural photographs" in t.at["combos", "tested_here"]
+
+
 # ---- "no loss" rows: non-inferiority with a margin --------------------------------------------------------
 
 @pytest.mark.parametrize("key", NO_LOSS_ROWS)
@@ -265,7 +373,7 @@ def test_tradeoff_is_judged_at_the_stated_point_not_the_best_one():
     pts = f["fig6"]["points"]
     pts.loc[(pts.alpha == 10.0) & (pts.th == 0.4) & (pts.attack == "gaussian"), "R"] += 0.3  # a better point
     assert _row("tradeoff-R", f).verdict == "not reproduced"
-    t = claims_table(f, TASK, claims=(BY_KEY["tradeoff-R"],), tradeoff_point=(3.0, 0.8))
+    t = claims_table(f, claims=(BY_KEY["tradeoff-R"],), tradeoff_point=(3.0, 0.8))
     assert t.verdict.iloc[0].startswith("inconclusive (no data") and "not in fig6's grid" in t.verdict.iloc[0]
 
 
@@ -326,7 +434,7 @@ def test_missing_runs_and_record_only_runs_make_their_rows_inconclusive():
     f: dict = w.figures()
     f["fig5"] = MissingRunsError(["a1", "b2", "c3"], ["pixelreg train ..."] * 3)
     f["fig4"] = RecordOnlyRunError("abc123", "boundary-start", "no checkpoint")
-    t = claims_table(f, TASK, tradeoff_point=POINT)
+    t = claims_table(f, tradeoff_point=POINT)
     by = dict(zip(t.key, t.verdict))
     assert by["efficiency-k"] == by["efficiency-N"] == "inconclusive (not run at this profile: 3 runs missing)"
     for key in ("boundary", "lowfreq-start", "lowfreq-reg", "highfreq"):
@@ -367,7 +475,7 @@ def test_claims_page_catches_both_errors_per_figure(monkeypatch, tmp_path):
 def test_every_row_shows_number_interval_test_mde_verdict_and_rule():
     w = World({k: 8 * _scale(BY_KEY[k]) for k in EFFECT_ROWS}, seeds=6, noise=0.003)
     t = claims_table(w.figures({"with mean-luminance response": (0.4, 0.04),
-                                "without mean-luminance response": (0.3, 0.04)}), TASK, tradeoff_point=POINT)
+                                "without mean-luminance response": (0.3, 0.04)}), tradeoff_point=POINT)
     assert list(t.key) == [c.key for c in CLAIMS]
     assert set(t.category) <= set(VERDICTS)
     assert not t.verdict.str.contains("partly").any()
@@ -383,7 +491,7 @@ def test_holm_runs_across_the_page():
     w = World({"fig2-same-gain": 0.08}, seeds=6, noise=0.003)
     f = w.figures()
     alone = _row("fig2-same-gain", f)
-    t = claims_table(f, TASK, tradeoff_point=POINT)
+    t = claims_table(f, tradeoff_point=POINT)
     page = t[t.key == "fig2-same-gain"].iloc[0]
     assert alone.number == page.number
     p_alone = float(alone.test.split("p_holm = ")[1].split(";")[0].replace("<", ""))

@@ -8,6 +8,13 @@ order, so runs are paired by seed (paired t-test); Holm's correction runs across
 have a test. The four verdicts and their rules are those of :mod:`pixelreg.verdicts`; this module only chooses the
 summaries and the thresholds, all of them in the constants below.
 
+Each row reads the dataset pairs of its figure that its claim is about, at whatever plan the figures show: the
+pairs of a dataset with itself (``pool="task"``: Fig. 2a's MNIST <- MNIST, Fig. 3b's CIFAR-10 <- CIFAR-10, or
+their Fashion-MNIST analogue), the ImageNet pairs (``pool="natural"``: ImageNet, or the natural photographs
+standing in for it), or all of them. A row that reads more than one pair (Figs. 2b and 2c: CIFAR-10 and
+CIFAR-100 <- ImageNet) judges each and gives a verdict only when they agree, as Fig. 1's row does for its two
+simulations.
+
 A figure whose runs are missing (records mode, ``PIXELREG_TRAIN=0``: :class:`~pixelreg.errors.MissingRunsError`)
 or whose evaluation is missing from a checkpoint-free record (:class:`~pixelreg.errors.RecordOnlyRunError`) does
 not stop the page: its rows read "inconclusive (not run at this profile: ...)".
@@ -22,12 +29,13 @@ from typing import Callable, ClassVar, Mapping
 import numpy as np
 import pandas as pd
 
-from ..config import DEFAULT_TASK, TrainConfig
+from ..config import TrainConfig
 from ..errors import MissingRunsError, RecordOnlyRunError
 from ..stats import Comparison, wald_test
 from ..verdicts import (ABLATION_MIN_SEEDS, Rule, Verdict, auc_by_run, compare_by_seed, judge, lowfreq_excess_test,
                         lowfreq_null_test, value_at)
-from .common import FigureData, Page, fmt
+from .combos import Combos
+from .common import FigureData, Page, fmt, split_panel
 from .fig1 import Fig1
 from .fig2 import Fig2
 from .fig3 import Fig3
@@ -65,13 +73,16 @@ class Claim:
         claim: the paper's claim in our words.
         paper: where the paper makes it.
         figures: the pages whose tables the row reads.
-        tested: what is compared here (analogue, conditions, attack).
+        tested: what is compared here (conditions, attack); ``{pairs}`` becomes the dataset pairs the row reads.
         summary: the per-run summary the primary test compares, and the difference taken.
         rule: what the row asserts (None: not testable here).
-        compare: tables of ``figures`` (and the context) -> the primary comparison(s); more than one (Fig. 1's two
-            simulations) are judged each and combined: the row's verdict is theirs when they agree, else
-            "inconclusive (the two disagree)".
+        compare: tables of ``figures`` (and the context: ``pairs``, the (task, pool) pairs the row reads) -> the
+            primary comparison(s); more than one (Fig. 1's two simulations, two dataset pairs) are judged each
+            and combined: the row's verdict is theirs when they agree, else "inconclusive (the two disagree)".
         unit: the summary's unit.
+        pool: which dataset pairs of ``figures[0]`` the row reads: "task" (each task regularized with its own
+            images), "natural" (with ImageNet or its stand-in, the natural photographs), or None (the whole
+            table: every pair of the figure).
     """
     key: str
     claim: str
@@ -82,6 +93,26 @@ class Claim:
     rule: Rule | None
     compare: Callable[[Mapping[str, FigureData], dict], Comparison | dict[str, Comparison]] | None = None
     unit: str = ""
+    pool: str | None = None
+
+
+POOL_ROLES = {"task": "its own images", "natural": "ImageNet or its stand-in"}  # Claim.pool
+_IMAGENET = ("imagenet", "natural")  # ImageNet and the natural photographs standing in for it
+_POOL_NAMES = {"imagenet": "ImageNet", "natural": "natural photographs (ImageNet stand-in)"}
+
+
+def pair_name(task: str, pool: str) -> str:
+    """"cifar10 <- ImageNet", "fashion-mnist <- natural photographs (ImageNet stand-in)"."""
+    return f"{task} <- {_POOL_NAMES.get(pool, pool)}"
+
+
+def select_pairs(pairs: list[tuple[str, str]], pool: str | None) -> list[tuple[str, str]]:
+    """The (task, pool) pairs a row with :attr:`Claim.pool` ``pool`` reads, in the figure's order."""
+    if pool is None:
+        return list(pairs)
+    if pool == "task":
+        return [(t, r) for t, r in pairs if t == r]
+    return [(t, r) for t, r in pairs if r in _IMAGENET]
 
 
 def _noisy(curves: pd.DataFrame) -> list[float]:
@@ -104,34 +135,31 @@ def noisy_auc(curves: pd.DataFrame, **sel) -> pd.DataFrame:
     return auc_by_run(t, epsilons=_noisy(t))
 
 
-def _pool(curves: pd.DataFrame, pool: str, task: str) -> str:
-    """"task" is the task's own images; "natural" the ImageNet stand-in (or ImageNet, where a table has it)."""
-    if pool == "task":
-        return task
-    if pool == "natural" and "reg_data" in curves.columns and "natural" not in set(curves["reg_data"]) \
-            and "imagenet" in set(curves["reg_data"]):
-        return "imagenet"
-    return pool
+def _each_pair(ctx: dict, one: Callable[[str, str], Comparison]) -> Comparison | dict[str, Comparison]:
+    """``one(task, pool)`` for each pair the row reads: one comparison, or a dict of them named by pair."""
+    if not ctx["pairs"]:
+        raise NoData(f"no dataset pair regularized with {POOL_ROLES[ctx['pool']]}")
+    out = {pair_name(t, r): one(t, r) for t, r in ctx["pairs"]}
+    return out if len(out) > 1 else next(iter(out.values()))
 
 
-def _auc_gain(fig: str, attack: str, pool: str | None = None, mode: str | None = None, a="unregularized",
-              b="S^Th", table: str = "curves"):
+def _auc_gain(fig: str, attack: str, mode: str | None = None, a="unregularized", b="S^Th", table: str = "curves"):
+    """b − a of the AUC over ε > 0 under ``attack``, per pair the row reads (the whole table for pool None)."""
     def compare(d, ctx):
-        sel = dict(attack=attack, task=ctx["task"])
-        if pool is not None:
-            sel["reg_data"] = _pool(d[fig][table], pool, ctx["task"])
+        sel = dict(attack=attack)
         if mode is not None:
             sel["mode"] = mode
-        return compare_by_seed(noisy_auc(d[fig][table], **sel), a, b)
+        if ctx["pairs"] is None:
+            return compare_by_seed(noisy_auc(d[fig][table], **sel), a, b)
+        return _each_pair(ctx, lambda t, r: compare_by_seed(noisy_auc(d[fig][table], **sel, task=t, reg_data=r), a, b))
     return compare
 
 
-def _clean(pool: str):
-    def compare(d, ctx):
-        c = d["fig2"]["curves"]
-        t = _only(c, attack="gaussian", task=ctx["task"], reg_data=_pool(c, pool, ctx["task"]))
-        return compare_by_seed(value_at(t, 0.0), "unregularized", "S^Th", value="accuracy")
-    return compare
+def _clean(d, ctx):
+    """S^Th − unregularized clean accuracy (ε = 0 of the Gaussian curves), per pair the row reads."""
+    c = d["fig2"]["curves"]
+    return _each_pair(ctx, lambda t, r: compare_by_seed(
+        value_at(_only(c, attack="gaussian", task=t, reg_data=r), 0.0), "unregularized", "S^Th", value="accuracy"))
 
 
 def _mean_auc(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -140,24 +168,25 @@ def _mean_auc(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return t.groupby(["condition", "seed"], as_index=False)["auc"].mean()
 
 
-def _fig2_families(d, ctx) -> list[pd.DataFrame]:
-    c = _only(d["fig2"]["curves"], task=ctx["task"])
-    return [noisy_auc(c, reg_data=r, attack=a) for r in sorted(c["reg_data"].unique())
-            for a in sorted(c["attack"].unique())]
+def _families(curves: pd.DataFrame, order=None) -> list[pd.DataFrame]:
+    """Per (task, pool, attack) family of a curves table, the per-run AUC over ε > 0; families sorted by
+    ``order`` (a function of (task, pool, attack)), else by name."""
+    keys = ["task", "reg_data", "attack"]
+    fams = sorted(curves.groupby(keys).groups, key=order)
+    return [noisy_auc(curves, **dict(zip(keys, k))) for k in fams]
 
 
 def _sth_vs_pixel(d, ctx):
-    return compare_by_seed(_mean_auc(_fig2_families(d, ctx)), "S^pixel", "S^Th")
+    return compare_by_seed(_mean_auc(_families(d["fig2"]["curves"])), "S^pixel", "S^Th")
 
 
 def _pixel_gain(d, ctx):
-    return compare_by_seed(_mean_auc(_fig2_families(d, ctx)), "unregularized", "S^pixel")
+    return compare_by_seed(_mean_auc(_families(d["fig2"]["curves"])), "unregularized", "S^pixel")
 
 
 def _combos(d, ctx):
-    fams = _fig2_families(d, ctx)
-    c3 = _only(d["fig3"]["curves"], task=ctx["task"])
-    fams += [noisy_auc(c3, reg_data=r, mode="transferred", attack="fgsm") for r in sorted(c3["reg_data"].unique())]
+    # the noise families first, then transferred FGSM, each sorted by pair (the order of the sum is fixed)
+    fams = _families(d["combos"]["curves"], order=lambda k: (k[-1] == "fgsm", *k))
     return compare_by_seed(_mean_auc(fams), "unregularized", "S^Th")
 
 
@@ -260,78 +289,81 @@ CLAIMS: tuple[Claim, ...] = (
           "response to mean luminance)", "Pearson r of predicted-response similarity with pixel similarity over "
           "held-out image pairs; test on the image-bootstrap SE", Rule(sesoi=SESOI_R, unit="r"), _fig1, "r"),
     Claim("fig2-same-gain", "MNIST <- MNIST (S^Th) is significantly more robust to Gaussian noise at high noise",
-          "Fig. 2a", ("fig2",), "{task} <- {task}, S^Th vs unregularized, Gaussian noise (fig2)",
-          f"{_AUC}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"), _auc_gain("fig2", "gaussian", "task"),
-          "AUC"),
+          "Fig. 2a", ("fig2",), "{pairs}, S^Th vs unregularized, Gaussian noise (fig2)",
+          f"{_AUC}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"), _auc_gain("fig2", "gaussian"),
+          "AUC", pool="task"),
     Claim("fig2-same-clean", "... without incurring any loss on distortion-free images", "Fig. 2a", ("fig2",),
-          "{task} <- {task}, S^Th vs unregularized, clean test accuracy (fig2)",
+          "{pairs}, S^Th vs unregularized, clean test accuracy (fig2)",
           "accuracy at ε = 0 per run; S^Th − unregularized",
-          Rule(kind="no_loss", margin=NO_LOSS_MARGIN, unit="accuracy"), _clean("task"), "accuracy"),
+          Rule(kind="no_loss", margin=NO_LOSS_MARGIN, unit="accuracy"), _clean, "accuracy", pool="task"),
     Claim("fig2-natural-gain", "Regularizing with ImageNet gives a large Gaussian-noise robustness gain "
-          "(CIFAR-10, CIFAR-100)", "Fig. 2b, 2c", ("fig2",),
-          "{task} <- natural photographs (ImageNet stand-in), S^Th vs unregularized, Gaussian (fig2)",
+          "(CIFAR-10, CIFAR-100)", "Fig. 2b, 2c", ("fig2",), "{pairs}, S^Th vs unregularized, Gaussian noise (fig2)",
           f"{_AUC}; S^Th − unregularized; 'large' = at least {LARGE_AUC:g} AUC",
-          Rule(sesoi=SESOI_AUC, large=LARGE_AUC, unit="AUC"), _auc_gain("fig2", "gaussian", "natural"), "AUC"),
+          Rule(sesoi=SESOI_AUC, large=LARGE_AUC, unit="AUC"), _auc_gain("fig2", "gaussian"), "AUC", pool="natural"),
     Claim("fig2-natural-clean", "... at the expense of a slight loss in clean accuracy", "Fig. 2b, 2c", ("fig2",),
-          "{task} <- natural photographs, S^Th vs unregularized, clean test accuracy (fig2)",
+          "{pairs}, S^Th vs unregularized, clean test accuracy (fig2)",
           f"accuracy at ε = 0 per run; S^Th − unregularized; 'slight' = at most {SLIGHT_LOSS_MARGIN:g}",
-          Rule(kind="no_loss", margin=SLIGHT_LOSS_MARGIN, unit="accuracy"), _clean("natural"), "accuracy"),
+          Rule(kind="no_loss", margin=SLIGHT_LOSS_MARGIN, unit="accuracy"), _clean, "accuracy", pool="natural"),
     Claim("fig3-natural", "Regularized with ImageNet, the model is more robust to FGSM transferred from an "
-          "unregularized model", "Fig. 3a", ("fig3",), "{task} <- natural, S^Th vs unregularized, transferred "
-          "FGSM (fig3)", f"{_AUC}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"),
-          _auc_gain("fig3", "fgsm", "natural", "transferred"), "AUC"),
-    Claim("fig3-same", "Regularized with CIFAR-10 itself, the model is more robust to transferred FGSM", "Fig. 3b",
-          ("fig3",), "{task} <- {task}, S^Th vs unregularized, transferred FGSM (fig3)",
+          "unregularized model", "Fig. 3a", ("fig3",), "{pairs}, S^Th vs unregularized, transferred FGSM (fig3)",
           f"{_AUC}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"),
-          _auc_gain("fig3", "fgsm", "task", "transferred"), "AUC"),
+          _auc_gain("fig3", "fgsm", "transferred"), "AUC", pool="natural"),
+    Claim("fig3-same", "Regularized with CIFAR-10 itself, the model is more robust to transferred FGSM", "Fig. 3b",
+          ("fig3",), "{pairs}, S^Th vs unregularized, transferred FGSM (fig3)",
+          f"{_AUC}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"),
+          _auc_gain("fig3", "fgsm", "transferred"), "AUC", pool="task"),
     Claim("pixel-gain", "Raw S^pixel as the target also helps", "Figs. 2-3 text", ("fig2",),
-          "S^pixel vs unregularized, all noise attacks and pools of fig2",
-          "per seed, the AUC over ε > 0 averaged over fig2's (pool, noise attack) families; S^pixel − unregularized",
-          Rule(sesoi=SESOI_AUC, unit="AUC"), _pixel_gain, "AUC"),
+          "S^pixel vs unregularized, all noise attacks and dataset pairs of fig2 ({pairs})",
+          "per seed, the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families; "
+          "S^pixel − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"), _pixel_gain, "AUC"),
     Claim("sth-vs-pixel", "S^Th helps further than S^pixel", "Figs. 2-3 text", ("fig2",),
-          "S^Th vs S^pixel head to head, all noise attacks and pools of fig2",
-          "per seed, the AUC over ε > 0 averaged over fig2's (pool, noise attack) families; S^Th − S^pixel",
+          "S^Th vs S^pixel head to head, all noise attacks and dataset pairs of fig2 ({pairs})",
+          "per seed, the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families; S^Th − S^pixel",
           Rule(sesoi=SESOI_AUC, unit="AUC"), _sth_vs_pixel, "AUC"),
     Claim("combos", "Robustness gains hold across regularization sets and black-box attacks", "Results, conclusion",
-          ("fig2", "fig3"), "S^Th vs unregularized over every (pool, attack) family of fig2 (noise) and fig3 "
-          "(transferred FGSM); the boundary attack has its own row",
-          "per seed, the AUC over ε > 0 averaged over the families (tests the average gain, not each family)",
+          ("combos",), "S^Th vs unregularized over every (dataset pair, attack) family of the combinations page: "
+          "{pairs}, each under Gaussian, uniform and salt-and-pepper noise and transferred FGSM; the boundary "
+          "attack has its own row",
+          "per seed, the AUC over ε > 0 averaged over the families; S^Th − unregularized (tests the average gain, "
+          "not each family; the combinations page shows each)",
           Rule(sesoi=SESOI_AUC, unit="AUC"), _combos, "AUC"),
     Claim("boundary", "Regularized models are more robust to the boundary attack (larger minimal perturbations)",
-          "Results", ("fig4",), "{task} <- {task}, S^Th vs unregularized, reference boundary attack (fig4)",
+          "Results", ("fig4",), "{pairs}, S^Th vs unregularized, reference boundary attack (fig4)",
           "log of the mean over repeats of the median per-pixel MSE per run; S^Th − unregularized; SESOI = a 10% "
           "larger MSE", Rule(sesoi=SESOI_LOG_MSE, unit="log MSE"), _boundary, "log MSE"),
     Claim("lowfreq-start", "Minimal boundary perturbations contain mostly low frequencies", "poster ii", ("fig4",),
-          "both conditions of fig4, longer boundary attack, share of non-DC power at r <= cutoff",
+          "{pairs}, both conditions of fig4, longer boundary attack, share of non-DC power at r <= cutoff",
           "per seed, mean share of the attack's perturbations − mean share of the directions their starting "
           "points alone imply (start − x: the init's blend of the image with uniform noise)",
           Rule(sesoi=SESOI_SHARE, unit="share"), _lowfreq_beyond_start, "share"),
     Claim("lowfreq-reg", "Regularized models' minimal perturbations are more low-frequency than unregularized ones",
-          "poster ii", ("fig4",), "S^Th vs unregularized, excess low-frequency share over the start-direction null",
+          "poster ii", ("fig4",), "{pairs}, S^Th vs unregularized, excess low-frequency share over the "
+          "start-direction null (fig4)",
           "per (condition, seed), mean attack share − mean start share; S^Th − unregularized",
           Rule(sesoi=SESOI_SHARE, unit="share"), _lowfreq_excess, "share"),
     Claim("highfreq", "Regularized models are insensitive to high-frequency perturbations", "poster ii", ("fig4",),
-          "S^Th vs unregularized, Gaussian noise high-passed above the cutoff (fig4)",
+          "{pairs}, S^Th vs unregularized, Gaussian noise high-passed above the cutoff (fig4)",
           f"{_AUC} under high-pass noise; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC"),
           _auc_gain("fig4", "high-pass", table="band"), "AUC"),
     Claim("efficiency-k", "A small regularization batch k suffices", "poster iii", ("fig5",),
-          "smallest vs largest k at the profile's N (fig5)",
+          "{pairs}, smallest vs largest k at the profile's N (fig5)",
           f"{_AUC}; smallest k − largest k; no loss larger than {SESOI_AUC:g} AUC",
           Rule(kind="no_loss", margin=SESOI_AUC, unit="AUC", **_ABL), _efficiency("k"), "AUC"),
     Claim("efficiency-N", "A small pool N suffices", "poster iii", ("fig5",),
-          "smallest vs largest N at the profile's k (fig5)",
+          "{pairs}, smallest vs largest N at the profile's k (fig5)",
           f"{_AUC}; smallest N − largest N; no loss larger than {SESOI_AUC:g} AUC",
           Rule(kind="no_loss", margin=SESOI_AUC, unit="AUC", **_ABL), _efficiency("N"), "AUC"),
     Claim("tradeoff-R", "(α, Th) can be chosen with a robustness gain ...", "poster 5", ("fig6",),
-          "fig6 at the figures' (α, Th) for the task's pool, Gaussian noise: R_N vs R_0",
+          "{pairs} (fig6) at the figures' (α, Th) for this pair, Gaussian noise: R_N vs R_0",
           "robust accuracy R at fig6's eps_robust per run; S^Th − unregularized",
           Rule(sesoi=SESOI_AUC, unit="accuracy", **_ABL), _tradeoff("R"), "accuracy"),
     Claim("tradeoff-C", "... and a small clean-accuracy cost", "poster 5", ("fig6",),
-          "fig6 at the same (α, Th): C_N vs C_0",
+          "{pairs} (fig6) at the same (α, Th): C_N vs C_0",
           f"clean accuracy C per run; S^Th − unregularized; 'small' = at most {TRADEOFF_COST_MARGIN:g}",
           Rule(kind="no_loss", margin=TRADEOFF_COST_MARGIN, unit="accuracy", **_ABL), _tradeoff("C"), "accuracy"),
     Claim("timing", "Training a ResNet18/34 on CIFAR takes 34 / 48 min on an A100", "Setup", (),
-          "no GPU and no CIFAR here", "", None),
+          "not judged: a statement about the paper's hardware; the number, where shown, is the mean wall time of "
+          "fig2's runs at this profile", "", None),
     Claim("li2019", "Li et al. (2019): regularizing with mouse-V1 similarities keeps clean accuracy and gains "
           "robustness", "Li et al. 2019", (), "no neural recordings here", "", None),
 )
@@ -370,7 +402,19 @@ def _not_run(err: Exception) -> str:
     raise err
 
 
-def claims_table(figures: Mapping[str, FigureData | Exception], task: str = DEFAULT_TASK,
+def figure_pairs(figures: Mapping[str, FigureData | Exception],
+                 panels: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Per figure, its dataset pairs as (task, pool): from ``panels`` (figure -> "task<-pool" strings), else
+    from the task and reg_data columns of the figure's ``curves`` table; a figure with neither is left out."""
+    out = {f: [split_panel(p) for p in ps] for f, ps in (panels or {}).items()}
+    for f, d in figures.items():
+        c = d.tables.get("curves") if isinstance(d, FigureData) else None
+        if f not in out and c is not None and {"task", "reg_data"} <= set(c.columns):
+            out[f] = list(dict.fromkeys(zip(c["task"], c["reg_data"])))
+    return out
+
+
+def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mapping[str, tuple[str, ...]] | None = None,
                  claims: tuple[Claim, ...] = CLAIMS, alpha: float = ALPHA, power: float = POWER,
                  tradeoff_point: tuple[float, float] | None = None, extra: Mapping[str, str] | None = None
                  ) -> pd.DataFrame:
@@ -379,18 +423,25 @@ def claims_table(figures: Mapping[str, FigureData | Exception], task: str = DEFA
     Args:
         figures: page name -> its :class:`FigureData`, or the ``MissingRunsError`` / ``RecordOnlyRunError`` its
             ``data()`` raised (those rows become "inconclusive (not run at this profile: ...)").
-        task: the classification dataset (for the row texts and the pools named "task").
+        panels: page name -> its dataset pairs ("task<-pool"), which the rows select from (:attr:`Claim.pool`)
+            and name in "tested_here"; a page not given: the pairs of its ``curves`` table.
         tradeoff_point: (α, Th) at which Fig. 6 is judged.
         extra: claim key -> a number for the rows without a test (e.g. the measured wall time).
     Returns:
         one row per claim: claim, verdict, number, interval, test, mde, sesoi, rule, tested_here, summary, paper,
         category (the verdict's first word(s): reproduced / contradicted / not reproduced / inconclusive).
     """
-    ctx = dict(task=task, tradeoff_point=tradeoff_point)
+    known = figure_pairs(figures, panels)
     rows: list[dict] = []
     tested: list[tuple[int, str, Comparison, Rule]] = []  # (row, label, comparison, rule) of the Holm family
     for claim in claims:
-        row = dict(claim=claim.claim, paper=claim.paper, tested_here=claim.tested.format(task=task),
+        fig = claim.figures[0] if claim.figures else None
+        pairs = select_pairs(known[fig], claim.pool) if fig in known else []
+        names = (" and ".join(pair_name(t, r) for t, r in pairs) if pairs else
+                 f"no dataset pair of {fig} regularized with {POOL_ROLES[claim.pool]}" if fig in known else
+                 f"{fig}'s dataset pairs")
+        ctx = dict(tradeoff_point=tradeoff_point, pool=claim.pool, pairs=pairs if claim.pool is not None else None)
+        row = dict(claim=claim.claim, paper=claim.paper, tested_here=claim.tested.format(pairs=names),
                    summary=claim.summary, verdict="", number=(extra or {}).get(claim.key, ""), interval="",
                    test="", mde="", sesoi="", rule=claim.rule.describe(alpha) if claim.rule else
                    "needs data, hardware or code this reproduction does not have", key=claim.key)
@@ -435,17 +486,29 @@ def claims_table(figures: Mapping[str, FigureData | Exception], task: str = DEFA
 
 @dataclass(frozen=True, kw_only=True)
 class Claims(Page):
-    """The claims table, judged on the figures' default runs at this profile."""
+    """The claims table, judged on the figures' default runs at this profile: each figure at its plan's
+    defaults (the paper's datasets at the paper profile, the Fashion-MNIST analogue at the others)."""
 
     name: ClassVar[str] = "claims"
 
-    task: str = DEFAULT_TASK
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # classification dataset of every figure; None: each figure's plan's
 
     def pages(self) -> dict[str, Page]:
         """The figures the claims are judged on, with their default parameters."""
-        kw = dict(profile=self.profile, task=self.task)
-        return dict(fig1=Fig1(profile=self.profile), fig2=Fig2(**kw), fig3=Fig3(**kw), fig4=Fig4(**kw),
-                    fig5=Fig5(**kw), fig6=Fig6(**kw))
+        kw = dict(profile=self.profile, plan=self.plan, task=self.task)
+        return dict(fig1=Fig1(profile=self.profile), fig2=Fig2(**kw), fig3=Fig3(**kw), combos=Combos(**kw),
+                    fig4=Fig4(**kw), fig5=Fig5(**kw), fig6=Fig6(**kw))
+
+    def panels(self) -> dict[str, tuple[str, ...]]:
+        """Per figure with dataset pairs, its pairs "task<-pool" (a one-pool page: its one pair)."""
+        out = {}
+        for name, page in self.pages().items():
+            if hasattr(page, "panels"):
+                out[name] = page.panels
+            elif page.one_pool:
+                out[name] = (f"{page.task}<-{page.reg_data}",)
+        return out
 
     def configs(self) -> list[TrainConfig]:
         return list(dict.fromkeys(c for p in self.pages().values() for c in p.configs()))
@@ -467,10 +530,11 @@ class Claims(Page):
         if isinstance(f2, FigureData) and "wall_time_s" in f2.runs:
             wall = f2.runs["wall_time_s"].astype(float)
             extra["timing"] = f"{wall.mean() / 60:.1f} min per run at profile '{self.profile}'"
-        claims = claims_table(figures, self.task, tradeoff_point=self.tradeoff_point(), extra=extra)
+        claims = claims_table(figures, panels=self.panels(), tradeoff_point=self.tradeoff_point(), extra=extra)
         ok = [f.runs for k, f in figures.items() if isinstance(f, FigureData) and len(f.runs)]
         runs = pd.concat(ok, ignore_index=True).drop_duplicates("run") if ok else pd.DataFrame()
-        return FigureData("claims", dict(profile=self.profile, task=self.task, alpha=ALPHA, power=POWER),
+        return FigureData("claims", dict(profile=self.profile, plan=self.plan, task=self.task, alpha=ALPHA,
+                                         power=POWER),
                           dict(claims=claims), runs, "pixelreg.figures.claims.Claims.data", self)
 
     def what_we_see(self, data: FigureData) -> str:
