@@ -439,6 +439,9 @@ def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeyp
     assert cli.main(["book", "--profile", "paper", "--imagenet-dir", "imagenet", "--list-runs"]) == 0
     runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {r["config"]["task"] for r in runs} >= {"mnist", "cifar10", "cifar100"}
+    # Fashion-MNIST appears only in the paper table's rows that use it (the all-combinations page)
+    fashion = [r for r in runs if "fashion-mnist" in (r["config"]["task"], r["config"]["reg_data"])]
+    assert fashion and all(r["figures"] == ["combos"] for r in fashion)
     imagenet = [r for r in runs if r["config"]["reg_data"] == "imagenet"]
     assert imagenet and {r["config"]["imagenet_dir"] for r in imagenet} == {str(folder.resolve())}
     assert all(r["config"]["imagenet_dir"] is None for r in runs if r["config"]["reg_data"] != "imagenet")
