@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import PGD_STEPS
 from .errors import ConfigError
 from .models import INFERENCE_CHUNK
 
@@ -264,7 +265,6 @@ class FGSM(Attack):
         return f"FGSM(source={self.source_id})" if self.transferred else "FGSM(white-box)"
 
 
-PGD_STEPS = 40  # the customary count (Madry et al. 2018; foolbox's LinfPGD default)
 PGD_TRAVEL = 2.5  # default step = PGD_TRAVEL * ε / steps (Madry et al.): the iterate can travel 2.5 ε in all
 
 

@@ -224,6 +224,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+PGD_STEPS = 40  # white-box PGD iterations: the customary count (Madry et al. 2018; foolbox's LinfPGD default)
+
+
 @dataclass(frozen=True)
 class Profile:
     """The scale of a profile. ``train`` fills TrainConfig fields; the figures read their seeds, image counts
@@ -242,7 +245,7 @@ class Profile:
     spectra_steps: int = 500  # a stronger boundary attack whose perturbations feed the spectra
     # White-box L∞ PGD of Fig. 3 (not in the paper): iterations (step 2.5·ε/steps, pixelreg.attacks.PGD) and
     # test images per curve (None = eval_images). Its cost sets these (book/reproduce.md gives the arithmetic).
-    pgd_steps: int = 40  # the customary count (Madry et al. 2018)
+    pgd_steps: int = PGD_STEPS
     pgd_images: int | None = None
     # Forward passes of the robustness curves: "auto" = bfloat16 autocast where the device runs it natively
     # (BENCHMARKS.md compares it with float32 on trained runs), "fp32" = float32 throughout.
@@ -283,8 +286,8 @@ PROFILES: dict[str, Profile] = {
         train=dict(width=16, epochs=2, phase_duration=0.4, train_subset=5000, test_subset=2000, pool_size=2000),
         seeds=(0, 1, 2), ablation_seeds=(0,), eval_images=1000, boundary_images=16, spectra_steps=200,
         eval_precision="auto", fig1=_FIG1_CPU,
-        # PGD: 6 ε > 0 x ~9.6 gradients (PGD-10) x 1.3 s per 1,000 images x 0.25 = 19 s per run; 6 runs
-        # (S^Th and unregularized of one pool, 3 seeds) = 112 s
+        # PGD: 6 runs (S^Th and unregularized of one pool, 3 seeds) x 12-17 s per curve = 73-104 s
+        # (measured, BENCHMARKS.md section 7)
         pgd_steps=10, pgd_images=250,
     ),
     "full": Profile(

@@ -16,8 +16,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .attacks import (FGSM, PGD, PGD_STEPS, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
+from .attacks import (FGSM, PGD, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
                       check_epsilons, eval_mode, model_device, model_fingerprint)
+from .config import PGD_STEPS
 from .data import SPLIT_SIZES
 from .errors import ConfigError
 from .models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
