@@ -170,30 +170,41 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
     """Execute each notebook with papermill into ``staging``; return wall seconds per notebook.
 
     With ``stubs`` (a dict, the records mode) a notebook that fails with one of :data:`STUB_ERRORS` becomes a
-    stub page (:func:`write_stub`) and its error message is stored under its name; any other error fails."""
+    stub page (:func:`write_stub`) and its error message is stored under its name; any other error fails.
+    On a terminal, one overall bar (notebooks done / total, ETA) stays below the log lines."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .sweep import above_bar, progress_bar
+
     times = {}
-    for name in names:
-        params = dict(profile=profile, **(extra or {}).get(name, {}))
-        if runs_dir is not None:
-            params["runs_dir"] = str(runs_dir)
-        t0 = time.perf_counter()
-        log(f"executing {name}.ipynb ...")
-        (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
-        try:
-            pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
-                                cwd=str(staging), kernel_name=KERNEL, progress_bar=False,
-                                request_save_on_cell_execute=False)
-        except PapermillExecutionError as e:
-            if stubs is None or e.ename not in STUB_ERRORS:
-                raise
-            stubs[name] = f"{e.ename}: {e.evalue}"
-            write_stub(name, profile, staging, stubs[name])
-            log(f"{name}: not rendered ({e.ename}); a stub page says what is missing")
-        times[name] = round(time.perf_counter() - t0, 1)
-        log(f"{name}: {times[name]:.1f} s")
+    bar = progress_bar(len(names), "executing notebooks", "notebook")
+    say = above_bar(bar, log)
+    try:
+        for name in names:
+            params = dict(profile=profile, **(extra or {}).get(name, {}))
+            if runs_dir is not None:
+                params["runs_dir"] = str(runs_dir)
+            t0 = time.perf_counter()
+            say(f"executing {name}.ipynb ...")
+            (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
+            try:
+                pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
+                                    cwd=str(staging), kernel_name=KERNEL, progress_bar=False,
+                                    request_save_on_cell_execute=False)
+            except PapermillExecutionError as e:
+                if stubs is None or e.ename not in STUB_ERRORS:
+                    raise
+                stubs[name] = f"{e.ename}: {e.evalue}"
+                write_stub(name, profile, staging, stubs[name])
+                say(f"{name}: not rendered ({e.ename}); a stub page says what is missing")
+            times[name] = round(time.perf_counter() - t0, 1)
+            say(f"{name}: {times[name]:.1f} s")
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return times
 
 

@@ -43,7 +43,7 @@ import time
 import traceback
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .config import DEFAULT_PROFILE, PRESETS, TrainConfig, canonical, config_hash, make_config, profile as get_profile
 from .errors import ConfigError
@@ -493,6 +493,18 @@ def progress_bar(total: int, desc: str, unit: str = "run", enabled: bool | None 
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, smoothing=0.0)
 
 
+def above_bar(bar, log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log`` itself without a bar; with one, ``log`` writing its lines above the bar (the bar redrawn below)."""
+    if bar is None:
+        return log
+    from tqdm import tqdm
+
+    def write(msg: str) -> None:
+        with tqdm.external_write_mode(file=sys.stderr):
+            log(msg)
+    return write
+
+
 def submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str = "local",
                     workers: int | None = None, device: str | None = None, slurm: SlurmOptions | None = None,
                     wait: bool = True, log=None, progress: bool | None = None) -> dict[str, dict]:
@@ -507,12 +519,7 @@ def submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str 
     if not configs:
         return {}
     bar = progress_bar(len(configs), "training runs", "run", progress) if wait else None
-    if bar is not None:
-        from tqdm import tqdm
-
-        def log(msg: str, _log=log) -> None:  # noqa: F811 - the same log, written above the bar
-            with tqdm.external_write_mode(file=sys.stderr):
-                _log(msg)
+    log = above_bar(bar, log)
     try:
         return _submit_and_wait(sweep, configs, executor, workers, device, slurm, wait, log, bar)
     finally:

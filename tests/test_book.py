@@ -453,3 +453,18 @@ def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeyp
         out = capsys.readouterr()
         assert "--imagenet-dir" in out.err and bad in out.err and not out.out
         assert IMAGENET_ENV not in os.environ
+
+
+def test_notebook_execution_shows_one_overall_bar(tmp_path, monkeypatch, capsys):
+    """On a terminal, executing the notebooks shows one bar (done / total) below the per-notebook log lines."""
+    import papermill
+
+    from pixelreg import sweep
+
+    ran = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda src, dst, **kw: ran.append(Path(src).stem))
+    monkeypatch.setattr(sweep, "progress_bar", functools.partial(sweep.progress_bar, enabled=True))
+    times = book.execute(["fig2", "fig3"], "smoke", tmp_path, None)
+    assert ran == ["fig2", "fig3"] and set(times) == {"fig2", "fig3"}
+    err = capsys.readouterr().err
+    assert "executing notebooks" in err and "2/2" in err
