@@ -11,11 +11,12 @@ import pandas as pd
 
 from .. import stats
 from ..config import DEFAULT_TASK, PRESETS, TrainConfig
+from ..evaluate import condition_label, robust_accuracy
 from ..verdicts import auc_by_run, compare_by_seed
 from .common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, ensure_runs, fmt, parse_panels,
                      resolve_panels, runs_table, split_panel)
-from .fig2 import default_pools
-from .fig3 import Fig3, check_source_seed, source_configs, transferred_fgsm
+from .fig2 import Fig2, default_pools
+from .fig3 import Fig3, check_source_seed, source_configs
 
 __all__ = ["Combos", "PLANS", "ATTACKS", "ATTACK_LABELS"]
 
@@ -88,16 +89,11 @@ class Combos(TrainedFigure):
         return "fgsm" in self.attacks
 
     def evaluated_configs(self) -> list[TrainConfig]:
-        """Per seed and task: the unregularized run, then S^Th for each pool of that task (Fig. 2's configs)."""
-        out = []
-        for seed in self.seeds:
-            for task in self.tasks():
-                out.append(self.unreg(seed, task=task))
-                for t, r in self.pairs():
-                    if t == task:
-                        a, th = self.reg_params(r, t)
-                        out.append(self.cfg(task=t, reg_data=r, alpha=a, th=th, target="thresholded", seed=seed))
-        return out
+        """Fig. 2's unregularized and S^Th runs of these pairs (per seed and task: the unregularized run, then
+        S^Th for each pool of that task); built by Fig. 2's page, so the two pages cannot drift apart."""
+        fig2 = Fig2(profile=self.profile, plan=self.plan, panels=self.panels, alpha=self.alpha, th=self.th,
+                    seeds=self.seeds, n_images=self.n_images)
+        return [c for c in fig2.configs() if condition_label(c) in CONDITIONS]
 
     def configs(self) -> list[TrainConfig]:
         """The evaluated runs, then the transfer source of each task (when FGSM is among the attacks)."""
@@ -127,7 +123,7 @@ class Combos(TrainedFigure):
                                      if c.task == t and ((not c.regularized) or c.pool_source == r)))
             cur = [self.curves(sel, noise, self.n_images)] if noise else []
             if self.transfer:
-                cur.append(transferred_fgsm(sel, sources[t], self.n_images, self.precision))
+                cur.append(robust_accuracy(sel, "fgsm", n_images=self.n_images, source=sources[t], precision=self.precision))
             cur = pd.concat(cur, ignore_index=True)
             cur.insert(0, "pair", p)
             cur.insert(1, "panel", self.panel(r, t))

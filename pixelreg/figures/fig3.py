@@ -13,12 +13,11 @@ from ..attacks import PGD
 from ..config import DEFAULT_TASK, TrainConfig, check_value
 from ..errors import ConfigError
 from ..evaluate import condition_label, robust_accuracy
-from ..runs import Run
 from .common import (FigureData, TrainedFigure, ensure_runs, gain_sentence, parse_panels, positive_int,
                      resolve_panels, runs_table, split_panel, tests)
 from .fig2 import Fig2, default_pools, plan_caption
 
-__all__ = ["Fig3", "PLANS", "PGD_PANEL", "check_source_seed", "source_configs", "transferred_fgsm"]
+__all__ = ["Fig3", "PLANS", "PGD_PANEL", "check_source_seed", "source_configs"]
 
 # The figure's plan: panels "task<-pool" and the paper panel each stands for; alpha and Th from the paper's table
 # (unless the profile or the page sets them); transferred and white-box FGSM on the reference's FGSM grid of
@@ -49,11 +48,6 @@ def check_source_seed(source_seed: int, seeds: tuple[int, ...]) -> None:
 def source_configs(page: TrainedFigure, tasks: list[str]) -> list[TrainConfig]:
     """The transfer source of each task: its unregularized run with the page's ``source_seed``."""
     return [page.unreg(page.source_seed, task=t) for t in tasks]
-
-
-def transferred_fgsm(runs: list[Run], source: Run, n_images: int, precision: str) -> pd.DataFrame:
-    """Accuracy curves of ``runs`` under FGSM computed on ``source`` (cached per run and setting)."""
-    return robust_accuracy(runs, "fgsm", n_images=n_images, source=source, precision=precision)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,8 +133,7 @@ class Fig3(TrainedFigure):
                 parts.append(("white-box PGD", pgd, None,
                               [run for run in sel if condition_label(run.config) in PGD_CONDITIONS], self.pgd_images))
             for mode, attack, src, attacked, n in parts:
-                cur = (transferred_fgsm(attacked, src, n, self.precision) if mode == "transferred" else
-                       robust_accuracy(attacked, attack, n_images=n, precision=self.precision))
+                cur = robust_accuracy(attacked, attack, n_images=n, source=src, precision=self.precision)
                 cur.insert(0, "panel", self.panel(r, t))
                 cur.insert(1, "reg_data", r)
                 cur.insert(2, "paper_panel", PLANS[self.plan].get(p, "not in the paper"))
