@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .config import (ARCHS, CRITERIA, DEFAULT_PROFILE, PRESETS, PROFILES, REG_DATA, REG_RANGES, TARGETS, TASKS,
+from .config import (ARCHS, CRITERIA, DEFAULT_PROFILE, PAIR_BN, PRESETS, PROFILES, REG_DATA, REG_RANGES, TARGETS, TASKS,
                      make_config)
 from .device import PRECISIONS
 from .errors import ConfigError, DataNotFoundError, MissingRunsError
@@ -66,6 +66,8 @@ def add_train_arguments(p: argparse.ArgumentParser, grid: bool = False) -> None:
     p.add_argument("--train-subset", type=typ(int), help="train on this many images")
     p.add_argument("--test-subset", type=typ(int), help="per-epoch test metrics on this many images")
     p.add_argument("--noise-aug", type=typ(float), help="σ of Gaussian training noise (baseline), pixel units")
+    p.add_argument("--pair-bn", type=typ(str), help=f"BatchNorm running statistics in the pair pathway: "
+                   f"{', '.join(PAIR_BN)} (default update, the reference)")
     p.add_argument("--runs-dir", default=None, help="run store (default: $PIXELREG_RUNS_DIR or data/runs)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     if grid:
@@ -76,7 +78,7 @@ def add_train_arguments(p: argparse.ArgumentParser, grid: bool = False) -> None:
 
 TRAIN_FIELDS = ("task", "reg_data", "alpha", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size",
                 "responses", "imagenet_dir", "arch", "width", "rgb", "epochs", "phase_duration", "batch_size",
-                "train_subset", "test_subset", "noise_aug")
+                "train_subset", "test_subset", "noise_aug", "pair_bn")
 
 
 def config_from_args(args: argparse.Namespace, **extra):

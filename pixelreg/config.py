@@ -25,6 +25,11 @@ CRITERIA = ("atanh", "mse")  # L_sim: 4*(artanh s - artanh t)^2 (reference defau
 REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 TRAIN_PRECISIONS = ("fp32", "bf16", "auto")
+# How the pair pathway treats BatchNorm in training mode. "update" (the reference code): each pair half-batch
+# is normalised with its own statistics and updates the running statistics, so the statistics used at test
+# time are partly the pool's. "task-only": the pairs are normalised with their own batch statistics but leave
+# the running statistics to the task images (the book's BatchNorm page compares the two).
+PAIR_BN = ("update", "task-only")
 
 DEFAULT_TASK = "fashion-mnist"  # the classification task of the book, the CLI and the figures
 DEFAULT_PROFILE = "cpu"  # the scale used when none is named (the book, the CLI, the figures, the notebooks)
@@ -71,6 +76,7 @@ class TrainConfig:
     train_subset: int | None = None  # use only this many training images (None = all)
     test_subset: int | None = None  # per-epoch test metrics on the first n test images (None = all)
     noise_aug: float = 0.0  # σ of Gaussian noise added to training images (augmentation baseline), [0,1] units
+    pair_bn: str = "update"  # BatchNorm running statistics in the pair pathway: PAIR_BN ("update" = reference)
     precision: str = "fp32"  # training arithmetic: "fp32", or "bf16" autocast (BENCHMARKS.md); "auto" is
     # resolved by canonical() to "bf16" where the device runs it natively, else "fp32", before hashing
     seed: int = 0
@@ -152,6 +158,7 @@ _FIELD_RULES: dict[str, Any] = {
     "reg_range": lambda n, v, c: _choice(n, v, REG_RANGES),
     "arch": lambda n, v, c: _choice(n, v, ARCHS),
     "precision": lambda n, v, c: _choice(n, v, TRAIN_PRECISIONS),
+    "pair_bn": lambda n, v, c: _choice(n, v, PAIR_BN),
     "alpha": lambda n, v, c: _number(n, v, lo=0.0, allowed="a number >= 0 (0 disables regularization)"),
     "th": lambda n, v, c: _number(n, v, lo=0.0, hi=1.0, open_lo=True, open_hi=True, allowed="a number in (0, 1)"),
     "th2": _optional(lambda n, v, c: _number(n, v, lo=0.0, hi=c["th"], open_lo=True, open_hi=True,
@@ -190,7 +197,7 @@ def check_value(field_name: str, value: Any, name: str | None = None, th: float 
 # Fields added to TrainConfig after runs were published (data/results/): name -> the default that reproduces
 # the behaviour before the field existed. A field listed here enters the hash only when it differs from that
 # default, so adding a field never orphans the published records. Policy: every new field goes here.
-HASH_LATER_FIELDS: dict[str, Any] = {}
+HASH_LATER_FIELDS: dict[str, Any] = {"pair_bn": "update"}
 
 
 def config_hash(config: TrainConfig, length: int = 12) -> str:
@@ -343,7 +350,7 @@ def make_config(profile_name: str = DEFAULT_PROFILE, preset: str | None = None, 
 
 
 _REG_FIELDS = ("reg_data", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size", "responses",
-               "responses_sha256", "imagenet_dir")
+               "responses_sha256", "imagenet_dir", "pair_bn")
 
 
 def canonical(config: TrainConfig) -> TrainConfig:

@@ -83,13 +83,19 @@ def condition_label(config: Any) -> str:
     """Condition of a run for tables and plots.
 
     "unregularized" (α = 0), "noise-aug" (α = 0 and Gaussian noise augmentation), else by target:
-    "S^Th" (thresholded), "S^pixel" (pixel), "shuffled", "neural". Missing fields take their defaults.
+    "S^Th" (thresholded), "S^pixel" (pixel), "shuffled", "neural"; " (task BN)" is appended for
+    ``pair_bn="task-only"`` and " + noise-aug" for a regularized run with noise augmentation. Missing fields
+    take their defaults.
     """
     alpha = float(getattr(config, "alpha", 0.0) or 0.0)
+    aug = float(getattr(config, "noise_aug", 0.0) or 0.0) > 0
     if alpha == 0:
-        return "noise-aug" if float(getattr(config, "noise_aug", 0.0) or 0.0) > 0 else "unregularized"
+        return "noise-aug" if aug else "unregularized"
     target = getattr(config, "target", "thresholded")
-    return {"thresholded": "S^Th", "pixel": "S^pixel"}.get(target, str(target))
+    label = {"thresholded": "S^Th", "pixel": "S^pixel"}.get(target, str(target))
+    if getattr(config, "pair_bn", "update") == "task-only":
+        label += " (task BN)"
+    return label + " + noise-aug" if aug else label
 
 
 def _as_float_images(images: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from .device import PRECISIONS, bf16_supported, default_device, resolve_precisio
 from .errors import ConfigError
 
 __all__ = ["ARCHS", "paper_resnet", "build_model", "default_layers", "PaperResNet", "InputScale", "default_device",
-           "INFERENCE_CHUNK", "PRECISIONS", "bf16_supported", "resolve_precision", "SplitBatchNorm2d", "batch_splits", "supports_batch_splits"]
+           "INFERENCE_CHUNK", "PRECISIONS", "bf16_supported", "resolve_precision", "SplitBatchNorm2d", "batch_splits", "running_stats_frozen", "supports_batch_splits"]
 
 # Images per forward pass when a model scores many images without gradients (evaluations, FGSM signs):
 # chunks of 250 were 1.3-1.6x faster than 1,000 on this project's CPU (BENCHMARKS.md section 3).
@@ -56,6 +56,7 @@ class SplitBatchNorm2d(nn.BatchNorm2d):
     """
 
     splits: tuple[int, ...] | None = None
+    track: tuple[bool, ...] | None = None  # per chunk: update the running statistics (None: every chunk does)
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         # torch.fx traces through this module (it is not in torch.nn), where the dimension is symbolic
@@ -67,7 +68,15 @@ class SplitBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         if sum(self.splits) != x.shape[0]:
             raise ConfigError("splits", self.splits, f"chunk sizes summing to the batch size {x.shape[0]}")
-        return torch.cat([super(SplitBatchNorm2d, self).forward(c) for c in x.split(list(self.splits))])
+        track = self.track or (True,) * len(self.splits)
+        outs = []
+        for c, tr in zip(x.split(list(self.splits)), track):
+            if tr:
+                outs.append(super().forward(c))
+            else:
+                with running_stats_frozen(self):
+                    outs.append(super().forward(c))
+        return torch.cat(outs)
 
 
 def supports_batch_splits(model: nn.Module) -> bool:
@@ -77,17 +86,37 @@ def supports_batch_splits(model: nn.Module) -> bool:
 
 
 @contextlib.contextmanager
-def batch_splits(model: nn.Module, sizes: Sequence[int]):
-    """Within the block, train-mode BatchNorm of ``model`` treats the batch as chunks of ``sizes``."""
+def batch_splits(model: nn.Module, sizes: Sequence[int], track: Sequence[bool] | None = None):
+    """Within the block, train-mode BatchNorm of ``model`` treats the batch as chunks of ``sizes``; ``track``
+    (one flag per chunk, default all True) says which chunks update the running statistics."""
+    if track is not None and len(track) != len(sizes):
+        raise ConfigError("track", tuple(track), f"one flag per chunk ({len(sizes)} chunks)")
     bns = [m for m in model.modules() if isinstance(m, SplitBatchNorm2d)]
-    old = [m.splits for m in bns]
+    old = [(m.splits, m.track) for m in bns]
     for m in bns:
         m.splits = tuple(int(n) for n in sizes)
+        m.track = None if track is None else tuple(bool(t) for t in track)
+    try:
+        yield
+    finally:
+        for m, (o, t) in zip(bns, old):
+            m.splits, m.track = o, t
+
+
+@contextlib.contextmanager
+def running_stats_frozen(model: nn.Module):
+    """Within the block, train-mode BatchNorm layers of ``model`` (or ``model`` itself, if it is one) normalise
+    with the batch's own statistics and leave their running statistics and ``num_batches_tracked`` untouched
+    (``track_running_stats`` off for the block, which makes torch pass no running buffers)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    old = [m.track_running_stats for m in bns]
+    for m in bns:
+        m.track_running_stats = False
     try:
         yield
     finally:
         for m, o in zip(bns, old):
-            m.splits = o
+            m.track_running_stats = o
 
 
 class BasicBlock(nn.Module):

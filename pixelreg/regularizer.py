@@ -1,13 +1,16 @@
 """CNN representational similarity S^CNN and the similarity loss L_sim (reference spec sections 5, 6)."""
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelreg.config import CRITERIA  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
+from pixelreg.config import CRITERIA, PAIR_BN  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
 from pixelreg.errors import ConfigError
-from pixelreg.models import InputScale, SplitBatchNorm2d, batch_splits, default_layers, supports_batch_splits
+from pixelreg.models import (InputScale, SplitBatchNorm2d, batch_splits, default_layers, running_stats_frozen,
+                             supports_batch_splits)
 
 __all__ = ["SimilarityRegularizer", "similarity_loss", "CRITERIA"]
 
@@ -46,20 +49,31 @@ class SimilarityRegularizer(nn.Module):
     uses its running statistics and nothing is updated except mu_l (and not even mu_l with
     ``update_means=False``, used for held-out diagnostics).
 
+    ``pair_bn="task-only"`` changes one thing: in train mode the pair images are still normalised with their
+    own half-batch statistics, but they no longer update the BatchNorm running statistics (nor
+    ``num_batches_tracked``), so the statistics the model uses at test time come from the task images alone.
+    The pool's images (natural photographs for a Fashion-MNIST model, say) then cannot shift them.
+
     Args:
         model: the classifier (e.g. ``paper_resnet``), taking images in [0, 1].
         layers: node names of the compared layers (FX node names or module names; a module name means
             its output); default ``default_layers(model)``.
         beta: running-mean momentum beta in [0, 1) (reference 0.9).
+        pair_bn: one of ``PAIR_BN``: "update" (reference: the pairs update the BatchNorm running statistics)
+            or "task-only" (they leave them to the task images).
     """
 
-    def __init__(self, model: nn.Module, layers: list[str] | None = None, beta: float = 0.9):
+    def __init__(self, model: nn.Module, layers: list[str] | None = None, beta: float = 0.9,
+                 pair_bn: str = "update"):
         super().__init__()
         layers = default_layers(model) if layers is None else list(layers)
         if not layers or len(set(layers)) != len(layers) or not all(isinstance(n, str) for n in layers):
             raise ConfigError("layers", layers, "a non-empty list of distinct layer names")
         if not 0 <= beta < 1:
             raise ConfigError("beta", beta, "a running-mean momentum in [0, 1)")
+        if pair_bn not in PAIR_BN:
+            raise ConfigError("pair_bn", pair_bn, f"one of {', '.join(PAIR_BN)}")
+        self.pair_bn = pair_bn
         object.__setattr__(self, "model", model)  # not a submodule: see class docstring
         self.layers, self.beta = layers, float(beta)
         self.layer_logits = nn.Parameter(torch.zeros(len(layers)))
@@ -177,10 +191,12 @@ class SimilarityRegularizer(nn.Module):
     def _pair_features(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[list, list]:
         if xa.shape != xb.shape or xa.dim() < 2:
             raise ConfigError("xb", tuple(xb.shape), f"the shape of xa, {tuple(xa.shape)}")
+        track = self.pair_bn == "update"
         if not self._split:
-            return self._features(xa), self._features(xb)
+            with contextlib.nullcontext() if track else running_stats_frozen(self.model):
+                return self._features(xa), self._features(xb)
         k = len(xa)
-        with batch_splits(self.model, (k, k)):
+        with batch_splits(self.model, (k, k), track=(track, track)):
             feats = self._features(torch.cat([xa, xb]))
         return [f[:k] for f in feats], [f[k:] for f in feats]
 
@@ -219,7 +235,7 @@ class SimilarityRegularizer(nn.Module):
         """The model's logits on a task batch ``x`` and S^CNN of the pairs (xa, xb): one training step's work.
 
         Equal to ``(model(x), self(xa, xb))`` called in that order, BatchNorm running statistics included
-        (three updates: x, A, B). When the model supports it and the images share a shape, all
+        (three updates: x, A, B; only x with ``pair_bn="task-only"``). When the model supports it and the images share a shape, all
         n + 2k images go through the network in one call with per-chunk BatchNorm; ``fuse_task=False`` keeps
         the task batch in its own call (only A and B are fused), which was faster in float32 on a 2-core CPU
         (BENCHMARKS.md section 1).
@@ -232,7 +248,8 @@ class SimilarityRegularizer(nn.Module):
             object.__setattr__(self, "_task_extractor", self._build_extractor(self.model, self.layers, True))
         ext = self._task_extractor
         n, k = len(x), len(xa)
-        with batch_splits(self.model, (n, k, k)):
+        track = self.pair_bn == "update"
+        with batch_splits(self.model, (n, k, k), track=(True, track, track)):
             out = self._run_extractor(ext, torch.cat([x, xa, xb]))
         logits = out[ext._output_node][:n]
         feats = [out[name] for name in self.layers]
@@ -252,7 +269,7 @@ class SimilarityRegularizer(nn.Module):
     def extra_repr(self) -> str:
         how = "fx" if self._extractor is not None else "hooks"
         gamma = ", ".join(f"{g:.3f}" for g in self.layer_weights.tolist())
-        return (f"model={type(self.model).__name__}, layers={self.layers}, beta={self.beta}, "
+        return (f"model={type(self.model).__name__}, layers={self.layers}, beta={self.beta}, pair_bn={self.pair_bn}, "
                 f"gamma=[{gamma}], extraction={how}")
 
 

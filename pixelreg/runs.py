@@ -22,6 +22,7 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
 import platform
 import shutil
@@ -142,6 +143,42 @@ def provenance(device: str | torch.device) -> dict:
     }
 
 
+# ----------------------------------------------------------------------------------------------------
+# failed runs
+
+NONFINITE = "nonfinite-loss"  # the training loss became NaN or infinite (training stops after that epoch)
+UNTRAINED = "untrained-selected"  # model selection kept the untrained epoch-0 state
+
+
+def describe_failure(failure: dict | None) -> str:
+    """One phrase for a failure record (None: "")."""
+    if not failure:
+        return ""
+    if failure["reason"] == NONFINITE:
+        at = f" at step {failure['step']}" if failure.get("step") is not None else ""
+        return f"non-finite loss in epoch {failure['epoch']}{at}"
+    return "model selection kept the untrained epoch-0 state (every epoch's validation loss was higher)"
+
+
+def run_failure(metrics: list[dict], provenance: dict) -> dict | None:
+    """The failure of a finished run, or None (the rule of :func:`train`, applied to any run or record).
+
+    A run fails when its loss became non-finite or when model selection kept the untrained epoch-0 state.
+    Runs trained since the rule exists carry ``failure`` in their provenance; for older runs it is derived
+    from the per-epoch metrics (the first epoch with a non-finite training, regularization or validation
+    loss; the step is then unknown) and the selected epoch.
+    """
+    if "failure" in provenance:
+        return provenance["failure"]
+    for m in metrics[1:]:
+        vals = [m.get(k) for k in ("train_loss", "reg_loss", "valid_loss")]
+        if any(v is not None and not math.isfinite(float(v)) for v in vals):
+            return dict(reason=NONFINITE, epoch=m["epoch"], step=None)
+    if provenance.get("best_epoch") == 0:
+        return dict(reason=UNTRAINED, epoch=0, step=None)
+    return None
+
+
 @dataclass(frozen=True)
 class Run:
     """A run directory. ``config`` is read from ``config.json``."""
@@ -174,6 +211,11 @@ class Run:
     def provenance(self) -> dict:
         p = self.dir / "provenance.json"
         return json.loads(p.read_text()) if p.is_file() else {}
+
+    @property
+    def failure(self) -> dict | None:
+        """Why this finished run failed (:func:`run_failure`), or None."""
+        return run_failure(self.metrics, self.provenance)
 
     @property
     def record_only(self) -> bool:
@@ -324,7 +366,7 @@ def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
 
 _TRAIN_FLAGS = ("task", "reg_data", "alpha", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size",
                 "arch", "width", "rgb", "epochs", "phase_duration", "batch_size", "train_subset", "test_subset",
-                "noise_aug")  # flags of `pixelreg train` that set a TrainConfig field of the same name
+                "noise_aug", "pair_bn")  # flags of `pixelreg train` that set a TrainConfig field of the same name
 
 
 def _train_command(config: TrainConfig, profile: str) -> str | None:

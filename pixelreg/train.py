@@ -31,7 +31,8 @@ from .config import TrainConfig, canonical
 from .errors import ConfigError
 from .models import INFERENCE_CHUNK, build_model, default_device
 from .regularizer import SimilarityRegularizer, similarity_loss
-from .runs import Run, RunStore, atomic_torch_save, atomic_write_json, load_checkpoint
+from .runs import (NONFINITE, UNTRAINED, Run, RunStore, atomic_torch_save, atomic_write_json, describe_failure,
+                   load_checkpoint)
 from .similarity import PairSampler, centered_unit_rows
 
 def learning_rate(config: TrainConfig, t: float) -> float:
@@ -213,7 +214,7 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
         torch.backends.cudnn.benchmark = False
     torch.manual_seed(c.seed)  # model initialisation
     model = build_model(c).to(device)
-    reg = SimilarityRegularizer(model).to(device) if c.regularized else None
+    reg = SimilarityRegularizer(model, pair_bn=c.pair_bn).to(device) if c.regularized else None
     params = list(model.parameters()) + ([reg.layer_logits] if reg is not None else [])
     opt = torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
@@ -236,7 +237,9 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
         opt.load_state_dict(ck["optimizer"])
         metrics, best = ck["metrics"], ck["best"]
         start_epoch, wall_before = ck["epoch"] + 1, ck["wall_time"]
+        failure = ck.get("failure")
     else:
+        failure = None
         vl, va = evaluate_split(model, setup.x_valid, setup.y_valid, device, precision=c.precision)
         tl, ta = None, None  # the untrained model's test accuracy is chance: not worth a pass over the test set
         metrics = [dict(epoch=0, step=0, lr=None, train_loss=None, train_acc=None, reg_loss=None, reg_corr=None,
@@ -248,7 +251,7 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
 
     bar = tqdm(total=total_steps, initial=min(total_steps, (start_epoch - 1) * steps_per_epoch),
                disable=not progress, desc=f"{run.id} {c.task}", unit="step", leave=False, file=sys.stderr)
-    for epoch in range(start_epoch, n_epochs + 1):
+    for epoch in range(start_epoch if failure is None else n_epochs + 1, n_epochs + 1):
         t0 = time.time()
         model.train()
         order = torch.randperm(n_train, generator=_gen(c.seed, "order", epoch))
@@ -258,6 +261,8 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
         # running sums stay tensors: one synchronisation per epoch instead of several per step
         zero = partial(torch.zeros, (), dtype=torch.float64, device=device)
         sums = dict(loss=zero(), correct=zero(), n=0, reg=zero(), corr=zero(), reg_n=zero())
+        # the first step whose loss is not finite (-1: none); a tensor, so no synchronisation per step
+        first_bad = torch.full((), -1, dtype=torch.int64, device=device)
         for b in range(n_steps):
             step = first_step + b
             for group in opt.param_groups:
@@ -290,6 +295,8 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
                     ok = torch.isfinite(r)
                     sums["corr"] += torch.where(ok, r, 0.0)
                     sums["reg_n"] += ok
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
+                                    torch.full_like(first_bad, step), first_bad)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -310,25 +317,34 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
             valid_loss=vl, valid_acc=va, test_loss=tl, test_acc=ta, seconds=time.time() - t0,
             layer_weights=reg.layer_weights.tolist() if reg is not None else None))
         bar.set_postfix(valid_acc=f"{va:.3f}", test_acc=f"{ta:.3f}")
-        if vl < best["valid_loss"]:
+        bad_step = int(first_bad.item())
+        if bad_step >= 0:  # the run has failed: no later epoch can be selected, so training stops here
+            failure = dict(reason=NONFINITE, epoch=epoch, step=bad_step)
+        elif vl < best["valid_loss"]:
             best = dict(epoch=epoch, valid_loss=vl, model=_copy_state(model), regularizer=_copy_state(reg))
         wall = wall_before + time.time() - wall0
         atomic_torch_save(ckpt_path, dict(
             epoch=epoch, model=model.state_dict(), regularizer=reg.state_dict() if reg is not None else {},
-            optimizer=opt.state_dict(), metrics=metrics, best=best, wall_time=wall))
+            optimizer=opt.state_dict(), metrics=metrics, best=best, wall_time=wall, failure=failure))
         atomic_write_json(run.dir / "metrics.json", metrics)
         if on_epoch is not None:
             on_epoch(epoch)
+        if failure is not None:
+            break
     bar.close()
+    if failure is None and best["epoch"] == 0:
+        failure = dict(reason=UNTRAINED, epoch=0, step=None)
+    if failure is not None:
+        print(f"run {run.id} FAILED: {describe_failure(failure)}", file=sys.stderr)
 
     wall = wall_before + time.time() - wall0
     atomic_torch_save(run.dir / "best.pt", dict(epoch=best["epoch"], model=best["model"],
                                                 regularizer=best["regularizer"]))
     atomic_write_json(run.dir / "metrics.json", metrics)
-    run.write_provenance(device, wall_time_seconds=wall, best_epoch=best["epoch"], epochs_run=n_epochs,
+    run.write_provenance(device, wall_time_seconds=wall, best_epoch=best["epoch"], epochs_run=metrics[-1]["epoch"],
                          steps=total_steps, train_images=n_train,
                          pool_size=len(setup.pool) if setup.pool is not None else 0,
-                         selected_pair_share=getattr(setup.sampler, "selected_share", None))
+                         selected_pair_share=getattr(setup.sampler, "selected_share", None), failure=failure)
     (run.dir / "DONE").write_text("")
     ckpt_path.unlink(missing_ok=True)  # the finished run keeps best.pt; the resume state is no longer needed
 

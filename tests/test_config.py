@@ -130,13 +130,29 @@ def test_a_field_added_later_leaves_published_hashes_alone(monkeypatch):
     from pixelreg import config
 
     cfg = make_config("smoke")
+    published = dict(config.HASH_LATER_FIELDS)
     before = config.config_hash(cfg)
-    monkeypatch.setattr(config, "HASH_LATER_FIELDS", {"noise_aug": cfg.noise_aug})
+    monkeypatch.setattr(config, "HASH_LATER_FIELDS", {**published, "noise_aug": cfg.noise_aug})
     d = {k: (float(v) if k in config._FLOAT_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
-             else v) for k, v in cfg.to_dict().items() if k != "noise_aug"}
+             else v) for k, v in cfg.to_dict().items() if k != "noise_aug" and k not in published}
     without = hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
     assert config.config_hash(cfg) == without != before
     other = dataclasses.replace(cfg, noise_aug=0.1)
     assert config.config_hash(other) not in (without, before)
-    monkeypatch.setattr(config, "HASH_LATER_FIELDS", {})
+    monkeypatch.setattr(config, "HASH_LATER_FIELDS", published)
     assert config.config_hash(cfg) == before
+
+
+def test_pair_bn_is_a_later_field():
+    """pair_bn at the reference's "update" leaves every published hash alone; "task-only" is another run; an
+    unregularized run ignores it; a bad value is rejected naming the field."""
+    from pixelreg import config
+
+    assert config.HASH_LATER_FIELDS["pair_bn"] == "update" == TrainConfig.pair_bn
+    reg = make_config("full", preset="fashion-mnist-natural")
+    alt = make_config("full", preset="fashion-mnist-natural", pair_bn="task-only")
+    assert config.config_hash(reg) != config.config_hash(alt)
+    assert make_config("full", alpha=0.0, pair_bn="task-only") == make_config("full", alpha=0.0)
+    with pytest.raises(ConfigError) as err:
+        make_config("full", preset="fashion-mnist-natural", pair_bn="off")
+    assert err.value.param == "pair_bn"

@@ -250,3 +250,48 @@ def test_update_means_false_changes_nothing():
     m.eval()
     reg(_rand(4, 1, 28, 28, seed=2), _rand(4, 1, 28, 28, seed=3), update_means=False)
     assert all(torch.equal(before[k], v) for k, v in reg.state_dict().items())
+
+
+# -- BatchNorm in the pair pathway (pair_bn) --------------------------------------------------------
+def _bn_state(model):
+    return {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+
+
+def _torchvision_resnet():
+    torch.manual_seed(0)
+    return torchvision.models.resnet18(num_classes=10)
+
+
+@pytest.mark.parametrize("make, shape", [(_small_resnet, (1, 28, 28)), (_torchvision_resnet, (3, 32, 32))],
+                         ids=["one-call-split-bn", "separate-calls"])
+@pytest.mark.parametrize("fuse_task", [True, False])
+def test_task_only_pair_bn_leaves_running_stats_to_the_task_batch(make, shape, fuse_task):
+    """After one training step with pairs, pair_bn="task-only" leaves exactly the running statistics of a step
+    on the task batch alone; "update" (the reference) does not."""
+    x, xa, xb = _rand(8, *shape, seed=1), _rand(4, *shape, seed=2), _rand(4, *shape, seed=3)
+    task_only_model = make().train()
+    task_only_model(x)
+    expected = _bn_state(task_only_model)
+
+    for pair_bn in ("task-only", "update"):
+        model = make().train()
+        reg = SimilarityRegularizer(model, pair_bn=pair_bn)
+        logits, s = reg.task_and_pairs(x, xa, xb, fuse_task=fuse_task)
+        (logits.sum() + s.sum()).backward()  # gradients flow through both pathways in either mode
+        got = _bn_state(model)
+        same = all(torch.equal(got[k], expected[k]) for k in expected)
+        assert same == (pair_bn == "task-only"), pair_bn
+        assert s.shape == (4,) and torch.all(s.abs() <= 1 + 1e-6)
+
+
+def test_task_only_pair_bn_still_normalises_pairs_with_their_own_batch_statistics():
+    """The pairs' similarities are the same in both modes (only the running statistics differ)."""
+    xa, xb = _rand(4, 1, 28, 28, seed=2), _rand(4, 1, 28, 28, seed=3)
+    s = {m: SimilarityRegularizer(_small_resnet().train(), pair_bn=m)(xa, xb) for m in ("update", "task-only")}
+    torch.testing.assert_close(s["update"], s["task-only"])
+
+
+def test_pair_bn_rejects_unknown_mode():
+    with pytest.raises(ConfigError) as err:
+        SimilarityRegularizer(_small_resnet(), pair_bn="frozen")
+    assert err.value.param == "pair_bn" and "task-only" in str(err.value)

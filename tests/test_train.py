@@ -207,3 +207,40 @@ def test_neural_target_trains_from_a_responses_file(tmp_path):
     assert r2.returncode == 0 and r2.stdout.strip().splitlines()[-1] != str(run.dir)
     missing = _cli(args[:-5] + ["--responses", str(tmp_path / "nope.npz"), "--quiet"], tmp_path / "runs")
     assert missing.returncode == 2 and "responses" in missing.stderr
+
+
+# -- failed runs ---------------------------------------------------------------------------------------
+def test_a_diverging_run_is_marked_failed_and_stops(tmp_path, capsys):
+    """A planted divergence (an absurd learning rate) ends as a failed run: the epoch and step of the first
+    non-finite loss are recorded, training stops after that epoch, and nothing falls back silently."""
+    from pixelreg.runs import NONFINITE
+
+    run = train(smoke(epochs=3, lr=1e6, phase_duration=10.0), runs_dir=tmp_path, progress=False)
+    assert run.finished
+    f = run.failure
+    assert f is not None and f["reason"] == NONFINITE and f["epoch"] == 1 and 0 <= f["step"] < 8
+    assert run.provenance["failure"] == f
+    assert [m["epoch"] for m in run.metrics] == [0, 1] and run.provenance["epochs_run"] == 1
+    assert "FAILED" in capsys.readouterr().err
+    # a second call serves the failed run as it is (failure is a result, not a reason to retrain)
+    again = train(smoke(epochs=3, lr=1e6, phase_duration=10.0), runs_dir=tmp_path, progress=False)
+    assert again.dir == run.dir and again.failure == f
+
+
+def test_a_sound_run_has_no_failure(tmp_path):
+    run = train(smoke(alpha=1.0), runs_dir=tmp_path, progress=False)  # at alpha 10 one smoke epoch is too few
+    assert run.provenance["failure"] is None and run.failure is None
+
+
+def test_run_failure_rule_on_known_records():
+    """The rule applied to records trained before it existed (no ``failure`` in their provenance)."""
+    from pixelreg.runs import NONFINITE, UNTRAINED, run_failure
+
+    ok = [dict(epoch=0, train_loss=None, reg_loss=None, valid_loss=2.3),
+          dict(epoch=1, train_loss=0.5, reg_loss=1.0, valid_loss=0.4)]
+    assert run_failure(ok, {"best_epoch": 1}) is None
+    nan = ok + [dict(epoch=2, train_loss=float("nan"), reg_loss=float("nan"), valid_loss=float("nan"))]
+    assert run_failure(nan, {"best_epoch": 1}) == dict(reason=NONFINITE, epoch=2, step=None)
+    assert run_failure(ok, {"best_epoch": 0}) == dict(reason=UNTRAINED, epoch=0, step=None)
+    # a recorded failure wins over the derivation, and a recorded None means the run passed the rule
+    assert run_failure(nan, {"best_epoch": 1, "failure": None}) is None
