@@ -3,7 +3,7 @@
 Trains the same `cpu`-profile configs twice, in float32 and in bfloat16 autocast, paired by seed: the
 unregularized run and the S^Th run (Fashion-MNIST <- Fashion-MNIST, the profile's alpha and Th). Each trained
 model is scored in float32 on the same test images and noise draws: clean accuracy and the Gaussian-noise
-robust accuracy AUC (mean accuracy over the reference epsilon grid, `pixelreg.stats.auc`). Reports the paired
+robust accuracy AUC (mean accuracy over the reference epsilon grid, `pixelreg.analysis.stats.auc`). Reports the paired
 differences bf16 - fp32 with 95% t intervals (scipy.stats.ttest_rel) and whether they lie inside the margins,
 which were fixed before the runs: |clean accuracy difference| <= 1.5 points and |AUC difference| <= 0.015.
 
@@ -21,10 +21,10 @@ import pandas as pd
 from scipy import stats as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pixelreg.config import make_config, profile  # noqa: E402
-from pixelreg.evaluate import robust_accuracy  # noqa: E402
-from pixelreg.stats import auc  # noqa: E402
-from pixelreg.sweep import ensure_runs  # noqa: E402
+from pixelreg.experiment.config import make_config, profile  # noqa: E402
+from pixelreg.robustness.evaluate import robust_accuracy  # noqa: E402
+from pixelreg.analysis.stats import auc  # noqa: E402
+from pixelreg.experiment.sweep import ensure_runs  # noqa: E402
 
 MARGINS = {"clean_acc": 0.015, "gaussian_auc": 0.015}  # fixed before the check was run
 

@@ -1,4 +1,4 @@
-"""Throughput of a full Gaussian-noise accuracy curve: pixelreg.evaluate.accuracy_curve vs a foolbox loop.
+"""Throughput of a full Gaussian-noise accuracy curve: pixelreg.robustness.evaluate.accuracy_curve vs a foolbox loop.
 
 Setting: width-16 paper ResNet18 (random weights; throughput only), 1x28x28 inputs, 2,000 images,
 10 epsilons (the MNIST Gaussian grid), CPU. Reports images x epsilons per second (higher is better).
@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from pixelreg.attacks import GaussianNoise, as_foolbox, import_foolbox
-from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve
+from pixelreg.robustness.attacks import GaussianNoise, as_foolbox, import_foolbox
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve
 
 
 def build_model() -> torch.nn.Module:

@@ -18,10 +18,10 @@ import time
 
 import torch
 
-from pixelreg.attacks import FGSM, PGD
-from pixelreg.config import PROFILES
+from pixelreg.robustness.attacks import FGSM, PGD
+from pixelreg.experiment.config import PROFILES
 from pixelreg.device import resolve_precision
-from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve
 from pixelreg.models import paper_resnet
 
 

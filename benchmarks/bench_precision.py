@@ -2,7 +2,7 @@
 
 For each run (default: the runs of Fig. 2 at the given profile, taken from the run store; they must be
 trained), computes the accuracy curve of each attack twice on the same images and noise draws, once in
-float32 and once under bfloat16 autocast (``pixelreg.evaluate.accuracy_curve(precision=...)``, no cache),
+float32 and once under bfloat16 autocast (``pixelreg.robustness.evaluate.accuracy_curve(precision=...)``, no cache),
 and reports the accuracy differences (bf16 - fp32, in percentage points) and the wall-time ratio.
 
 Usage: .venv/bin/python benchmarks/bench_precision.py [--profile cpu] [--n-images 1000]
@@ -18,11 +18,11 @@ import time
 import pandas as pd
 import torch
 
-from pixelreg.data import load_dataset
-from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve, bf16_supported, make_attack
+from pixelreg.experiment.data import load_dataset
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve, bf16_supported, make_attack
 from pixelreg.figures import Fig2
-from pixelreg.runs import RunStore
-from pixelreg.train import resolve
+from pixelreg.experiment.runs import RunStore
+from pixelreg.experiment.train import resolve
 
 
 def main() -> None:

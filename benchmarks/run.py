@@ -41,7 +41,7 @@ def machine() -> dict:
 
 
 def _step_fn(width: int, regularized: bool, autocast: bool = False, joint: bool = True):
-    """One SGD step of batch 64 (+ 16 pairs when regularized), as ``pixelreg.train`` runs it.
+    """One SGD step of batch 64 (+ 16 pairs when regularized), as ``pixelreg.experiment.train`` runs it.
 
     ``joint=False`` is the step before the ghost-BatchNorm change: ``model(x)`` then the regularizer with
     the pair halves A and B as two separate network calls. ``joint=True``: one call of all 96 images with
@@ -107,7 +107,7 @@ def bench_steps(widths=(16, 64), repeats=10) -> list[dict]:
 
 
 def bench_pool(sizes=(5000, 60000), ranges=("all", "high"), th=0.8) -> list[dict]:
-    from pixelreg.data import load_dataset
+    from pixelreg.experiment.data import load_dataset
 
     try:
         images = load_dataset("fashion-mnist", "train", source="local").images

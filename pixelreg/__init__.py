@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "pixel_similarity": "similarity", "threshold_targets": "similarity", "PairSampler": "similarity",
     "similarity_loss": "regularizer", "SimilarityRegularizer": "regularizer",
-    "TrainConfig": "config", "make_config": "config", "PRESETS": "config", "PROFILES": "config",
-    "train": "train", "RunStore": "runs", "Run": "runs", "paper_resnet": "models",
-    "robust_accuracy": "evaluate",
+    "TrainConfig": "experiment.config", "make_config": "experiment.config", "PRESETS": "experiment.config",
+    "PROFILES": "experiment.config", "train": "experiment.train", "RunStore": "experiment.runs",
+    "Run": "experiment.runs", "paper_resnet": "models", "robust_accuracy": "robustness.evaluate",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -7,7 +7,7 @@ defined in :mod:`pixelreg.cli`):
    object (:data:`pixelreg.figures.FIGURES`, ``Page(profile=...).configs()``): a notebook's parameters are
    all ``None`` (= the page's default) and the book injects only ``profile`` (and ``runs_dir``), so these
    are exactly the runs the notebooks ask for;
-2. **train**: the union of those runs is trained once, in parallel, through :func:`pixelreg.sweep.ensure_runs`
+2. **train**: the union of those runs is trained once, in parallel, through :func:`pixelreg.experiment.sweep.ensure_runs`
    (a local pool); finished runs are reused from the run store;
 3. **execute**: every notebook of ``book/_toc.yml`` is executed by papermill with ``profile`` injected,
    into ``_build/staging/<profile>/`` next to copies of the markdown pages, ``_toc.yml`` and
@@ -30,7 +30,7 @@ from typing import Sequence
 
 import yaml
 
-from .config import DEFAULT_PROFILE, TrainConfig
+from pixelreg.experiment.config import DEFAULT_PROFILE, TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
@@ -64,7 +64,7 @@ def log(msg: str) -> None:
 def book_configs(profile: str) -> dict[str, list[TrainConfig]]:
     """Per page with training runs, the TrainConfigs it needs with its default parameters (the parameters its
     notebook runs with, since the notebooks pass ``None`` = the default for everything but ``profile``)."""
-    from .figures import FIGURES
+    from pixelreg.figures import FIGURES
 
     toc = notebooks()
     out = {}
@@ -83,9 +83,9 @@ def union(per_page: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
 def train_all(per_page: dict[str, list[TrainConfig]], profile: str, runs_dir: str | None,
               workers: int | None) -> dict[str, float]:
     """Train the union of the pages' runs once (finished runs are reused); return seconds spent and counts."""
-    from .config import config_hash
-    from .runs import RunStore
-    from .sweep import ensure_runs
+    from pixelreg.experiment.config import config_hash
+    from pixelreg.experiment.runs import RunStore
+    from pixelreg.experiment.sweep import ensure_runs
 
     configs = union(per_page)
     store = RunStore(runs_dir)
@@ -175,7 +175,7 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .sweep import above_bar, progress_bar
+    from pixelreg.experiment.sweep import above_bar, progress_bar
 
     times = {}
     bar = progress_bar(len(names), "executing notebooks", "notebook")
@@ -240,13 +240,13 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     ``train=True`` imports the records and trains what they do not cover; ``retrain=True`` ignores the
     records (and removes record-only runs of the book's plan, so that they are trained). A profile without
     records (``cpu``, ``smoke``) trains everything it needs. Before any training, the datasets that the
-    remaining runs and their evaluations need are checked (:func:`pixelreg.preflight.check_datasets`): a
+    remaining runs and their evaluations need are checked (:func:`pixelreg.experiment.preflight.check_datasets`): a
     missing one stops the build with one message, before anything is written to the run store.
     """
-    from .preflight import check_datasets
-    from .records import drop_record_only_runs, import_records, records_dir
-    from .config import profile as get_profile
-    from .errors import ConfigError
+    from pixelreg.experiment.preflight import check_datasets
+    from pixelreg.experiment.records import drop_record_only_runs, import_records, records_dir
+    from pixelreg.experiment.config import profile as get_profile
+    from pixelreg.errors import ConfigError
 
     get_profile(profile)
     t_all = time.perf_counter()
@@ -311,6 +311,6 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
 
 
 if __name__ == "__main__":  # ``python -m pixelreg.book``: an alias of ``pixelreg book``
-    from .cli import main
+    from pixelreg.cli import main
 
     sys.exit(main(["book", *sys.argv[1:]]))

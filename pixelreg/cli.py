@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .config import (ARCHS, CRITERIA, DEFAULT_PROFILE, PAIR_BN, PRESETS, PROFILES, REG_DATA, REG_RANGES, TARGETS, TASKS,
+from pixelreg.experiment.config import (ARCHS, CRITERIA, DEFAULT_PROFILE, PAIR_BN, PRESETS, PROFILES, REG_DATA, REG_RANGES, TARGETS, TASKS,
                      make_config)
-from .device import PRECISIONS
-from .errors import ConfigError, DataNotFoundError, MissingRunsError
-from .evaluate import ATTACKS, DEFAULT_CUTOFF
-from .sweep import EXECUTORS, SweepError, default_workers
+from pixelreg.device import PRECISIONS
+from pixelreg.errors import ConfigError, DataNotFoundError, MissingRunsError
+from pixelreg.robustness.evaluate import ATTACKS, DEFAULT_CUTOFF
+from pixelreg.experiment.sweep import EXECUTORS, SweepError, default_workers
 
 
 def _flag(v: str) -> bool:
@@ -88,7 +88,7 @@ def config_from_args(args: argparse.Namespace, **extra):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import train
+    from pixelreg.experiment.train import train
 
     config = config_from_args(args, seed=args.seed)
     run = train(config, runs_dir=args.runs_dir, device=args.device, progress=not args.quiet)
@@ -130,7 +130,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
 
 def parse_epsilons(text: str | None) -> list[float] | None:
     """``"0,0.1,0.2"`` -> [0.0, 0.1, 0.2]; None stays None (the task's reference grid)."""
-    from .attacks import check_epsilons
+    from pixelreg.robustness.attacks import check_epsilons
 
     if text is None:
         return None
@@ -149,7 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: unknown attack, ε outside [0, 1], n_images < 1, missing run directory.
     """
-    from . import evaluate
+    from pixelreg.robustness import evaluate
 
     if args.attack not in ATTACKS:
         raise ConfigError("attack", args.attack, f"one of {ATTACKS}")
@@ -233,7 +233,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
 
 def sweep_grid(args: argparse.Namespace):
     """The configs and profile of ``pixelreg sweep``: the YAML grid (if any), overridden by the flags given."""
-    from .sweep import grid
+    from pixelreg.experiment.sweep import grid
 
     axes = {f: getattr(args, f, None) for f in TRAIN_FIELDS}
     axes.update(preset=args.preset, seeds=args.seeds)
@@ -263,9 +263,9 @@ def _check_executor_args(args: argparse.Namespace) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``pixelreg sweep``: exit 0 when every run of the grid is done (or submitted), 1 if some failed, 2 on bad input."""
-    from .config import config_hash
-    from .runs import RunStore
-    from .sweep import (SlurmOptions, Sweep, describe, format_status, lock_held, missing, submit_and_wait,
+    from pixelreg.experiment.config import config_hash
+    from pixelreg.experiment.runs import RunStore
+    from pixelreg.experiment.sweep import (SlurmOptions, Sweep, describe, format_status, lock_held, missing, submit_and_wait,
                         varying_fields)
 
     _check_executor_args(args)
@@ -348,7 +348,7 @@ def set_imagenet_dir(folder: str) -> str:
     """``--imagenet-dir``: check that ``folder`` is a folder and make it the one setting, ``$PIXELREG_IMAGENET_DIR``
     (absolute, so the notebooks' kernels, which run elsewhere, and the runs' hashes see the same path). Whether it
     holds enough images is checked with the other datasets, before any training."""
-    from .data import IMAGENET_ENV, IMAGENET_LAYOUT
+    from pixelreg.experiment.data import IMAGENET_ENV, IMAGENET_LAYOUT
 
     path = Path(folder).expanduser()
     if not str(folder).strip() or not path.is_dir():
@@ -362,8 +362,8 @@ def _list_runs(per_page: dict) -> None:
     on stdout; per page, its runs by dataset pair on stderr. Plans only: needs no data, trains nothing."""
     from collections import Counter
 
-    from .config import config_hash
-    from .evaluate import condition_label
+    from pixelreg.experiment.config import config_hash
+    from pixelreg.robustness.evaluate import condition_label
 
     pages: dict = {}
     for name, configs in per_page.items():
@@ -379,7 +379,7 @@ def _list_runs(per_page: dict) -> None:
 
 def cmd_book(args: argparse.Namespace) -> int:
     """``pixelreg book``: train the figures' runs, execute the notebooks, build the site; print index.html."""
-    from . import book
+    from pixelreg import book
 
     profile = args.profile or DEFAULT_PROFILE
     if args.imagenet_dir is not None:

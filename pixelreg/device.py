@@ -1,13 +1,13 @@
 """Where and in which arithmetic torch runs: the default device and bfloat16 support.
 
-Imports only torch and :mod:`pixelreg.errors`, so :mod:`pixelreg.config` can resolve a config's
+Imports only torch and :mod:`pixelreg.errors`, so :mod:`pixelreg.experiment.config` can resolve a config's
 ``precision="auto"`` without importing the models.
 """
 from __future__ import annotations
 
 import torch
 
-from .errors import ConfigError
+from pixelreg.errors import ConfigError
 
 __all__ = ["default_device", "PRECISIONS", "bf16_supported", "resolve_precision"]
 

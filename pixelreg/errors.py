@@ -20,9 +20,9 @@ class DataNotFoundError(FileNotFoundError):
 
 
 class MissingDataError(DataNotFoundError):
-    """Data a batch of runs needs is missing (:func:`pixelreg.preflight.check_datasets`). One message covers
+    """Data a batch of runs needs is missing (:func:`pixelreg.experiment.preflight.check_datasets`). One message covers
     every missing dataset: what it is, what provides it (apt package, download) and where we looked.
-    ``missing`` holds one :class:`pixelreg.preflight.Missing` per missing piece."""
+    ``missing`` holds one :class:`pixelreg.experiment.preflight.Missing` per missing piece."""
 
     def __init__(self, missing: list, message: str):
         self.missing = list(missing)

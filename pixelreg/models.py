@@ -13,9 +13,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .config import ARCHS, NUM_CLASSES
-from .device import PRECISIONS, bf16_supported, default_device, resolve_precision
-from .errors import ConfigError
+from pixelreg.experiment.config import ARCHS, NUM_CLASSES
+from pixelreg.device import PRECISIONS, bf16_supported, default_device, resolve_precision
+from pixelreg.errors import ConfigError
 
 __all__ = ["ARCHS", "paper_resnet", "build_model", "default_layers", "PaperResNet", "InputScale", "default_device",
            "INFERENCE_CHUNK", "PRECISIONS", "bf16_supported", "resolve_precision", "SplitBatchNorm2d", "batch_splits", "running_stats_frozen", "supports_batch_splits"]
@@ -266,7 +266,7 @@ CIFAR_INPUT_SCALE = (0.5, 5.0)  # the reference feeds CIFAR nets 5·(x − 0.5);
 
 
 def build_model(config) -> nn.Module:
-    """The paper ResNet for a :class:`~pixelreg.config.TrainConfig` (inputs in [0, 1]; CIFAR scaling lives
+    """The paper ResNet for a :class:`~pixelreg.experiment.config.TrainConfig` (inputs in [0, 1]; CIFAR scaling lives
     inside the model).
 
     Weights stay in the default (contiguous) layout: channels-last was 1.3x faster on this CPU but its

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelreg.config import CRITERIA, PAIR_BN  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
+from pixelreg.experiment.config import CRITERIA, PAIR_BN  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
 from pixelreg.errors import ConfigError
 from pixelreg.models import (InputScale, SplitBatchNorm2d, batch_splits, default_layers, running_stats_frozen,
                              supports_batch_splits)

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from pixelreg.config import REG_RANGES  # which pairs i < j are regularized (spec 4.3)
+from pixelreg.experiment.config import REG_RANGES  # which pairs i < j are regularized (spec 4.3)
 from pixelreg.errors import ConfigError
 
 __all__ = ["centered_unit_rows", "pixel_similarity", "threshold_targets", "REG_RANGES", "PairSampler"]

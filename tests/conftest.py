@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 
 def _fmnist_available() -> bool:
     try:
-        from pixelreg.data import load_dataset
+        from pixelreg.experiment.data import load_dataset
         load_dataset("fashion-mnist", "test", source="local")
         return True
     except Exception:  # noqa: BLE001 - any failure means the tests needing it are skipped
@@ -32,7 +32,7 @@ needs_fmnist = pytest.mark.skipif(not _fmnist_available(),
 # Generated stand-ins for the paper's datasets (MNIST, Fashion-MNIST, CIFAR-10/100, an ImageNet folder), so
 # the paper's code paths run in CI without the data. Tiny on purpose: a few hundred images each.
 #
-# Layout written under a data folder ``root`` (what pixelreg.data.load_dataset reads offline from
+# Layout written under a data folder ``root`` (what pixelreg.experiment.data.load_dataset reads offline from
 # $PIXELREG_DATA_DIR):
 #   root/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte         torchvision's raw IDX files (uint8
 #   root/FashionMNIST/raw/...                                            1x28x28, 10 classes); the loader
@@ -42,7 +42,7 @@ needs_fmnist = pytest.mark.skipif(not _fmnist_available(),
 #                                                                        a fake cannot match): {"images":
 #                                                                        uint8 (N, 3|1, 32, 32), "labels":
 #                                                                        int64, "source": "fixture"}; gray
-#                                                                        = pixelreg.data.to_grayscale(rgb)
+#                                                                        = pixelreg.experiment.data.to_grayscale(rgb)
 # and an image folder (what $PIXELREG_IMAGENET_DIR points to): RGB JPEGs of mixed sizes, most larger than
 # the 144x256 crop, some smaller (upscaled by the pool), in synset-like class subfolders, a few loose
 # .jpg/.png files and one non-image file that must be ignored.
@@ -82,7 +82,7 @@ def make_fake_datasets(root, splits=None):
     """Write MNIST-, Fashion-MNIST-, CIFAR-10- and CIFAR-100-like splits into the data folder ``root``."""
     from pathlib import Path
 
-    from pixelreg.data import to_grayscale
+    from pixelreg.experiment.data import to_grayscale
 
     root = Path(root)
     splits = splits or FAKE_SPLITS

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from _tiny_models import BrightnessModel, ConstantModel, TinyConvNet, make_data, trained
-from pixelreg.attacks import (FGSM, PGD, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise, as_foolbox,
+from pixelreg.robustness.attacks import (FGSM, PGD, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise, as_foolbox,
                               blended_uniform_noise_init, import_foolbox)
 from pixelreg.errors import ConfigError
-from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve, make_attack, robust_accuracy
-from pixelreg.spectra import FilteredNoise
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve, make_attack, robust_accuracy
+from pixelreg.robustness.spectra import FilteredNoise
 
 ATTACKS = [GaussianNoise(), UniformNoise(), SaltPepper(), GaussianNoise("per-image"), SaltPepper("per-image"),
            FilteredNoise("low", 0.15), FilteredNoise("high", 0.15), FGSM(), PGD(steps=5)]
@@ -417,7 +417,7 @@ class _BandModel(torch.nn.Module):
 
 
 def test_blended_init_line_searches_towards_the_last_draw_like_foolbox():
-    from pixelreg.attacks import blended_uniform_noise_init
+    from pixelreg.robustness.attacks import blended_uniform_noise_init
 
     fb = import_foolbox()
     model = _BandModel().eval()

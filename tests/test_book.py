@@ -335,7 +335,7 @@ def test_bundled_mathjax_renders_offline_in_the_browser(tmp_path):
 
 def test_build_checks_the_data_before_anything_is_trained_or_imported(tmp_path, monkeypatch):
     """The dataset preflight runs first: a missing dataset stops the build before the run store is touched."""
-    import pixelreg.preflight
+    import pixelreg.experiment.preflight
     from pixelreg.errors import MissingDataError
 
     seen = []
@@ -344,7 +344,7 @@ def test_build_checks_the_data_before_anything_is_trained_or_imported(tmp_path, 
         seen.append(len(list(configs)))
         raise MissingDataError([], "fashion-mnist: missing (apt-get install dataset-fashion-mnist)")
 
-    monkeypatch.setattr(pixelreg.preflight, "check_datasets", fake_check)
+    monkeypatch.setattr(pixelreg.experiment.preflight, "check_datasets", fake_check)
     runs = tmp_path / "runs"
     with pytest.raises(MissingDataError, match="dataset-fashion-mnist"):
         book.build("smoke", runs_dir=str(runs), build_dir=tmp_path / "_build")
@@ -354,13 +354,13 @@ def test_build_checks_the_data_before_anything_is_trained_or_imported(tmp_path, 
 
 def test_build_imports_the_profiles_records_unless_retrain(tmp_path, monkeypatch):
     """Records become record-only runs before training; --retrain removes them instead."""
-    import pixelreg.preflight
-    import pixelreg.records
+    import pixelreg.experiment.preflight
+    import pixelreg.experiment.records
 
     calls = []
-    monkeypatch.setattr(pixelreg.preflight, "check_datasets", lambda *a, **k: None)
-    monkeypatch.setattr(pixelreg.records, "import_records", lambda p, r=None: calls.append(("import", p)) or [])
-    monkeypatch.setattr(pixelreg.records, "drop_record_only_runs", lambda r=None, c=None: calls.append(("drop",)) or [])
+    monkeypatch.setattr(pixelreg.experiment.preflight, "check_datasets", lambda *a, **k: None)
+    monkeypatch.setattr(pixelreg.experiment.records, "import_records", lambda p, r=None: calls.append(("import", p)) or [])
+    monkeypatch.setattr(pixelreg.experiment.records, "drop_record_only_runs", lambda r=None, c=None: calls.append(("drop",)) or [])
     monkeypatch.setattr(book, "train_all", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop here")))
     for retrain, expected in ((False, ("import", "smoke")), (True, ("drop",))):
         calls.clear()
@@ -372,17 +372,17 @@ def test_build_imports_the_profiles_records_unless_retrain(tmp_path, monkeypatch
 def test_records_mode_trains_nothing_and_switches_training_off(tmp_path, monkeypatch):
     """A profile with published records renders from them: no preflight, no training, PIXELREG_TRAIN=0 for the
     notebooks, and the pages' stub dict handed to execute; --train and --retrain train as before."""
-    import pixelreg.preflight
-    import pixelreg.records
+    import pixelreg.experiment.preflight
+    import pixelreg.experiment.records
 
     recs = tmp_path / "results"
     recs.mkdir()
     (recs / "0123456789ab.json").write_text("{}")
     calls = []
-    monkeypatch.setattr(pixelreg.records, "records_dir", lambda p: recs)
-    monkeypatch.setattr(pixelreg.records, "import_records", lambda p, r=None: calls.append("import") or [])
-    monkeypatch.setattr(pixelreg.records, "drop_record_only_runs", lambda r=None, c=None: calls.append("drop") or [])
-    monkeypatch.setattr(pixelreg.preflight, "check_datasets", lambda *a, **k: calls.append("preflight"))
+    monkeypatch.setattr(pixelreg.experiment.records, "records_dir", lambda p: recs)
+    monkeypatch.setattr(pixelreg.experiment.records, "import_records", lambda p, r=None: calls.append("import") or [])
+    monkeypatch.setattr(pixelreg.experiment.records, "drop_record_only_runs", lambda r=None, c=None: calls.append("drop") or [])
+    monkeypatch.setattr(pixelreg.experiment.preflight, "check_datasets", lambda *a, **k: calls.append("preflight"))
     monkeypatch.setattr(book, "train_all", lambda *a, **k: calls.append("train") or {})
     monkeypatch.setattr(book, "ensure_kernel", lambda: None)
 
@@ -430,7 +430,7 @@ def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeyp
     import json
 
     from pixelreg import cli
-    from pixelreg.data import IMAGENET_ENV
+    from pixelreg.experiment.data import IMAGENET_ENV
 
     monkeypatch.delenv(IMAGENET_ENV, raising=False)
     folder = tmp_path / "imagenet"
@@ -459,7 +459,7 @@ def test_notebook_execution_shows_one_overall_bar(tmp_path, monkeypatch, capsys)
     """On a terminal, executing the notebooks shows one bar (done / total) below the per-notebook log lines."""
     import papermill
 
-    from pixelreg import sweep
+    from pixelreg.experiment import sweep
 
     ran = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda src, dst, **kw: ran.append(Path(src).stem))

@@ -19,7 +19,7 @@ from pixelreg.errors import MissingRunsError, RecordOnlyRunError
 from pixelreg.figures import claims as cl
 from pixelreg.figures.claims import CLAIMS, Claims, claims_table
 from pixelreg.figures.common import FigureData
-from pixelreg.verdicts import VERDICTS
+from pixelreg.analysis.verdicts import VERDICTS
 
 TASK = "fashion-mnist"
 POOLS = (TASK, "natural")
@@ -275,7 +275,7 @@ def test_paper_plan_rows_read_the_papers_panels(monkeypatch):
     CIFAR-10 <- CIFAR-10 (transferred FGSM only), the poster rows CIFAR-10 <- ImageNet, and the combinations row
     the average over every (pair, attack) family of the paper's table; every text names those pairs. Known
     answer: each panel carries its own gain, and antithetic seeds make every paired mean exactly that gain."""
-    from pixelreg.config import PRESETS
+    from pixelreg.experiment.config import PRESETS
 
     monkeypatch.setenv("PIXELREG_IMAGENET_DIR", "/data/imagenet")
     page = Claims(profile="paper")
@@ -504,7 +504,7 @@ def test_holm_runs_across_the_page():
 
 def test_init_directions_replay_the_boundary_attacks_starts(monkeypatch):
     """For the first batch, the init replayed alone gives exactly the starting points the boundary attack used."""
-    import pixelreg.attacks as attacks
+    import pixelreg.robustness.attacks as attacks
     from pixelreg.figures.fig4 import init_directions
 
     torch.manual_seed(0)
@@ -550,7 +550,7 @@ def test_fig1_page_computes_both_simulations_and_the_claim_reads_both(tmp_path):
 def test_wald_comparison_matches_the_normal_formulas():
     from scipy import stats as st
 
-    from pixelreg import stats
+    from pixelreg.analysis import stats
 
     c = stats.wald_test(0.2, 0.05, 500, what="bootstrap SE")
     assert c.test == "Wald z (bootstrap SE)" and c.p == pytest.approx(2 * st.norm.sf(4.0))
@@ -569,7 +569,7 @@ def test_boundary_starts_are_a_separately_cached_evaluation(tmp_path):
     from pixelreg.figures.fig4 import boundary_starts
 
     try:
-        from pixelreg.data import load_dataset
+        from pixelreg.experiment.data import load_dataset
         load_dataset("fashion-mnist", "test")
     except Exception as e:  # noqa: BLE001
         pytest.skip(f"Fashion-MNIST not available: {e}")

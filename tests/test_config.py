@@ -3,9 +3,9 @@ import math
 
 import pytest
 
-from pixelreg.config import PRESETS, TrainConfig, config_hash, make_config
+from pixelreg.experiment.config import PRESETS, TrainConfig, config_hash, make_config
 from pixelreg.errors import ConfigError
-from pixelreg.train import learning_rate
+from pixelreg.experiment.train import learning_rate
 
 
 def test_profile_then_preset_then_flags():
@@ -91,8 +91,8 @@ def test_equivalent_configs_share_a_hash():
 def test_profiles_evaluate_in_a_known_precision():
     """The paper profile scores in float32 (the authors' setting); the small profiles may use bfloat16
     where native. Every profile's value is one the evaluation accepts."""
-    from pixelreg.config import PROFILES
-    from pixelreg.evaluate import PRECISIONS, resolve_precision
+    from pixelreg.experiment.config import PROFILES
+    from pixelreg.robustness.evaluate import PRECISIONS, resolve_precision
 
     assert PROFILES["paper"].eval_precision == "fp32"
     for p in PROFILES.values():
@@ -113,7 +113,8 @@ def test_training_precision_is_resolved_and_hashed():
 
 def test_constants_are_config_s_own_objects():
     """config owns the constants; the modules that use them import them (the same objects, not copies)."""
-    from pixelreg import config, data, models, regularizer, similarity
+    from pixelreg import models, regularizer, similarity
+    from pixelreg.experiment import config, data
 
     assert similarity.REG_RANGES is config.REG_RANGES
     assert regularizer.CRITERIA is config.CRITERIA
@@ -127,7 +128,7 @@ def test_a_field_added_later_leaves_published_hashes_alone(monkeypatch):
     import hashlib
     import json
 
-    from pixelreg import config
+    from pixelreg.experiment import config
 
     cfg = make_config("smoke")
     published = dict(config.HASH_LATER_FIELDS)
@@ -146,7 +147,7 @@ def test_a_field_added_later_leaves_published_hashes_alone(monkeypatch):
 def test_pair_bn_is_a_later_field():
     """pair_bn at the reference's "update" leaves every published hash alone; "task-only" is another run; an
     unregularized run ignores it; a bad value is rejected naming the field."""
-    from pixelreg import config
+    from pixelreg.experiment import config
 
     assert config.HASH_LATER_FIELDS["pair_bn"] == "update" == TrainConfig.pair_bn
     reg = make_config("full", preset="fashion-mnist-natural")

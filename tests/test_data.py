@@ -1,4 +1,4 @@
-"""Tests for pixelreg.data. Fast (no network, no training); real Fashion-MNIST when Debian's copy
+"""Tests for pixelreg.experiment.data. Fast (no network, no training); real Fashion-MNIST when Debian's copy
 is installed (``apt-get install dataset-fashion-mnist``), skipped otherwise."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from pixelreg import data
-from pixelreg.data import (DATASETS, NUM_CLASSES, augment_batch, build_pool, image_folder_pool,
+from pixelreg.experiment import data
+from pixelreg.experiment.data import (DATASETS, NUM_CLASSES, augment_batch, build_pool, image_folder_pool,
                            image_shape, load_dataset, natural_image_pool, to_grayscale,
                            train_valid_split)
 from pixelreg.errors import ConfigError, DataNotFoundError

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import torch
 
-import pixelreg.evaluate as ev
+import pixelreg.robustness.evaluate as ev
 from _tiny_models import make_data, trained
 from pixelreg import cli
-from pixelreg.attacks import GaussianNoise
+from pixelreg.robustness.attacks import GaussianNoise
 from pixelreg.errors import ConfigError
-from pixelreg.evaluate import EPSILON_GRIDS, accuracy_curve, boundary_distances, condition_label, robust_accuracy
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve, boundary_distances, condition_label, robust_accuracy
 
 
 def main_evaluate(argv):
@@ -92,7 +92,7 @@ def test_condition_label():
     assert condition_label(FakeConfig(alpha=4.0, target="pixel")) == "S^pixel"
     assert condition_label(FakeConfig(alpha=4.0, target="shuffled")) == "shuffled"
     assert condition_label(object()) == "unregularized"  # missing fields take defaults
-    from pixelreg.config import TrainConfig
+    from pixelreg.experiment.config import TrainConfig
 
     assert condition_label(TrainConfig(alpha=10.0, target="neural", responses="r.npz")) == "neural"
 
@@ -216,7 +216,7 @@ def test_bf16_curves_agree_with_fp32_and_are_cached_separately(tmp_path, data):
 def test_transferred_fgsm_computes_the_source_gradient_once_per_batch(tmp_path, data):
     """The transferred sign depends on the source and the images only: evaluating three target runs costs one
     source gradient per batch, and the accuracies equal those of separate attacks."""
-    from pixelreg.attacks import FGSM
+    from pixelreg.robustness.attacks import FGSM
 
     x, y = data
     x = x.float() / 255

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from pixelreg import book
-from pixelreg.config import DEFAULT_PROFILE, PROFILES, config_hash
+from pixelreg.experiment.config import DEFAULT_PROFILE, PROFILES, config_hash
 from pixelreg.errors import ConfigError
 from pixelreg.figures import FIGURES, Fig2, Fig3, Fig5, Fig6, Fig7
 
@@ -94,7 +94,7 @@ def test_combinations_page_runs(monkeypatch):
     is unchanged); at the paper profile its runs are the paper's table: 10 pairs with PRESETS' alpha and Th, the
     unregularized run of each task, 7 seeds, one transfer source per task, and the runs it shares with Figs. 2
     and 3 have their configs."""
-    from pixelreg.config import PRESETS
+    from pixelreg.experiment.config import PRESETS
     from pixelreg.figures import Combos
 
     monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
@@ -281,7 +281,7 @@ def test_bad_value_rejected_once_naming_the_parameter(page, param, value, allowe
 
 def test_th_range_has_one_rule():
     """Th is checked by TrainConfig's rule wherever it enters: the page and the run config say the same."""
-    from pixelreg.config import make_config
+    from pixelreg.experiment.config import make_config
 
     with pytest.raises(ConfigError) as page_err:
         Fig2(th=1.5)

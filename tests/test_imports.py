@@ -50,7 +50,7 @@ def _imports(name: str, path: Path, modules: set[str]) -> set[str]:
                 mod = node.module or ""
             if mod.split(".")[0] != "pixelreg":
                 return
-            for a in node.names:  # ``from . import stats`` imports the module pixelreg.stats
+            for a in node.names:  # ``from . import stats`` imports the module pixelreg.analysis.stats
                 found.add(f"{mod}.{a.name}" if f"{mod}.{a.name}" in modules else mod)
         for child in ast.iter_child_nodes(node):
             visit(child)

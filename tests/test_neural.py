@@ -7,13 +7,13 @@ import torch
 from scipy import stats
 
 from pixelreg.errors import ConfigError, DataNotFoundError
-from pixelreg.neural import (NeuralData, SimulatedV1, fit_predictor, gratings, load_responses,
+from pixelreg.neural.predictor import (NeuralData, SimulatedV1, fit_predictor, gratings, load_responses,
                              neural_target_rows, per_neuron_correlation, predict, response_similarity,
                              save_responses, similarity_correlation)
 
 
 def _pool(n: int, seed: int = 0) -> torch.Tensor:
-    from pixelreg.data import natural_image_pool
+    from pixelreg.experiment.data import natural_image_pool
 
     return natural_image_pool(n, seed=seed)
 

@@ -11,14 +11,14 @@ import pytest
 import torch
 from conftest import FAKE_IMAGENET_FILES, FAKE_SPLITS, fake_images
 
-from pixelreg import data
-from pixelreg.attacks import PGD
-from pixelreg.config import make_config
-from pixelreg.data import DATASETS, NUM_CLASSES, build_pool, image_folder_pool, image_shape, load_dataset
-from pixelreg.evaluate import EPSILON_GRIDS, robust_accuracy
+from pixelreg.experiment import data
+from pixelreg.robustness.attacks import PGD
+from pixelreg.experiment.config import make_config
+from pixelreg.experiment.data import DATASETS, NUM_CLASSES, build_pool, image_folder_pool, image_shape, load_dataset
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, robust_accuracy
 from pixelreg.models import build_model
 from pixelreg.similarity import centered_unit_rows
-from pixelreg.train import train
+from pixelreg.experiment.train import train
 
 
 @pytest.mark.parametrize("name", DATASETS)
@@ -90,7 +90,7 @@ def test_smoke_run_cifar10_from_imagenet_and_pgd(rgb, paper_env):
 
 def test_canonical_drops_the_imagenet_folder_of_other_pools():
     """Only an ImageNet pool reads ``imagenet_dir``: elsewhere it cannot enter the run's hash."""
-    from pixelreg.config import config_hash
+    from pixelreg.experiment.config import config_hash
 
     plain = make_config("smoke", preset="cifar10-cifar10")
     leaked = make_config("smoke", preset="cifar10-cifar10", imagenet_dir="/somewhere/imagenet")

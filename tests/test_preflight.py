@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import pixelreg.data as data_mod
-from pixelreg import preflight
-from pixelreg.config import config_hash, make_config
+import pixelreg.experiment.data as data_mod
+from pixelreg.experiment import preflight
+from pixelreg.experiment.config import config_hash, make_config
 from pixelreg.errors import ConfigError, DataNotFoundError, MissingDataError
-from pixelreg.preflight import check_datasets, find_missing, required_data
-from pixelreg.runs import RunStore
+from pixelreg.experiment.preflight import check_datasets, find_missing, required_data
+from pixelreg.experiment.runs import RunStore
 
 
 @pytest.fixture

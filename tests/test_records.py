@@ -16,15 +16,15 @@ import torch
 from conftest import needs_fmnist
 from test_train import smoke
 
-import pixelreg.records as records
-from pixelreg.config import config_hash, make_config
+import pixelreg.experiment.records as records
+from pixelreg.experiment.config import config_hash, make_config
 from pixelreg.errors import ConfigError
-from pixelreg.evaluate import boundary_distances, robust_accuracy
-from pixelreg.records import (RecordOnlyRunError, drop_record_only_runs, export_runs, import_records,
+from pixelreg.robustness.evaluate import boundary_distances, robust_accuracy
+from pixelreg.experiment.records import (RecordOnlyRunError, drop_record_only_runs, export_runs, import_records,
                               read_record, records_status)
-from pixelreg.runs import RECORD_ONLY, Run, RunStore
-from pixelreg.spectra import low_frequency_fraction, power_spectrum, radial_profile
-from pixelreg.train import train
+from pixelreg.experiment.runs import RECORD_ONLY, Run, RunStore
+from pixelreg.robustness.spectra import low_frequency_fraction, power_spectrum, radial_profile
+from pixelreg.experiment.train import train
 
 pytestmark = needs_fmnist
 
@@ -137,12 +137,12 @@ def test_round_trip_serves_the_same_tables_without_the_model(trained, imported, 
 
 def test_cached_tables_need_no_dataset(trained, imported, no_model, monkeypatch):
     """A records-only reader without the dataset: every cached table is served before any data is loaded."""
-    import pixelreg.data
+    import pixelreg.experiment.data
 
     def no_data(*a, **k):
         raise AssertionError("dataset loaded")
 
-    monkeypatch.setattr(pixelreg.data, "load_dataset", no_data)
+    monkeypatch.setattr(pixelreg.experiment.data, "load_dataset", no_data)
     store, _ = imported
     runs = [Run.open(store / r.id) for r in trained["runs"]]
     for want, got in zip(trained["curves"], _curves(runs)):

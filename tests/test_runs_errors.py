@@ -8,9 +8,9 @@ import os
 import pytest
 
 from pixelreg import cli
-from pixelreg.config import make_config
+from pixelreg.experiment.config import make_config
 from pixelreg.errors import ConfigError, StorageError
-from pixelreg.runs import RunStore, atomic_write_bytes, atomic_write_json
+from pixelreg.experiment.runs import RunStore, atomic_write_bytes, atomic_write_json
 
 
 def test_runs_dir_that_is_a_file_names_runs_dir(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pixelreg.errors import ConfigError
-from pixelreg.spectra import (FilteredNoise, filtered_noise, image_power_spectra, low_frequency_fraction,
+from pixelreg.robustness.spectra import (FilteredNoise, filtered_noise, image_power_spectra, low_frequency_fraction,
                               low_frequency_share, power_spectrum, radial_frequency, radial_profile, share_table,
                               start_direction)
 

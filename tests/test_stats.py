@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from pixelreg.errors import ConfigError
-from pixelreg.stats import (PERMUTATION_MIN_N, auc, compare_conditions, hedges_g, hedges_g_ci, holm, mde,
+from pixelreg.analysis.stats import (PERMUTATION_MIN_N, auc, compare_conditions, hedges_g, hedges_g_ci, holm, mde,
                             mde_paired, mde_welch, mean_sem, paired_test, power_t, shifted_p, sign_flip_p, tost,
                             tradeoff, two_sample_test, welch_df, welch_test)
 

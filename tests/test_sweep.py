@@ -12,10 +12,10 @@ from conftest import needs_fmnist
 from filelock import FileLock
 
 from pixelreg import cli
-from pixelreg.config import config_hash, make_config
+from pixelreg.experiment.config import config_hash, make_config
 from pixelreg.errors import ConfigError
-from pixelreg.runs import RunStore
-from pixelreg.sweep import Sweep, SweepError, ensure_runs, sweep_id
+from pixelreg.experiment.runs import RunStore
+from pixelreg.experiment.sweep import Sweep, SweepError, ensure_runs, sweep_id
 
 REPO = Path(__file__).resolve().parent.parent
 PIXELREG = [sys.executable, "-m", "pixelreg.cli"]
@@ -229,7 +229,7 @@ class _FakeExecutor:
 
 
 def _fake_jobs(monkeypatch, fail=()):
-    import pixelreg.sweep as sweep_mod
+    import pixelreg.experiment.sweep as sweep_mod
 
     def jobs_for(configs, sweep, kind, threads, device):
         return [(lambda h=config_hash(c): dict(ok=h not in fail, error="boom")) for c in configs]
@@ -240,7 +240,7 @@ def _fake_jobs(monkeypatch, fail=()):
 
 @pytest.mark.parametrize("executor", ["local", "debug"])
 def test_overall_progress_bar_counts_runs_and_keeps_per_run_lines(tmp_path, capsys, monkeypatch, executor):
-    from pixelreg.sweep import submit_and_wait
+    from pixelreg.experiment.sweep import submit_and_wait
 
     configs = [make_config("smoke", alpha=1.0, seed=s) for s in range(3)]
     hashes = [config_hash(c) for c in configs]

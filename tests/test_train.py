@@ -11,10 +11,10 @@ import pytest
 from conftest import needs_fmnist
 import torch
 
-from pixelreg.config import make_config
+from pixelreg.experiment.config import make_config
 from pixelreg.errors import ConfigError
-from pixelreg.runs import Run, RunStore, load_checkpoint
-from pixelreg.train import train
+from pixelreg.experiment.runs import Run, RunStore, load_checkpoint
+from pixelreg.experiment.train import train
 
 REPO = Path(__file__).resolve().parent.parent
 PIXELREG = [sys.executable, "-m", "pixelreg.cli"]
@@ -161,9 +161,9 @@ def test_concurrent_requests_train_once(tmp_path):
 def test_evaluate_cli_on_a_trained_run(tmp_path):
     """`pixelreg evaluate` on a run trained by `pixelreg train`: eps 0 equals clean accuracy; a second call
     is a cache lookup; robust accuracy under noise is not above clean on average."""
-    from pixelreg.data import load_dataset
-    from pixelreg.evaluate import robust_accuracy
-    from pixelreg.train import evaluate_split
+    from pixelreg.experiment.data import load_dataset
+    from pixelreg.robustness.evaluate import robust_accuracy
+    from pixelreg.experiment.train import evaluate_split
 
     run = train(smoke(alpha=0.0), runs_dir=tmp_path, progress=False)
     out = tmp_path / "table.csv"
@@ -187,8 +187,8 @@ def test_evaluate_cli_on_a_trained_run(tmp_path):
 
 def test_neural_target_trains_from_a_responses_file(tmp_path):
     """Li et al.'s original regularizer: `--target neural --responses FILE` from an .npz of responses."""
-    from pixelreg.data import natural_image_pool
-    from pixelreg.neural import SimulatedV1, save_responses
+    from pixelreg.experiment.data import natural_image_pool
+    from pixelreg.neural.predictor import SimulatedV1, save_responses
 
     images = natural_image_pool(80, seed=0)
     rates = SimulatedV1(n_neurons=50, seed=0).rates(images.float() / 255)
@@ -213,7 +213,7 @@ def test_neural_target_trains_from_a_responses_file(tmp_path):
 def test_a_diverging_run_is_marked_failed_and_stops(tmp_path, capsys):
     """A planted divergence (an absurd learning rate) ends as a failed run: the epoch and step of the first
     non-finite loss are recorded, training stops after that epoch, and nothing falls back silently."""
-    from pixelreg.runs import NONFINITE
+    from pixelreg.experiment.runs import NONFINITE
 
     run = train(smoke(epochs=3, lr=1e6, phase_duration=10.0), runs_dir=tmp_path, progress=False)
     assert run.finished
@@ -234,7 +234,7 @@ def test_a_sound_run_has_no_failure(tmp_path):
 
 def test_run_failure_rule_on_known_records():
     """The rule applied to records trained before it existed (no ``failure`` in their provenance)."""
-    from pixelreg.runs import NONFINITE, UNTRAINED, run_failure
+    from pixelreg.experiment.runs import NONFINITE, UNTRAINED, run_failure
 
     ok = [dict(epoch=0, train_loss=None, reg_loss=None, valid_loss=2.3),
           dict(epoch=1, train_loss=0.5, reg_loss=1.0, valid_loss=0.4)]

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import torch
 
-from pixelreg import stats
+from pixelreg.analysis import stats
 from pixelreg.errors import ConfigError
-from pixelreg.spectra import filtered_noise, share_table, start_direction
-from pixelreg.stats import paired_test, welch_test
-from pixelreg.verdicts import (Rule, Verdict, auc_by_run, compare_by_seed, judge, lowfreq_excess_test,
+from pixelreg.robustness.spectra import filtered_noise, share_table, start_direction
+from pixelreg.analysis.stats import paired_test, welch_test
+from pixelreg.analysis.verdicts import (Rule, Verdict, auc_by_run, compare_by_seed, judge, lowfreq_excess_test,
                                lowfreq_null_test, lowfreq_test, pair_by_seed, primary_tests, seed_means,
                                value_at, verdict, verdict_table)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .common import FigureData, Page, footer
+from pixelreg.figures.common import FigureData, Page, footer
 
 
 def _pages() -> dict[str, type[Page]]:

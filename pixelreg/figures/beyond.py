@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .. import stats
-from ..config import TrainConfig, check_value
-from ..errors import ConfigError
-from .common import NOISE_ATTACKS, FigureData, OnePoolFigure, aucs, ensure_runs, fmt, pfmt, runs_table, tests
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import TrainConfig, check_value
+from pixelreg.errors import ConfigError
+from pixelreg.figures.common import NOISE_ATTACKS, FigureData, OnePoolFigure, aucs, ensure_runs, fmt, pfmt, runs_table, tests
 
 __all__ = ["Beyond"]
 

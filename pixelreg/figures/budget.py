@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from .. import stats
-from ..config import TrainConfig, make_config
-from ..config import profile as get_profile
-from ..errors import ConfigError
-from .common import FigureData, OnePoolFigure, imagenet_dir, as_tuple, ensure_runs, fmt, pfmt, runs_table
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import TrainConfig, make_config
+from pixelreg.experiment.config import profile as get_profile
+from pixelreg.errors import ConfigError
+from pixelreg.figures.common import FigureData, OnePoolFigure, imagenet_dir, as_tuple, ensure_runs, fmt, pfmt, runs_table
 
 __all__ = ["Budget"]
 

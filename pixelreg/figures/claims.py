@@ -1,11 +1,11 @@
 """The claims page: every claim of the paper (reference spec §13) judged by one primary test on a stated
-summary, with power, equivalence and one of four verdicts (:mod:`pixelreg.verdicts`).
+summary, with power, equivalence and one of four verdicts (:mod:`pixelreg.analysis.verdicts`).
 
 Each row of :data:`CLAIMS` names the figure(s) it reads, the per-run summary it compares (mostly the AUC over the
-noisy ε of a robustness curve: the mean accuracy over ε > 0), the two conditions, and a :class:`~pixelreg.verdicts.Rule`
+noisy ε of a robustness curve: the mean accuracy over ε > 0), the two conditions, and a :class:`~pixelreg.analysis.verdicts.Rule`
 with its smallest effect of interest (SESOI). Conditions that share a seed share initial weights, split and data
 order, so runs are paired by seed (paired t-test); Holm's correction runs across all the rows of the page that
-have a test. The four verdicts and their rules are those of :mod:`pixelreg.verdicts`; this module only chooses the
+have a test. The four verdicts and their rules are those of :mod:`pixelreg.analysis.verdicts`; this module only chooses the
 summaries and the thresholds, all of them in the constants below.
 
 Each row reads the dataset pairs of its figure that its claim is about, at whatever plan the figures show: the
@@ -29,19 +29,19 @@ from typing import Callable, ClassVar, Mapping
 import numpy as np
 import pandas as pd
 
-from ..config import TrainConfig
-from ..errors import MissingRunsError, RecordOnlyRunError
-from ..stats import Comparison, wald_test
-from ..verdicts import (ABLATION_MIN_SEEDS, Rule, Verdict, auc_by_run, compare_by_seed, judge, lowfreq_excess_test,
+from pixelreg.experiment.config import TrainConfig
+from pixelreg.errors import MissingRunsError, RecordOnlyRunError
+from pixelreg.analysis.stats import Comparison, wald_test
+from pixelreg.analysis.verdicts import (ABLATION_MIN_SEEDS, Rule, Verdict, auc_by_run, compare_by_seed, judge, lowfreq_excess_test,
                         lowfreq_null_test, value_at)
-from .combos import Combos
-from .common import FigureData, Page, fmt, split_panel
-from .fig1 import Fig1
-from .fig2 import Fig2
-from .fig3 import Fig3
-from .fig4 import Fig4
-from .fig5 import Fig5
-from .fig6 import Fig6
+from pixelreg.figures.combos import Combos
+from pixelreg.figures.common import FigureData, Page, fmt, split_panel
+from pixelreg.figures.fig1 import Fig1
+from pixelreg.figures.fig2 import Fig2
+from pixelreg.figures.fig3 import Fig3
+from pixelreg.figures.fig4 import Fig4
+from pixelreg.figures.fig5 import Fig5
+from pixelreg.figures.fig6 import Fig6
 
 __all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "ALPHA", "POWER"]
 

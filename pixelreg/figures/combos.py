@@ -9,19 +9,19 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .. import stats
-from ..config import DEFAULT_TASK, PRESETS, TrainConfig
-from ..evaluate import condition_label, robust_accuracy
-from ..verdicts import auc_by_run, compare_by_seed
-from .common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, ensure_runs, fmt, parse_panels,
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import DEFAULT_TASK, PRESETS, TrainConfig
+from pixelreg.robustness.evaluate import condition_label, robust_accuracy
+from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed
+from pixelreg.figures.common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, ensure_runs, fmt, parse_panels,
                      resolve_panels, runs_table, split_panel)
-from .fig2 import Fig2, default_pools
-from .fig3 import Fig3, check_source_seed, source_configs
+from pixelreg.figures.fig2 import Fig2, default_pools
+from pixelreg.figures.fig3 import Fig3, check_source_seed, source_configs
 
 __all__ = ["Combos", "PLANS", "ATTACKS", "ATTACK_LABELS"]
 
 # The page's plan: the dataset pairs "task<-pool" and what each stands for. The paper's plan is every pair of the
-# paper's table of (alpha, Th) (pixelreg.config.PRESETS without the natural photographs, which are our stand-in);
+# paper's table of (alpha, Th) (pixelreg.experiment.config.PRESETS without the natural photographs, which are our stand-in);
 # the analogue plan is Figs. 2 and 3's two Fashion-MNIST pairs, so that its runs and evaluations are theirs.
 PLANS: dict[str, dict[str, str]] = {
     "paper": {f"{p['task']}<-{p['reg_data']}": "rows of the paper's table of (α, Th)" for p in PRESETS.values()
@@ -180,7 +180,7 @@ class Combos(TrainedFigure):
 
 def noisy_aucs(curves: pd.DataFrame) -> pd.DataFrame:
     """Per run, pair and attack, the AUC over ε > 0 of that pair's and attack's grid
-    (:func:`pixelreg.verdicts.auc_by_run`)."""
+    (:func:`pixelreg.analysis.verdicts.auc_by_run`)."""
     out = []
     for _, g in curves.groupby(["pair", "attack"], sort=False):
         eps = sorted(float(e) for e in g["epsilon"].unique() if e > 0)

@@ -6,7 +6,7 @@ on the field; ``None`` given for a field means that default (the notebooks pass 
 nobody set). Defaults that depend on the profile (seeds, image counts, attack steps) or on the task (the
 regularization pools) are filled in by the page's ``profile_defaults``. Then every value is normalised (a
 comma-separated string becomes a tuple) and checked once, here, by the rule of the TrainConfig field it
-feeds (:func:`pixelreg.config.check_value`); a bad value raises ``ConfigError`` naming the parameter.
+feeds (:func:`pixelreg.experiment.config.check_value`); a bad value raises ``ConfigError`` naming the parameter.
 """
 from __future__ import annotations
 
@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import stats
-from ..config import DEFAULT_PROFILE, PLANS, PRESETS, TrainConfig, check_value, make_config
-from ..config import profile as get_profile
-from ..errors import ConfigError
-from ..evaluate import condition_label, robust_accuracy
-from ..runs import Run, RunStore, missing_runs_error, training_allowed
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import DEFAULT_PROFILE, PLANS, PRESETS, TrainConfig, check_value, make_config
+from pixelreg.experiment.config import profile as get_profile
+from pixelreg.errors import ConfigError
+from pixelreg.robustness.evaluate import condition_label, robust_accuracy
+from pixelreg.experiment.runs import Run, RunStore, missing_runs_error, training_allowed
 
 if TYPE_CHECKING:
-    from ..config import Profile
+    from pixelreg.experiment.config import Profile
 
 NOISE_ATTACKS = ("gaussian", "uniform", "salt-pepper")
 
@@ -130,7 +130,7 @@ class Page:
     #: the page's ``reg_data`` names one pool (a string), not one panel per pool (a tuple)
     one_pool: ClassVar[bool] = False
 
-    profile: str | None = DEFAULT_PROFILE  # smoke | cpu | full | paper (pixelreg.config.PROFILES)
+    profile: str | None = DEFAULT_PROFILE  # smoke | cpu | full | paper (pixelreg.experiment.config.PROFILES)
 
     def __post_init__(self) -> None:
         for f in fields(self):  # None = the default written on the field
@@ -291,7 +291,7 @@ class OnePoolFigure(TrainedFigure):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# plans: the paper's datasets or the offline analogue (pixelreg.config.PLANS)
+# plans: the paper's datasets or the offline analogue (pixelreg.experiment.config.PLANS)
 
 PLAN_NAMES = {"paper": "the paper's plan (its datasets: MNIST, CIFAR-10/100, an ImageNet folder; grey images, "
                        "as the paper trains)",
@@ -306,7 +306,7 @@ def imagenet_dir() -> str:
     Raises:
         ConfigError: naming ``$PIXELREG_IMAGENET_DIR`` and the expected layout when it is unset.
     """
-    from ..data import IMAGENET_ENV, IMAGENET_LAYOUT, default_imagenet_dir
+    from pixelreg.experiment.data import IMAGENET_ENV, IMAGENET_LAYOUT, default_imagenet_dir
 
     folder = default_imagenet_dir()
     if folder is None:
@@ -369,9 +369,9 @@ def resolve_panels(plan_panels: Sequence[str], default_pools, task: str | None, 
 
 def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | Path | None = None,
                 progress: bool = True) -> list[Run]:
-    """Runs for the configs in order, training the missing ones (in parallel via :mod:`pixelreg.sweep`);
+    """Runs for the configs in order, training the missing ones (in parallel via :mod:`pixelreg.experiment.sweep`);
     with training switched off (``PIXELREG_TRAIN=0``) a missing run raises :class:`MissingRunsError`."""
-    from ..sweep import ensure_runs as sweep_ensure
+    from pixelreg.experiment.sweep import ensure_runs as sweep_ensure
 
     unique = list(dict.fromkeys(configs))
     store = RunStore(runs_dir)
@@ -408,7 +408,7 @@ def curves(runs: Sequence[Run], attacks: Sequence[str], n_images: int, **kw: Any
 
 
 def tests(curves: pd.DataFrame, baseline: str, conditions: Iterable[str], by=("attack",)) -> pd.DataFrame:
-    """Each condition against ``baseline`` per ε (:func:`pixelreg.stats.compare_conditions`)."""
+    """Each condition against ``baseline`` per ε (:func:`pixelreg.analysis.stats.compare_conditions`)."""
     out = []
     for c in conditions:
         if c != baseline and c in set(curves["condition"]):
@@ -417,7 +417,7 @@ def tests(curves: pd.DataFrame, baseline: str, conditions: Iterable[str], by=("a
 
 
 def aucs(curves: pd.DataFrame, keys=("run", "seed", "condition", "attack")) -> pd.DataFrame:
-    """Area under each run's curve (:func:`pixelreg.stats.auc`)."""
+    """Area under each run's curve (:func:`pixelreg.analysis.stats.auc`)."""
     extra = [k for k in ("panel", "reg_data") if k in curves.columns]
     rows = []
     for key, g in curves.groupby([*keys, *extra], sort=True):

@@ -10,9 +10,9 @@ from typing import ClassVar
 
 import pandas as pd
 
-from ..models import PAPER_LAYERS
-from .common import FigureData, TrainedFigure, ensure_runs, fmt, runs_table
-from .fig2 import Fig2
+from pixelreg.models import PAPER_LAYERS
+from pixelreg.figures.common import FigureData, TrainedFigure, ensure_runs, fmt, runs_table
+from pixelreg.figures.fig2 import Fig2
 
 __all__ = ["Diagnostics"]
 

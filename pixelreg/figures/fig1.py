@@ -2,17 +2,17 @@
 
 Attias et al. (2024, Fig. 1) plot the representational similarity of Li et al.'s (2019) mouse-V1
 predictor against pixel similarity, for image pairs. The recordings and predictors are not public,
-so by default this runs on ``pixelreg.v1sim.SimulatedV1`` (results say ``simulated=True`` in
+so by default this runs on ``pixelreg.neural.v1sim.SimulatedV1`` (results say ``simulated=True`` in
 ``meta``) and takes real recordings (``load_responses`` layout) unchanged through ``data=``.
 
-Pipeline: stimuli (natural 36x64 patches, ``pixelreg.data.natural_image_pool``) -> training set
+Pipeline: stimuli (natural 36x64 patches, ``pixelreg.experiment.data.natural_image_pool``) -> training set
 with one noisy trial per image, held-out test set with ``repeats`` trials per image -> predictor
 trained on the single trials (``fit_predictor``) -> centred-cosine similarity of noise-free rates,
 single trials, trial averages and predictions on the held-out images -> correlations with pixel
 similarity (and with the noise-free similarity) over the pairs i < j, with image-bootstrap CIs.
 
 The scale (population size, images, predictor epochs, bootstrap resamples) is the profile's
-``fig1`` entry in :data:`pixelreg.config.PROFILES`.
+``fig1`` entry in :data:`pixelreg.experiment.config.PROFILES`.
 """
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import DEFAULT_PROFILE, check_value
-from ..config import profile as get_profile
-from ..errors import ConfigError
-from ..neural import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses, per_neuron_correlation,
+from pixelreg.experiment.config import DEFAULT_PROFILE, check_value
+from pixelreg.experiment.config import profile as get_profile
+from pixelreg.errors import ConfigError
+from pixelreg.neural.predictor import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses, per_neuron_correlation,
                       predict, response_similarity, similarity_correlation, upper_pairs)
-from ..runs import RunStore, atomic_torch_save
-from ..similarity import pixel_similarity
-from .common import FigureData, Page, fmt
+from pixelreg.experiment.runs import RunStore, atomic_torch_save
+from pixelreg.similarity import pixel_similarity
+from pixelreg.figures.common import FigureData, Page, fmt
 
 __all__ = ["Fig1", "fig1_tables", "SIMULATIONS"]
 
@@ -74,7 +74,7 @@ def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, se
     """Compute the tables behind Fig. 1.
 
     Args:
-        profile: a profile of :data:`pixelreg.config.PROFILES`; its ``fig1`` entry sets the scale.
+        profile: a profile of :data:`pixelreg.experiment.config.PROFILES`; its ``fig1`` entry sets the scale.
         n_neurons: overrides the profile's M (simulation only).
         seed: seeds the population, the image pool, the split, the noise, the predictor and the bootstrap.
         data: real recordings (a ``NeuralData`` or a path for ``load_responses``). ``n_test`` images
@@ -112,7 +112,7 @@ def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, se
     t0 = time.perf_counter()
     rates_te = None
     if data is None:
-        from ..data import natural_image_pool
+        from pixelreg.experiment.data import natural_image_pool
 
         v1 = SimulatedV1(p["n_neurons"], seed=seed, zero_dc=zero_dc)
         images = natural_image_pool(p["n_train"] + p["n_test"], seed=seed)

@@ -8,16 +8,16 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .. import stats
-from ..config import DEFAULT_TASK, TrainConfig
-from .common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, aucs, ensure_runs, gain_sentence,
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import DEFAULT_TASK, TrainConfig
+from pixelreg.figures.common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, aucs, ensure_runs, gain_sentence,
                      parse_panels, resolve_panels, runs_table, split_panel, tests)
 
 __all__ = ["Fig2", "PLANS"]
 
 # The figure's plan: panels "task<-pool" and the paper panel each stands for. alpha and Th come from the paper's
-# table (pixelreg.config.PRESETS; natural photographs take ImageNet's row) unless the profile or the page sets
-# them; the attacks are NOISE_ATTACKS on the reference's epsilon grid of each task (pixelreg.evaluate).
+# table (pixelreg.experiment.config.PRESETS; natural photographs take ImageNet's row) unless the profile or the page sets
+# them; the attacks are NOISE_ATTACKS on the reference's epsilon grid of each task (pixelreg.robustness.evaluate).
 PLANS: dict[str, dict[str, str]] = {
     # CCN paper Fig. 2: (a) MNIST <- MNIST (alpha 4, Th 0.2), (b) CIFAR-10 and (c) CIFAR-100 <- ImageNet (10, 0.8)
     "paper": {"mnist<-mnist": "Fig. 2a", "cifar10<-imagenet": "Fig. 2b", "cifar100<-imagenet": "Fig. 2c"},

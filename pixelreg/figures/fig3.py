@@ -8,20 +8,20 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .. import stats
-from ..attacks import PGD
-from ..config import DEFAULT_TASK, TrainConfig, check_value
-from ..errors import ConfigError
-from ..evaluate import condition_label, robust_accuracy
-from .common import (FigureData, TrainedFigure, ensure_runs, gain_sentence, parse_panels, positive_int,
+from pixelreg.analysis import stats
+from pixelreg.robustness.attacks import PGD
+from pixelreg.experiment.config import DEFAULT_TASK, TrainConfig, check_value
+from pixelreg.errors import ConfigError
+from pixelreg.robustness.evaluate import condition_label, robust_accuracy
+from pixelreg.figures.common import (FigureData, TrainedFigure, ensure_runs, gain_sentence, parse_panels, positive_int,
                      resolve_panels, runs_table, split_panel, tests)
-from .fig2 import Fig2, default_pools, plan_caption
+from pixelreg.figures.fig2 import Fig2, default_pools, plan_caption
 
 __all__ = ["Fig3", "PLANS", "PGD_PANEL", "check_source_seed", "source_configs"]
 
 # The figure's plan: panels "task<-pool" and the paper panel each stands for; alpha and Th from the paper's table
 # (unless the profile or the page sets them); transferred and white-box FGSM on the reference's FGSM grid of
-# the task (CIFAR-10: 0 to 0.02; Fashion-MNIST: 0 to 0.5); white-box PGD on its own grid (pixelreg.evaluate).
+# the task (CIFAR-10: 0 to 0.02; Fashion-MNIST: 0 to 0.5); white-box PGD on its own grid (pixelreg.robustness.evaluate).
 PLANS: dict[str, dict[str, str]] = {
     # CCN paper Fig. 3: ResNet18 on CIFAR-10 regularized on (a) ImageNet and (b) CIFAR-10, alpha 10, Th 0.8
     "paper": {"cifar10<-imagenet": "Fig. 3a", "cifar10<-cifar10": "Fig. 3b"},
@@ -58,7 +58,7 @@ class Fig3(TrainedFigure):
     The transfer source of each task is its unregularized run with seed ``source_seed``; white-box attacks (each
     model attacked through its own gradient) are shown beside it because the paper reports black-box attacks
     only. PGD is foolbox's LinfPGD with ``pgd_steps`` iterations of step 2.5·ε/``pgd_steps`` from a random start
-    (:class:`pixelreg.attacks.PGD`), on the first ``pgd_images`` test images.
+    (:class:`pixelreg.robustness.attacks.PGD`), on the first ``pgd_images`` test images.
     """
 
     name: ClassVar[str] = "fig3"

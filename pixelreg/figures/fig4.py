@@ -11,28 +11,28 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import stats
-from ..attacks import blended_uniform_noise_init, eval_mode
-from ..config import TrainConfig
-from ..errors import ConfigError, RecordOnlyRunError
-from ..evaluate import DEFAULT_CUTOFF, boundary_distances, condition_label
-from ..models import default_device
-from ..records import tensor_file_name
-from ..runs import Run, atomic_torch_save, cached_table
-from ..spectra import power_spectrum, radial_profile, share_table, start_direction
-from ..verdicts import lowfreq_excess_test, lowfreq_null_test, lowfreq_test
-from .common import FigureData, OnePoolFigure, ensure_runs, fmt, gain_sentence, pfmt, runs_table, sem, tests
+from pixelreg.analysis import stats
+from pixelreg.robustness.attacks import blended_uniform_noise_init, eval_mode
+from pixelreg.experiment.config import TrainConfig
+from pixelreg.errors import ConfigError, RecordOnlyRunError
+from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, boundary_distances, condition_label
+from pixelreg.models import default_device
+from pixelreg.experiment.records import tensor_file_name
+from pixelreg.experiment.runs import Run, atomic_torch_save, cached_table
+from pixelreg.robustness.spectra import power_spectrum, radial_profile, share_table, start_direction
+from pixelreg.analysis.verdicts import lowfreq_excess_test, lowfreq_null_test, lowfreq_test
+from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, gain_sentence, pfmt, runs_table, sem, tests
 
 __all__ = ["Fig4", "boundary_starts", "init_directions", "START_INIT", "lowfreq_sentences"]
 
-# The boundary attack's init (pixelreg.attacks.blended_uniform_noise_init with its defaults: at most 1000 uniform
+# The boundary attack's init (pixelreg.robustness.attacks.blended_uniform_noise_init with its defaults: at most 1000 uniform
 # draws, 51 blend factors); named in the cache key of the starting points.
 START_INIT = "blended_uniform_noise_init(directions=1000, steps=50)"
 
 
 def init_directions(model: torch.nn.Module, x: torch.Tensor, seed: int = 0, repeats: int = 1,
                     batch_size: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
-    """``start − x`` of the boundary attack's init alone, replaying :class:`pixelreg.attacks.BoundaryAttack`'s
+    """``start − x`` of the boundary attack's init alone, replaying :class:`pixelreg.robustness.attacks.BoundaryAttack`'s
     random stream (see :func:`boundary_starts`).
 
     Args:
@@ -64,8 +64,8 @@ def init_directions(model: torch.nn.Module, x: torch.Tensor, seed: int = 0, repe
 def boundary_starts(run: Run, n_images: int, seed: int = 0, repeats: int = 1, batch_size: int = 100,
                     device: str | torch.device | None = None) -> tuple[pd.DataFrame, torch.Tensor]:
     """The directions the boundary attack's starting points alone imply, ``start − x``, on the images
-    :func:`pixelreg.evaluate.boundary_distances` attacks with the same ``n_images``, ``seed``, ``repeats`` and
-    ``batch_size``: the init attack only (blended uniform noise, :func:`~pixelreg.attacks.blended_uniform_noise_init`),
+    :func:`pixelreg.robustness.evaluate.boundary_distances` attacks with the same ``n_images``, ``seed``, ``repeats`` and
+    ``batch_size``: the init attack only (blended uniform noise, :func:`~pixelreg.robustness.attacks.blended_uniform_noise_init`),
     no boundary step.
 
     The random stream is the attack's: repeat r seeds torch with ``seed * 1000 + r`` and the init of the first
@@ -84,7 +84,7 @@ def boundary_starts(run: Run, n_images: int, seed: int = 0, repeats: int = 1, ba
     box: dict[str, torch.Tensor] = {}
 
     def compute() -> pd.DataFrame:
-        from ..data import load_dataset
+        from pixelreg.experiment.data import load_dataset
 
         dev = default_device(device)
         model = run.load_model(dev)

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..config import TrainConfig, check_value
-from ..errors import ConfigError
-from .common import FigureData, OnePoolFigure, as_tuple, aucs, ensure_runs, ranking_sentences, runs_table
+from pixelreg.experiment.config import TrainConfig, check_value
+from pixelreg.errors import ConfigError
+from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, aucs, ensure_runs, ranking_sentences, runs_table
 
 __all__ = ["Fig5"]
 

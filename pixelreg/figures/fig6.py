@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import pandas as pd
 
-from ..config import TrainConfig, check_value
-from ..errors import ConfigError
-from ..evaluate import robust_accuracy
-from .common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, runs_table
+from pixelreg.experiment.config import TrainConfig, check_value
+from pixelreg.errors import ConfigError
+from pixelreg.robustness.evaluate import robust_accuracy
+from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, runs_table
 
 __all__ = ["Fig6", "R_EPS"]
 

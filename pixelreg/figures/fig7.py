@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from ..config import TrainConfig, check_value
-from .common import FigureData, OnePoolFigure, aucs, ensure_runs, ranking_sentences, runs_table
+from pixelreg.experiment.config import TrainConfig, check_value
+from pixelreg.figures.common import FigureData, OnePoolFigure, aucs, ensure_runs, ranking_sentences, runs_table
 
 __all__ = ["Fig7"]
 

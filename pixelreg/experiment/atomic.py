@@ -3,7 +3,7 @@
 The file is written under a temporary name in its own folder, flushed to disk, given mode 0644 (``mkstemp``
 makes 0600 files; data folders and run stores may be shared) and renamed over the target (``os.replace`` is
 atomic on POSIX): a concurrent reader sees the old file or the new one, never half of one, and a failure
-leaves no temporary file behind. Errors are the ``OSError`` s of the file system; :mod:`pixelreg.runs` turns
+leaves no temporary file behind. Errors are the ``OSError`` s of the file system; :mod:`pixelreg.experiment.runs` turns
 the ones a user can fix (full disk, read-only folder) into one clear message for the run store.
 """
 from __future__ import annotations

@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import PGD_STEPS
-from .errors import ConfigError
-from .models import INFERENCE_CHUNK
+from pixelreg.experiment.config import PGD_STEPS
+from pixelreg.errors import ConfigError
+from pixelreg.models import INFERENCE_CHUNK
 
 CLIPS = ("bounds", "per-image")
 

@@ -9,7 +9,7 @@ Layout of ``<root>/<hash>/``::
     provenance.json    git commit, package versions, device, wall time
     DONE               marker: the run finished
     evals/             cached evaluations (CSV per attack setting), perturbations
-    RECORD_ONLY        marker: imported from a published record (pixelreg.records); no checkpoint
+    RECORD_ONLY        marker: imported from a published record (pixelreg.experiment.records); no checkpoint
 
 Every file is written to a temporary name and moved into place (``os.replace`` is atomic on POSIX), so a
 reader never sees a half-written file. One lock file per run (``<root>/<hash>.lock``) serialises writers: a
@@ -38,13 +38,13 @@ import pandas as pd
 import torch
 from filelock import FileLock
 
-from . import atomic
-from .config import TrainConfig, config_hash, make_config
-from .errors import ConfigError, MissingRunsError, RecordOnlyRunError, StorageError
-from .models import build_model
+from pixelreg.experiment import atomic
+from pixelreg.experiment.config import TrainConfig, config_hash, make_config
+from pixelreg.errors import ConfigError, MissingRunsError, RecordOnlyRunError, StorageError
+from pixelreg.models import build_model
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RECORD_ONLY = "RECORD_ONLY"  # marker file of a run imported from a record (pixelreg.records): no best.pt
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RECORD_ONLY = "RECORD_ONLY"  # marker file of a run imported from a record (pixelreg.experiment.records): no best.pt
 
 
 def training_allowed() -> bool:
@@ -86,7 +86,7 @@ def _storage_error(e: BaseException, path: Path, param: str = "runs_dir") -> Sto
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it into place (:mod:`pixelreg.atomic`).
+    """Write ``data`` to a temporary file next to ``path``, then rename it into place (:mod:`pixelreg.experiment.atomic`).
 
     Raises:
         StorageError: the disk is full, a quota is exceeded, or the folder is read-only or not ours; the
@@ -133,7 +133,7 @@ def provenance(device: str | torch.device) -> dict:
                                     capture_output=True, text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
-    from . import __version__
+    from pixelreg import __version__
 
     return {
         "git_commit": commit, "git_dirty": dirty, "pixelreg": __version__, "python": sys.version.split()[0],
@@ -219,7 +219,7 @@ class Run:
 
     @property
     def record_only(self) -> bool:
-        """Imported from a published record (:mod:`pixelreg.records`): metrics and evaluations, no checkpoint."""
+        """Imported from a published record (:mod:`pixelreg.experiment.records`): metrics and evaluations, no checkpoint."""
         return (self.dir / RECORD_ONLY).is_file()
 
     def load_model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -362,7 +362,7 @@ def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
 
 
 # ----------------------------------------------------------------------------------------------------
-# the error of a record-only run (pixelreg.records imports runs, so it lives here)
+# the error of a record-only run (pixelreg.experiment.records imports runs, so it lives here)
 
 _TRAIN_FLAGS = ("task", "reg_data", "alpha", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size",
                 "arch", "width", "rgb", "epochs", "phase_duration", "batch_size", "train_subset", "test_subset",
@@ -393,7 +393,7 @@ def missing_runs_error(configs: Sequence[TrainConfig]) -> MissingRunsError:
     """The error a page raises when training is switched off and ``configs`` are not in the run store: it names
     each run and a ``pixelreg train`` command that rebuilds it (tried under every profile, the first whose
     defaults reproduce the hash)."""
-    from .config import PROFILES
+    from pixelreg.experiment.config import PROFILES
 
     commands = []
     for c in configs:
@@ -403,10 +403,10 @@ def missing_runs_error(configs: Sequence[TrainConfig]) -> MissingRunsError:
 
 
 def record_only_error(run: Run) -> RecordOnlyRunError:
-    """The error :meth:`pixelreg.runs.Run.load_model` raises for a record-only run.
+    """The error :meth:`pixelreg.experiment.runs.Run.load_model` raises for a record-only run.
 
     It names the run, the evaluation that was asked for and is not in the record (known when it was asked
-    for through :func:`pixelreg.runs.cached_table`), what the record holds, and how to retrain.
+    for through :func:`pixelreg.experiment.runs.cached_table`), what the record holds, and how to retrain.
     """
     try:
         marker = json.loads((run.dir / RECORD_ONLY).read_text())
@@ -423,7 +423,7 @@ def record_only_error(run: Run) -> RecordOnlyRunError:
                 "are not in the record, or the source model of a transferred attack; see the traceback)")
     cmd = _train_command(run.config, profile)
     if cmd is None:
-        cmd = (f"python -c \"import json; from pixelreg.config import TrainConfig; from pixelreg.train import train; "
+        cmd = (f"python -c \"import json; from pixelreg.experiment.config import TrainConfig; from pixelreg.experiment.train import train; "
                f"train(TrainConfig.from_dict(json.load(open('{record}'))['config']))\"")
     msg = (f"run {run.id} has no checkpoint: it was imported from the published record {record} (a record-only "
            f"run in {run.dir}), and the evaluation {what} is not in that record. The record holds "

@@ -4,7 +4,7 @@ page, power and equivalence, and four verdicts.
 A claim row compares two conditions, a (baseline, e.g. "unregularized") and b (e.g. "S^Th"), on one summary per
 run (for example the AUC over ε, :func:`auc_by_run`, or the clean accuracy, :func:`value_at`). Conditions that
 share a seed share initial weights, split and data order, so runs are paired by seed (:func:`compare_by_seed`:
-paired t-test, :func:`pixelreg.stats.paired_test`), with Welch's test as the fallback where the seeds differ.
+paired t-test, :func:`pixelreg.analysis.stats.paired_test`), with Welch's test as the fallback where the seeds differ.
 
 A :class:`Rule` states what the row claims and :func:`verdict` (one row) or :func:`judge` (a page: Holm across
 its rows) returns a :class:`Verdict`:
@@ -14,7 +14,7 @@ its rows) returns a :class:`Verdict`:
 - "reproduced": Holm-adjusted primary p <= α, the estimate in the claimed direction and, where the paper calls
   the effect large, at least the 'large' threshold;
 - "contradicted": Holm-adjusted primary p <= α with the estimate in the opposite direction;
-- "not reproduced": TOST (:func:`pixelreg.stats.tost`) rules out differences beyond ±SESOI (for a 'large'
+- "not reproduced": TOST (:func:`pixelreg.analysis.stats.tost`) rules out differences beyond ±SESOI (for a 'large'
   claim the bound is the 'large' threshold): Holm-adjusted p_TOST <= α;
 - "inconclusive": none of these (the interval holds both no effect and the claimed effect).
 
@@ -39,9 +39,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .errors import ConfigError
-from .stats import Comparison, holm, mde, paired_test, shifted_p, tost, welch_test
+from pixelreg.analysis import stats
+from pixelreg.errors import ConfigError
+from pixelreg.analysis.stats import Comparison, holm, mde, paired_test, shifted_p, tost, welch_test
 
 VERDICTS = ("reproduced", "contradicted", "not reproduced", "inconclusive")
 KINDS = ("effect", "no_loss")
@@ -264,8 +264,8 @@ def verdict(c: Comparison, rule: Rule, alpha: float = 0.05, p_holm: float | None
     """Judge one claim row (see the module docstring for the four verdicts).
 
     Args:
-        c: the row's primary comparison of b − a (:func:`compare_by_seed`, :func:`pixelreg.stats.paired_test`,
-            :func:`pixelreg.stats.welch_test`).
+        c: the row's primary comparison of b − a (:func:`compare_by_seed`, :func:`pixelreg.analysis.stats.paired_test`,
+            :func:`pixelreg.analysis.stats.welch_test`).
         rule: what the row claims.
         alpha: family-wise level.
         p_holm, p2_holm: the row's Holm-adjusted p-values within its family (:func:`judge` computes them);
@@ -327,7 +327,7 @@ def _run_keys(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
 
 def auc_by_run(curves: pd.DataFrame, keys: Sequence[str] = RUN_KEYS, value: str = "accuracy",
                epsilons: Sequence[float] | None = None) -> pd.DataFrame:
-    """Per run (and attack, panel, ...), the AUC over ε (:func:`pixelreg.stats.auc`: trapezoid rule divided
+    """Per run (and attack, panel, ...), the AUC over ε (:func:`pixelreg.analysis.stats.auc`: trapezoid rule divided
     by the ε range, i.e. the mean accuracy over [ε_min, ε_max]).
 
     Args:
@@ -379,9 +379,9 @@ def pair_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", cond
 
 def compare_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", condition: str = "condition",
                     seed: str = "seed", confidence: float = 0.95) -> Comparison:
-    """The primary comparison of b − a on a per-run summary: :func:`pixelreg.stats.paired_test` paired by seed
+    """The primary comparison of b − a on a per-run summary: :func:`pixelreg.analysis.stats.paired_test` paired by seed
     when both conditions have the same seeds (they then share initial weights, split and data order), else
-    :func:`pixelreg.stats.welch_test` on all runs."""
+    :func:`pixelreg.analysis.stats.welch_test` on all runs."""
     pairs = pair_by_seed(summary, a, b, value, condition, seed)
     if pairs is not None:
         return paired_test(pairs["a"].to_numpy(float), pairs["b"].to_numpy(float), confidence)
@@ -391,7 +391,7 @@ def compare_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", c
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Low frequencies (issue 13 item 4): per-image shares from pixelreg.spectra.share_table
+# Low frequencies (issue 13 item 4): per-image shares from pixelreg.robustness.spectra.share_table
 
 def _source(shares: pd.DataFrame, source: str) -> pd.DataFrame:
     if "source" not in shares.columns:

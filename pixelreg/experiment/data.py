@@ -36,10 +36,10 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .atomic import atomic_write
-from .config import NUM_CLASSES, REG_DATA  # noqa: F401 - re-exported: data.NUM_CLASSES
-from .config import TASKS as DATASETS
-from .errors import ConfigError, DataNotFoundError
+from pixelreg.experiment.atomic import atomic_write
+from pixelreg.experiment.config import NUM_CLASSES, REG_DATA  # noqa: F401 - re-exported: data.NUM_CLASSES
+from pixelreg.experiment.config import TASKS as DATASETS
+from pixelreg.errors import ConfigError, DataNotFoundError
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "local", "torchvision", "system", "samples")
@@ -115,7 +115,7 @@ def default_root() -> Path:
     env = os.environ.get("PIXELREG_DATA_DIR")
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent / "data" / "datasets"
+    return Path(__file__).resolve().parents[2] / "data" / "datasets"
 
 
 def default_imagenet_dir() -> Path | None:

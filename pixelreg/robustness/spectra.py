@@ -13,8 +13,8 @@ import math
 import pandas as pd
 import torch
 
-from .attacks import _Noise, _generator
-from .errors import ConfigError
+from pixelreg.robustness.attacks import _Noise, _generator
+from pixelreg.errors import ConfigError
 
 KINDS = ("low", "high")
 

@@ -16,14 +16,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .attacks import (FGSM, PGD, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
+from pixelreg.robustness.attacks import (FGSM, PGD, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
                       check_epsilons, eval_mode, model_device, model_fingerprint)
-from .config import PGD_STEPS
-from .data import SPLIT_SIZES
-from .errors import ConfigError
-from .models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
-from .runs import Run, atomic_torch_save, cached_lookup, cached_table
-from .spectra import FilteredNoise
+from pixelreg.experiment.config import PGD_STEPS
+from pixelreg.experiment.data import SPLIT_SIZES
+from pixelreg.errors import ConfigError
+from pixelreg.models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
+from pixelreg.experiment.runs import Run, atomic_torch_save, cached_lookup, cached_table
+from pixelreg.robustness.spectra import FilteredNoise
 
 
 def _grid(hi: float) -> tuple[float, ...]:
@@ -58,7 +58,7 @@ def make_attack(name: str, source: nn.Module | None = None, source_id: str | Non
                 clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, steps: int = PGD_STEPS) -> Attack:
     """Attack by name (``ATTACKS`` minus "boundary"); ``source`` makes "fgsm" a transferred FGSM.
 
-    "pgd" is white-box L∞ PGD with ``steps`` iterations and step 2.5·ε/steps (:class:`~pixelreg.attacks.PGD`;
+    "pgd" is white-box L∞ PGD with ``steps`` iterations and step 2.5·ε/steps (:class:`~pixelreg.robustness.attacks.PGD`;
     its repr, which holds ``steps``, is part of the evaluation cache key). Pass ``PGD(steps=10)`` itself as
     the attack of :func:`robust_accuracy` for a step count other than the default 40.
     """
@@ -126,7 +126,7 @@ def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         images: (N, C, H, W) uint8 in [0, 255] or float in [0, 1]; moved batch by batch to the model's
             device.
         labels: (N,) int64.
-        attack: an :class:`~pixelreg.attacks.Attack`.
+        attack: an :class:`~pixelreg.robustness.attacks.Attack`.
         epsilons: the ε grid; ε = 0 gives exactly the clean accuracy.
         batch_size: images per batch; one noise draw per batch (the draws depend on the batch size).
         seed: seeds one ``torch.Generator`` that runs through the batches in order.
@@ -161,7 +161,7 @@ def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
 
 
 def _test_split(task: str, n_images: int, rgb: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    from .data import load_dataset
+    from pixelreg.experiment.data import load_dataset
 
     ds = load_dataset(task, "test", rgb=rgb)
     return ds.images[:n_images], ds.labels[:n_images]
@@ -194,7 +194,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
     """Accuracy under an attack for each run, as one tidy table.
 
     Args:
-        runs: a :class:`pixelreg.runs.Run` or an iterable of them (anything with ``.dir``, ``.config`` and
+        runs: a :class:`pixelreg.experiment.runs.Run` or an iterable of them (anything with ``.dir``, ``.config`` and
             ``.load_model(device)``).
         attack: a name in ``ATTACKS`` (not "boundary") or an Attack instance (its ``name`` labels rows).
         epsilons: the ε grid; None = the reference grid for the run's task (``EPSILON_GRIDS``).
@@ -202,7 +202,7 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
         seed: noise seed (the run's training seed is ``config.seed``, column ``seed``).
         source: transfer source for "fgsm": a Run, a run directory or a model; None = white-box.
         images, labels: use these (uint8 or [0, 1] float) instead of loading the test split.
-        cache: True = :func:`pixelreg.runs.cached_table` (one CSV per run and setting), False/None = no
+        cache: True = :func:`pixelreg.experiment.runs.cached_table` (one CSV per run and setting), False/None = no
             cache, or a callable with the same signature.
         precision: "fp32" (default), "bf16" or "auto" (see :func:`accuracy_curve`); part of the cache key.
     Returns:
@@ -302,7 +302,7 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
         success, mse (||δ||²/D, NaN if failed); delta (R, n, C, H, W) float32, NaN for failures. For a run,
         delta is also saved as ``<run>/evals/boundary-<hash>.pt`` next to the cached CSV.
         Summary like the reference: ``table[table.success].groupby("repeat").mse.median()``, then its mean
-        (see :class:`~pixelreg.attacks.BoundaryResult`).
+        (see :class:`~pixelreg.robustness.attacks.BoundaryResult`).
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
@@ -321,7 +321,7 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
         if not is_run:
             raise ConfigError("images", None, "test images when evaluating a bare model")
         cfg = run_or_model.config
-        from .data import load_dataset
+        from pixelreg.experiment.data import load_dataset
 
         ds = load_dataset(cfg.task, "test", rgb=bool(getattr(cfg, "rgb", False)))
         images, labels = ds.images, ds.labels

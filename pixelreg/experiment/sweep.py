@@ -1,7 +1,7 @@
 """Grids of training runs on a local process pool or a SLURM cluster, through submitit.
 
-A sweep is a list of :class:`~pixelreg.config.TrainConfig` (a grid expanded from flags or a YAML file). Only the
-runs missing from the run store are submitted; every job calls :func:`pixelreg.train.train`, so results land in
+A sweep is a list of :class:`~pixelreg.experiment.config.TrainConfig` (a grid expanded from flags or a YAML file). Only the
+runs missing from the run store are submitted; every job calls :func:`pixelreg.experiment.train.train`, so results land in
 the shared run store (atomic writes, one lock per run, resume from the last completed epoch). Nothing here
 schedules anything: submitit talks to SLURM (one job array per sweep) or starts local processes.
 
@@ -45,9 +45,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .config import DEFAULT_PROFILE, PRESETS, TrainConfig, canonical, config_hash, make_config, profile as get_profile
-from .errors import ConfigError
-from .runs import Run, RunStore, atomic_write_json
+from pixelreg.experiment.config import DEFAULT_PROFILE, PRESETS, TrainConfig, canonical, config_hash, make_config, profile as get_profile
+from pixelreg.errors import ConfigError
+from pixelreg.experiment.runs import Run, RunStore, atomic_write_json
 
 EXECUTORS = ("local", "slurm", "debug")
 STATES = ("done", "running", "failed", "pending")
@@ -163,11 +163,11 @@ def expand_grid(axes: dict[str, Any], profile_name: str = DEFAULT_PROFILE) -> li
 
     ``axes`` maps TrainConfig field names (or ``preset`` and ``seeds``) to a scalar, a list, or a comma-separated
     string. Order: presets outermost, then fields in TrainConfig order, seeds innermost. Each combination goes
-    through :func:`pixelreg.config.make_config` (profile defaults < preset < values) and
-    :func:`pixelreg.train.resolve` (pins a responses file's content), so a bad value raises ConfigError here,
+    through :func:`pixelreg.experiment.config.make_config` (profile defaults < preset < values) and
+    :func:`pixelreg.experiment.train.resolve` (pins a responses file's content), so a bad value raises ConfigError here,
     before anything is submitted.
     """
-    from .train import resolve
+    from pixelreg.experiment.train import resolve
 
     names = {f.name for f in fields(TrainConfig)}
     unknown = set(axes) - names - {"preset", "seeds"}
@@ -392,7 +392,7 @@ class TrainJob(_JobBase):
     def __call__(self) -> dict:
         import torch
 
-        from .train import train
+        from pixelreg.experiment.train import train
 
         cfg = TrainConfig.from_dict(self.config)
         h = config_hash(cfg)
@@ -619,7 +619,7 @@ def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | No
     all the others have finished. ``executor``: "local" (``workers`` processes, default 2 or the core count),
     "debug" (in this process, sequential) or "slurm" (waits for the cluster; prefer ``pixelreg sweep``).
     """
-    from .train import resolve
+    from pixelreg.experiment.train import resolve
 
     if executor not in EXECUTORS:
         raise ConfigError("executor", executor, f"one of {', '.join(EXECUTORS)}")

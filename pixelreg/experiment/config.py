@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import ConfigError
+from pixelreg.errors import ConfigError
 
 TASKS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # classification datasets
 NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
@@ -250,7 +250,7 @@ class Profile:
     boundary_steps: int = 50  # the reference protocol's steps
     alpha: float | None = None  # α used by the figures when none is given; None = the paper's table
     spectra_steps: int = 500  # a stronger boundary attack whose perturbations feed the spectra
-    # White-box L∞ PGD of Fig. 3 (not in the paper): iterations (step 2.5·ε/steps, pixelreg.attacks.PGD) and
+    # White-box L∞ PGD of Fig. 3 (not in the paper): iterations (step 2.5·ε/steps, pixelreg.robustness.attacks.PGD) and
     # test images per curve (None = eval_images). Its cost sets these (book/reproduce.md gives the arithmetic).
     pgd_steps: int = PGD_STEPS
     pgd_images: int | None = None
@@ -363,7 +363,7 @@ def canonical(config: TrainConfig) -> TrainConfig:
     """
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     if config.precision == "auto":
-        from .device import resolve_precision  # torch is needed only to probe the processor
+        from pixelreg.device import resolve_precision  # torch is needed only to probe the processor
 
         config = config.replace(precision=resolve_precision("auto"))
     if not config.regularized:

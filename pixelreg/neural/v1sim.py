@@ -2,7 +2,7 @@
 
 Li et al. (2019) recorded mouse V1 with two-photon calcium imaging while showing 36x64 grayscale
 ImageNet patches; neither those recordings nor their trained predictors are public. This module is a
-stand-in with the same interface as real data (``pixelreg.neural.NeuralData``): every result built on
+stand-in with the same interface as real data (``pixelreg.neural.predictor.NeuralData``): every result built on
 it is a result on a *simulated* population and says so.
 
 Parameter ranges (all in degrees of visual angle; see ``DEG_PER_PIXEL`` for the conversion):

@@ -2,7 +2,7 @@
 
 A newcomer without the data should be stopped in seconds with one message, not after a minute of runs
 failing one by one with the same error. :func:`check_datasets` works out what the given configs need and
-looks for it the way :func:`pixelreg.data.load_dataset` and :func:`pixelreg.data.build_pool` would, by
+looks for it the way :func:`pixelreg.experiment.data.load_dataset` and :func:`pixelreg.experiment.data.build_pool` would, by
 file presence only (nothing is decoded, nothing is written, the run store is only read):
 
 * runs to train (not finished in the run store, not covered by committed records): the task's training
@@ -17,7 +17,7 @@ torchvision download, counted only when its server answers within :data:`PROBE_T
 
 Usage, before training (the book, a sweep)::
 
-    from pixelreg.preflight import check_datasets
+    from pixelreg.experiment.preflight import check_datasets
     check_datasets(configs, runs_dir=runs_dir, available=record_hashes)   # raises MissingDataError
 """
 from __future__ import annotations
@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlparse
 
-from . import data as data_mod
-from .config import TrainConfig, config_hash
-from .errors import ConfigError, MissingDataError
+from pixelreg.experiment import data as data_mod
+from pixelreg.experiment.config import TrainConfig, config_hash
+from pixelreg.errors import ConfigError, MissingDataError
 
 # Files the torchvision classes read from the data folder with download=False (torchvision 0.29).
 FOLDER_FILES: dict[str, tuple[str, ...]] = {
@@ -51,7 +51,7 @@ DOWNLOAD_URLS: dict[str, tuple[str, ...]] = {
     "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
     "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",),
 }
-SYSTEM_PACKAGES = data_mod.SYSTEM_PACKAGES  # distribution packages that install into pixelreg.data.SYSTEM_DIRS
+SYSTEM_PACKAGES = data_mod.SYSTEM_PACKAGES  # distribution packages that install into pixelreg.experiment.data.SYSTEM_DIRS
 # Seconds to wait for the download servers (all probed at once); offline machines usually fail at once (DNS).
 PROBE_TIMEOUT_S = 3.0
 
@@ -90,8 +90,8 @@ def required_data(configs: Iterable[TrainConfig], runs_dir: str | os.PathLike | 
     records), or imported from a record into the run store (record-only runs), need nothing. With ``evaluate``
     every other run needs its task's test split.
     """
-    from .runs import RunStore
-    from .train import resolve
+    from pixelreg.experiment.runs import RunStore
+    from pixelreg.experiment.train import resolve
 
     store = RunStore(runs_dir)   # ConfigError for a runs_dir that is a file; creates nothing
     available = set(available)
@@ -168,7 +168,7 @@ def _probe(urls: Iterable[str], timeout: float) -> dict[str, str | None]:
 
 
 def _fetch_command(name: str, root: Path) -> str:
-    return (f"PIXELREG_DATA_DIR={root} python -c \"from pixelreg.data import load_dataset as l; "
+    return (f"PIXELREG_DATA_DIR={root} python -c \"from pixelreg.experiment.data import load_dataset as l; "
             f"l('{name}', 'train'); l('{name}', 'test')\"")
 
 
@@ -224,7 +224,7 @@ def _how(need: Need, root: Path) -> list[str]:
         return ["pass --imagenet-dir / imagenet_dir: a folder of ImageNet images "
                 "(e.g. ILSVRC2012 train/<synset>/*.JPEG)", "or use reg_data 'natural'"]
     if name == "responses":
-        return ["pass --responses: an existing .npz of neural responses (see pixelreg.neural)"]
+        return ["pass --responses: an existing .npz of neural responses (see pixelreg.neural.predictor)"]
     tv_cls, folder = data_mod._TV[name]
     ways = []
     if name in SYSTEM_PACKAGES:

@@ -5,9 +5,9 @@ the provenance (commit, versions, device, wall time; the training precision is a
 cached evaluation of the run with its exact cache key, and the evaluation tensors next to them (the
 boundary-attack perturbations δ). :func:`export_runs` writes records; :func:`import_records` turns each record
 back into a *record-only* run directory of the run store, with every cache file exactly where
-:func:`pixelreg.runs.cached_table` and :func:`pixelreg.evaluate.boundary_distances` look, so the figures read
+:func:`pixelreg.experiment.runs.cached_table` and :func:`pixelreg.robustness.evaluate.boundary_distances` look, so the figures read
 the published numbers without training or evaluating. An evaluation that is not in the record needs the
-model: :meth:`pixelreg.runs.Run.load_model` then raises :class:`RecordOnlyRunError`, naming the run, the
+model: :meth:`pixelreg.experiment.runs.Run.load_model` then raises :class:`RecordOnlyRunError`, naming the run, the
 evaluation and how to retrain.
 
 File: ``<results>/<profile>/<run hash>.json``, plain JSON (``indent=1``, sorted keys), schema version 1::
@@ -64,9 +64,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .config import PROFILES, TrainConfig, config_hash
-from .errors import ConfigError, RecordOnlyRunError
-from .runs import (RECORD_ONLY, REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_bytes,
+from pixelreg.experiment.config import PROFILES, TrainConfig, config_hash
+from pixelreg.errors import ConfigError, RecordOnlyRunError
+from pixelreg.experiment.runs import (RECORD_ONLY, REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_bytes,
                    atomic_write_json, params_hash, record_only_error)
 
 SCHEMA = "pixelreg.run-record"
@@ -99,8 +99,8 @@ def records_dir(profile_or_dir: str | os.PathLike) -> Path:
 def tensor_file_name(name: str, params: dict) -> str:
     """The tensor file an evaluation keeps beside its table: ``evals/<name>-<sha256(params)[:12]>.pt``.
 
-    This is the name :func:`pixelreg.evaluate.boundary_distances` gives its perturbations δ (a JSON of the
-    parameters with default separators, not the compact one of :func:`pixelreg.runs.params_hash`).
+    This is the name :func:`pixelreg.robustness.evaluate.boundary_distances` gives its perturbations δ (a JSON of the
+    parameters with default separators, not the compact one of :func:`pixelreg.experiment.runs.params_hash`).
     """
     blob = json.dumps(params, sort_keys=True, default=str).encode()
     return f"{name}-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
@@ -209,7 +209,7 @@ def build_record(run: Run, profile: str) -> tuple[dict, list[str]]:
                 raise ConfigError("tensor", str(pt), e.allowed) from e
             used.add(pt.name)
         entries.append(entry)
-    from . import __version__
+    from pixelreg import __version__
 
     record = dict(schema=SCHEMA, schema_version=SCHEMA_VERSION, run=run.id, profile=profile,
                   config=run.config.to_dict(), metrics=run.metrics, provenance=run.provenance,
@@ -296,7 +296,7 @@ def read_record(path: str | os.PathLike, decode: bool = True) -> Record:
 
     def bad(what: str) -> ConfigError:
         return ConfigError("record", str(path), f"a pixelreg run record ({SCHEMA} version {SCHEMA_VERSION}); {what}. "
-                           f"Re-export it from its run (pixelreg.records.export_runs) or delete it")
+                           f"Re-export it from its run (pixelreg.experiment.records.export_runs) or delete it")
 
     try:
         raw = path.read_bytes()
@@ -460,7 +460,7 @@ def records_status(profile: str | os.PathLike, configs: Iterable[TrainConfig] | 
         DataFrame with columns run, has_record, task, condition, seed, n_evaluations, evaluations (list of
         cache keys), bytes, problem (why a record could not be read, else None).
     """
-    from .evaluate import condition_label
+    from pixelreg.robustness.evaluate import condition_label
 
     folder = records_dir(profile)
     found: dict[str, dict] = {}

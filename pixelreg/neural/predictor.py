@@ -6,7 +6,7 @@ argue denoises the data. Attias et al. (2024, Fig. 1) then observe that this pre
 correlates with pixel similarity. This module provides each step:
 
 - ``NeuralData``, ``load_responses`` / ``save_responses``: a documented ``.npz`` layout for real
-  recordings (the simulated population of ``pixelreg.v1sim`` exports to the same layout).
+  recordings (the simulated population of ``pixelreg.neural.v1sim`` exports to the same layout).
 - ``Predictor``, ``fit_predictor``, ``predict``: a small CNN core (conv + BN + ELU, Laplacian
   smoothness penalty on the first-layer kernels as in Li et al.'s DenseCore, reference spec 8.2)
   with a factorised per-neuron readout (Klindt et al. 2017), trained with a Poisson loss.
@@ -15,7 +15,7 @@ correlates with pixel similarity. This module provides each step:
   correlation with another similarity over the pairs i < j, with image-bootstrap intervals.
 - ``neural_target_rows``: rows R of the neural similarity for ``pixelreg.similarity.PairSampler``.
 
-``SimulatedV1`` is re-exported from ``pixelreg.v1sim``.
+``SimulatedV1`` is re-exported from ``pixelreg.neural.v1sim``.
 
 The ``.npz`` layout (``load_responses``)::
 
@@ -41,7 +41,7 @@ from scipy import stats
 
 from pixelreg.errors import ConfigError, DataNotFoundError
 from pixelreg.similarity import centered_unit_rows
-from pixelreg.v1sim import DEG_PER_PIXEL, SimulatedV1, gratings
+from pixelreg.neural.v1sim import DEG_PER_PIXEL, SimulatedV1, gratings
 
 __all__ = [
     "SimulatedV1", "DEG_PER_PIXEL", "gratings", "NeuralData", "load_responses", "save_responses",
@@ -141,8 +141,8 @@ def load_responses(path: str | Path) -> NeuralData:
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError("neural responses", [str(path)],
-                                "write the .npz layout documented in pixelreg.neural (save_responses), "
-                                "or export the simulated population with pixelreg.neural.save_responses")
+                                "write the .npz layout documented in pixelreg.neural.predictor (save_responses), "
+                                "or export the simulated population with pixelreg.neural.predictor.save_responses")
     try:
         npz = np.load(path, allow_pickle=False)
     except Exception as e:  # zipfile/pickle/format errors all mean "not our layout"

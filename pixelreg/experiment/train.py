@@ -26,14 +26,14 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import data as data_mod
-from .config import TrainConfig, canonical
-from .errors import ConfigError
-from .models import INFERENCE_CHUNK, build_model, default_device
-from .regularizer import SimilarityRegularizer, similarity_loss
-from .runs import (NONFINITE, UNTRAINED, Run, RunStore, atomic_torch_save, atomic_write_json, describe_failure,
+from pixelreg.experiment import data as data_mod
+from pixelreg.experiment.config import TrainConfig, canonical
+from pixelreg.errors import ConfigError
+from pixelreg.models import INFERENCE_CHUNK, build_model, default_device
+from pixelreg.regularizer import SimilarityRegularizer, similarity_loss
+from pixelreg.experiment.runs import (NONFINITE, UNTRAINED, Run, RunStore, atomic_torch_save, atomic_write_json, describe_failure,
                    load_checkpoint)
-from .similarity import PairSampler, centered_unit_rows
+from pixelreg.similarity import PairSampler, centered_unit_rows
 
 def learning_rate(config: TrainConfig, t: float) -> float:
     """Cyclic step decay at training time t (in epochs, fractional within an epoch)."""
@@ -87,7 +87,7 @@ class _Setup:
         self.sampler = None
         if c.regularized:
             if c.target == "neural":
-                from .neural import load_responses
+                from pixelreg.neural.predictor import load_responses
 
                 nd = load_responses(c.responses)
                 if c.pool_size > len(nd.images):

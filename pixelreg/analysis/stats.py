@@ -1,6 +1,6 @@
 """Statistics over seeds for tidy robustness tables (scipy for every test).
 
-Tables are tidy ``pandas.DataFrame``s as produced by :func:`pixelreg.evaluate.robust_accuracy`: one row
+Tables are tidy ``pandas.DataFrame``s as produced by :func:`pixelreg.robustness.evaluate.robust_accuracy`: one row
 per (run, seed, condition, attack, epsilon) with a numeric column ``accuracy``.
 
 Two families of functions:
@@ -10,7 +10,7 @@ Two families of functions:
   (:func:`paired_test` where the conditions share seeds, and so initial weights, split and data order;
   :func:`welch_test` where they do not), with equivalence (:func:`tost`), one-sided shifted tests
   (:func:`shifted_p`) and the minimum detectable effect (:func:`mde_paired`, :func:`mde_welch`).
-  :mod:`pixelreg.verdicts` turns these into claim verdicts.
+  :mod:`pixelreg.analysis.verdicts` turns these into claim verdicts.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, optimize, stats
 
-from .errors import ConfigError
+from pixelreg.errors import ConfigError
 
 TESTS = ("welch", "permutation")
 

@@ -1,0 +1,1 @@
+"""Analysis: statistics over seeds and the verdict rules of the claims page."""
