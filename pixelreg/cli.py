@@ -363,7 +363,7 @@ def _list_runs(per_page: dict) -> None:
     from collections import Counter
 
     from pixelreg.experiment.config import config_hash
-    from pixelreg.robustness.evaluate import condition_label
+    from pixelreg.experiment.config import condition_label
 
     pages: dict = {}
     for name, configs in per_page.items():

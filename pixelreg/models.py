@@ -13,11 +13,11 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from pixelreg.experiment.config import ARCHS, NUM_CLASSES
+ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 from pixelreg.device import PRECISIONS, bf16_supported, default_device, resolve_precision
 from pixelreg.errors import ConfigError
 
-__all__ = ["ARCHS", "paper_resnet", "build_model", "default_layers", "PaperResNet", "InputScale", "default_device",
+__all__ = ["ARCHS", "paper_resnet", "default_layers", "PaperResNet", "InputScale", "default_device", "CIFAR_INPUT_SCALE",
            "INFERENCE_CHUNK", "PRECISIONS", "bf16_supported", "resolve_precision", "SplitBatchNorm2d", "batch_splits", "running_stats_frozen", "supports_batch_splits"]
 
 # Images per forward pass when a model scores many images without gradients (evaluations, FGSM signs):
@@ -263,20 +263,3 @@ def default_layers(model: nn.Module) -> list[str]:
 
 
 CIFAR_INPUT_SCALE = (0.5, 5.0)  # the reference feeds CIFAR nets 5·(x − 0.5); MNIST-like nets see [0, 1]
-
-
-def build_model(config) -> nn.Module:
-    """The paper ResNet for a :class:`~pixelreg.experiment.config.TrainConfig` (inputs in [0, 1]; CIFAR scaling lives
-    inside the model).
-
-    Weights stay in the default (contiguous) layout: channels-last was 1.3x faster on this CPU but its
-    convolution backward crashes (segfault, heap corruption) on 36x64 regularization images with
-    torch 2.14.1 (BENCHMARKS.md), so it is not used.
-    """
-    return paper_resnet(
-        config.arch,
-        in_channels=3 if config.rgb else 1,
-        num_classes=NUM_CLASSES[config.task],
-        width=config.width,
-        input_scale=CIFAR_INPUT_SCALE if config.task.startswith("cifar") else None,
-    )

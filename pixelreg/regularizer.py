@@ -7,12 +7,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelreg.experiment.config import CRITERIA, PAIR_BN  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
 from pixelreg.errors import ConfigError
 from pixelreg.models import (InputScale, SplitBatchNorm2d, batch_splits, default_layers, running_stats_frozen,
                              supports_batch_splits)
 
-__all__ = ["SimilarityRegularizer", "similarity_loss", "CRITERIA"]
+__all__ = ["SimilarityRegularizer", "similarity_loss", "CRITERIA", "PAIR_BN"]
+
+CRITERIA = ("atanh", "mse")  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
+# How the pair pathway treats BatchNorm in training mode. "update" (the reference code): each pair half-batch
+# is normalised with its own statistics and updates the running statistics, so the statistics used at test
+# time are partly the pool's. "task-only": the pairs are normalised with their own batch statistics but leave
+# the running statistics to the task images (the book's BatchNorm page compares the two).
+PAIR_BN = ("update", "task-only")
 
 
 

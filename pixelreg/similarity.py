@@ -11,8 +11,12 @@ import math
 
 import torch
 
-from pixelreg.experiment.config import REG_RANGES  # which pairs i < j are regularized (spec 4.3)
 from pixelreg.errors import ConfigError
+
+# which pairs i < j are regularized; all comparisons strict (reference `select_indices`, spec 4.3):
+# all = S^Th (every pair); high = |S| > th (targets +-1 only); low = |S| < th (targets 0 only);
+# positive = S > th or |S| < th; negative = S < -th or |S| < th; double = |S| > th or |S| < th2
+REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
 
 __all__ = ["centered_unit_rows", "pixel_similarity", "threshold_targets", "REG_RANGES", "PairSampler"]
 

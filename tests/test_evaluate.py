@@ -15,7 +15,8 @@ from _tiny_models import make_data, trained
 from pixelreg import cli
 from pixelreg.robustness.attacks import GaussianNoise
 from pixelreg.errors import ConfigError
-from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve, boundary_distances, condition_label, robust_accuracy
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.evaluate import EPSILON_GRIDS, accuracy_curve, boundary_distances, robust_accuracy
 
 
 def main_evaluate(argv):

@@ -105,3 +105,38 @@ def test_no_import_error_fallbacks_for_own_modules():
                 if own:
                     bad.append(f"{path.relative_to(PKG.parent)}:{stmt.lineno}")
     assert not bad, "ImportError fallbacks around the package's own modules: " + ", ".join(bad)
+
+
+# The layers, bottom to top: a module may import its own layer and the layers below, never one above.
+LAYERS = [
+    ("pixelreg.errors", "pixelreg.device"),                                  # foundation
+    ("pixelreg.similarity", "pixelreg.models", "pixelreg.regularizer"),      # the method a practitioner imports
+    ("pixelreg.neural",),                                                    # simulated V1, neural targets
+    ("pixelreg.experiment",),                                                # configs, data, runs, training
+    ("pixelreg.robustness", "pixelreg.analysis"),                            # evaluations; statistics
+    ("pixelreg.figures",),                                                   # the book's pages
+    ("pixelreg.book",),
+    ("pixelreg.cli",),
+]
+SIBLINGS_APART = {4}  # robustness and analysis never import each other
+
+
+def _layer(module: str) -> tuple[int, str]:
+    for i, group in enumerate(LAYERS):
+        for prefix in group:
+            if module == prefix or module.startswith(prefix + "."):
+                return i, prefix
+    raise AssertionError(f"{module} is in no layer of LAYERS")
+
+
+def test_layers_import_downwards_only():
+    bad = []
+    for mod, deps in _graph().items():
+        if mod == "pixelreg":
+            continue
+        (lm, pm) = _layer(mod)
+        for d in deps:
+            (ld, pd) = _layer(d)
+            if ld > lm or (ld == lm and pd != pm and lm in SIBLINGS_APART):
+                bad.append(f"{mod} -> {d}")
+    assert not bad, "imports against the layering:\n" + "\n".join(sorted(bad))

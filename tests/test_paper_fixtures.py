@@ -16,7 +16,7 @@ from pixelreg.robustness.attacks import PGD
 from pixelreg.experiment.config import make_config
 from pixelreg.experiment.data import DATASETS, NUM_CLASSES, build_pool, image_folder_pool, image_shape, load_dataset
 from pixelreg.robustness.evaluate import EPSILON_GRIDS, robust_accuracy
-from pixelreg.models import build_model
+from pixelreg.experiment.runs import build_model
 from pixelreg.similarity import centered_unit_rows
 from pixelreg.experiment.train import train
 

@@ -13,23 +13,16 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pixelreg.errors import ConfigError
+# the method's own vocabulary, owned by the method modules (models, similarity, regularizer)
+from pixelreg.models import ARCHS
+from pixelreg.regularizer import CRITERIA, PAIR_BN
+from pixelreg.similarity import REG_RANGES
 
 TASKS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # classification datasets
 NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100}
 REG_DATA = TASKS + ("natural", "imagenet")  # regularization pools
 TARGETS = ("thresholded", "pixel", "shuffled", "neural")
-CRITERIA = ("atanh", "mse")  # L_sim: 4*(artanh s - artanh t)^2 (reference default) or (s - t)^2
-# which pairs i < j are regularized; all comparisons strict (reference `select_indices`, spec 4.3):
-# all = S^Th (every pair); high = |S| > th (targets +-1 only); low = |S| < th (targets 0 only);
-# positive = S > th or |S| < th; negative = S < -th or |S| < th; double = |S| > th or |S| < th2
-REG_RANGES = ("all", "high", "low", "positive", "negative", "double")
-ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 TRAIN_PRECISIONS = ("fp32", "bf16", "auto")
-# How the pair pathway treats BatchNorm in training mode. "update" (the reference code): each pair half-batch
-# is normalised with its own statistics and updates the running statistics, so the statistics used at test
-# time are partly the pool's. "task-only": the pairs are normalised with their own batch statistics but leave
-# the running statistics to the task images (the book's BatchNorm page compares the two).
-PAIR_BN = ("update", "task-only")
 
 DEFAULT_TASK = "fashion-mnist"  # the classification task of the book, the CLI and the figures
 DEFAULT_PROFILE = "cpu"  # the scale used when none is named (the book, the CLI, the figures, the notebooks)
@@ -373,3 +366,22 @@ def canonical(config: TrainConfig) -> TrainConfig:
     if config.target in ("pixel", "neural") and config.reg_range == "all":
         return config.replace(th=defaults["th"], th2=None)
     return config
+
+
+def condition_label(config: Any) -> str:
+    """Condition of a run for tables and plots.
+
+    "unregularized" (α = 0), "noise-aug" (α = 0 and Gaussian noise augmentation), else by target:
+    "S^Th" (thresholded), "S^pixel" (pixel), "shuffled", "neural"; " (task BN)" is appended for
+    ``pair_bn="task-only"`` and " + noise-aug" for a regularized run with noise augmentation. Missing fields
+    take their defaults.
+    """
+    alpha = float(getattr(config, "alpha", 0.0) or 0.0)
+    aug = float(getattr(config, "noise_aug", 0.0) or 0.0) > 0
+    if alpha == 0:
+        return "noise-aug" if aug else "unregularized"
+    target = getattr(config, "target", "thresholded")
+    label = {"thresholded": "S^Th", "pixel": "S^pixel"}.get(target, str(target))
+    if getattr(config, "pair_bn", "update") == "task-only":
+        label += " (task BN)"
+    return label + " + noise-aug" if aug else label

@@ -460,7 +460,7 @@ def records_status(profile: str | os.PathLike, configs: Iterable[TrainConfig] | 
         DataFrame with columns run, has_record, task, condition, seed, n_evaluations, evaluations (list of
         cache keys), bytes, problem (why a record could not be read, else None).
     """
-    from pixelreg.robustness.evaluate import condition_label
+    from pixelreg.experiment.config import condition_label
 
     folder = records_dir(profile)
     found: dict[str, dict] = {}

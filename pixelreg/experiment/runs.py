@@ -41,7 +41,8 @@ from filelock import FileLock
 from pixelreg.experiment import atomic
 from pixelreg.experiment.config import TrainConfig, config_hash, make_config
 from pixelreg.errors import ConfigError, MissingRunsError, RecordOnlyRunError, StorageError
-from pixelreg.models import build_model
+from pixelreg.experiment.config import NUM_CLASSES
+from pixelreg.models import CIFAR_INPUT_SCALE, paper_resnet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECORD_ONLY = "RECORD_ONLY"  # marker file of a run imported from a record (pixelreg.experiment.records): no best.pt
@@ -141,6 +142,23 @@ def provenance(device: str | torch.device) -> dict:
         "device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
         else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
     }
+
+
+def build_model(config) -> nn.Module:
+    """The paper ResNet for a :class:`~pixelreg.experiment.config.TrainConfig` (inputs in [0, 1]; CIFAR scaling lives
+    inside the model).
+
+    Weights stay in the default (contiguous) layout: channels-last was 1.3x faster on this CPU but its
+    convolution backward crashes (segfault, heap corruption) on 36x64 regularization images with
+    torch 2.14.1 (BENCHMARKS.md), so it is not used.
+    """
+    return paper_resnet(
+        config.arch,
+        in_channels=3 if config.rgb else 1,
+        num_classes=NUM_CLASSES[config.task],
+        width=config.width,
+        input_scale=CIFAR_INPUT_SCALE if config.task.startswith("cifar") else None,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------

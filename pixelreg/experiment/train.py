@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from pixelreg.experiment import data as data_mod
 from pixelreg.experiment.config import TrainConfig, canonical
 from pixelreg.errors import ConfigError
-from pixelreg.models import INFERENCE_CHUNK, build_model, default_device
+from pixelreg.models import INFERENCE_CHUNK, default_device
 from pixelreg.regularizer import SimilarityRegularizer, similarity_loss
-from pixelreg.experiment.runs import (NONFINITE, UNTRAINED, Run, RunStore, atomic_torch_save, atomic_write_json, describe_failure,
+from pixelreg.experiment.runs import (build_model, NONFINITE, UNTRAINED, Run, RunStore, atomic_torch_save, atomic_write_json, describe_failure,
                    load_checkpoint)
 from pixelreg.similarity import PairSampler, centered_unit_rows
 

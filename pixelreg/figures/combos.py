@@ -11,7 +11,8 @@ import pandas as pd
 
 from pixelreg.analysis import stats
 from pixelreg.experiment.config import DEFAULT_TASK, PRESETS, TrainConfig
-from pixelreg.robustness.evaluate import condition_label, robust_accuracy
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed
 from pixelreg.figures.common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, ensure_runs, fmt, parse_panels,
                      resolve_panels, runs_table, split_panel)

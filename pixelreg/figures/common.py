@@ -23,7 +23,8 @@ from pixelreg.analysis import stats
 from pixelreg.experiment.config import DEFAULT_PROFILE, PLANS, PRESETS, TrainConfig, check_value, make_config
 from pixelreg.experiment.config import profile as get_profile
 from pixelreg.errors import ConfigError
-from pixelreg.robustness.evaluate import condition_label, robust_accuracy
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.experiment.runs import Run, RunStore, missing_runs_error, training_allowed
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from pixelreg.analysis import stats
 from pixelreg.robustness.attacks import PGD
 from pixelreg.experiment.config import DEFAULT_TASK, TrainConfig, check_value
 from pixelreg.errors import ConfigError
-from pixelreg.robustness.evaluate import condition_label, robust_accuracy
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.figures.common import (FigureData, TrainedFigure, ensure_runs, gain_sentence, parse_panels, positive_int,
                      resolve_panels, runs_table, split_panel, tests)
 from pixelreg.figures.fig2 import Fig2, default_pools, plan_caption

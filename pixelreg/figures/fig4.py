@@ -15,7 +15,8 @@ from pixelreg.analysis import stats
 from pixelreg.robustness.attacks import blended_uniform_noise_init, eval_mode
 from pixelreg.experiment.config import TrainConfig
 from pixelreg.errors import ConfigError, RecordOnlyRunError
-from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, boundary_distances, condition_label
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, boundary_distances
 from pixelreg.models import default_device
 from pixelreg.experiment.records import tensor_file_name
 from pixelreg.experiment.runs import Run, atomic_torch_save, cached_table

@@ -18,7 +18,7 @@ from torch import nn
 
 from pixelreg.robustness.attacks import (FGSM, PGD, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
                       check_epsilons, eval_mode, model_device, model_fingerprint)
-from pixelreg.experiment.config import PGD_STEPS
+from pixelreg.experiment.config import PGD_STEPS, condition_label
 from pixelreg.experiment.data import SPLIT_SIZES
 from pixelreg.errors import ConfigError
 from pixelreg.models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
@@ -77,25 +77,6 @@ def make_attack(name: str, source: nn.Module | None = None, source_id: str | Non
     if name in ("low-pass", "high-pass"):
         return FilteredNoise(name.split("-")[0], cutoff, clip)
     raise ConfigError("attack", name, f"one of {ATTACKS[:-1]}")
-
-
-def condition_label(config: Any) -> str:
-    """Condition of a run for tables and plots.
-
-    "unregularized" (α = 0), "noise-aug" (α = 0 and Gaussian noise augmentation), else by target:
-    "S^Th" (thresholded), "S^pixel" (pixel), "shuffled", "neural"; " (task BN)" is appended for
-    ``pair_bn="task-only"`` and " + noise-aug" for a regularized run with noise augmentation. Missing fields
-    take their defaults.
-    """
-    alpha = float(getattr(config, "alpha", 0.0) or 0.0)
-    aug = float(getattr(config, "noise_aug", 0.0) or 0.0) > 0
-    if alpha == 0:
-        return "noise-aug" if aug else "unregularized"
-    target = getattr(config, "target", "thresholded")
-    label = {"thresholded": "S^Th", "pixel": "S^pixel"}.get(target, str(target))
-    if getattr(config, "pair_bn", "update") == "task-only":
-        label += " (task BN)"
-    return label + " + noise-aug" if aug else label
 
 
 def _as_float_images(images: torch.Tensor) -> torch.Tensor:
