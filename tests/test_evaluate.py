@@ -12,6 +12,7 @@ import torch
 
 import pixelreg.robustness.evaluate as ev
 from _tiny_models import make_data, trained
+from conftest import needs_fmnist
 from pixelreg import cli
 from pixelreg.robustness.attacks import GaussianNoise
 from pixelreg.errors import ConfigError
@@ -233,3 +234,61 @@ def test_transferred_fgsm_computes_the_source_gradient_once_per_batch(tmp_path, 
     finally:
         handle.remove()
     assert shared == fresh
+
+
+# -- BatchNorm re-estimation ----------------------------------------------------------------------------
+def test_reestimate_batchnorm_by_hand():
+    """A lone BatchNorm layer: the re-estimated running mean is the mean of the batch means of the drawn images
+    and the running variance the mean of their unbiased batch variances (cumulative average, momentum None);
+    nothing else changes, and the model comes back in eval mode."""
+    from torch import nn
+    from pixelreg.robustness.evaluate import reestimate_batchnorm
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm2d(1))
+    model[0].running_mean.fill_(5.0)
+    model[0].running_var.fill_(9.0)
+    w = model[0].weight.detach().clone()
+    images = (torch.rand(40, 1, 4, 4) * 255).to(torch.uint8)
+    reestimate_batchnorm(model, images, batches=3, batch_size=8, seed=7)
+    idx = torch.randperm(40, generator=torch.Generator().manual_seed(7))[:24]
+    x = images[idx].float() / 255
+    chunks = x.split(8)
+    mean = torch.stack([c.mean() for c in chunks]).mean()
+    var = torch.stack([c.var(unbiased=True) for c in chunks]).mean()
+    assert not model.training
+    torch.testing.assert_close(model[0].running_mean, mean.reshape(1))
+    torch.testing.assert_close(model[0].running_var, var.reshape(1))
+    assert torch.equal(model[0].weight.detach(), w)
+    with pytest.raises(ConfigError) as err:
+        reestimate_batchnorm(model, images, batches=10, batch_size=8)
+    assert err.value.param == "batches"
+
+
+@needs_fmnist
+def test_bn_reestimation_repairs_shifted_statistics_and_is_cached_apart(tmp_path):
+    """On a trained smoke run whose running statistics were shifted on purpose, re-estimation from its
+    training images restores the clean accuracy; the re-estimated curve is cached under its own key and
+    labelled in column ``bn``; bad values are rejected."""
+    from pixelreg.experiment.config import make_config
+    from pixelreg.experiment.train import train
+
+    from pixelreg.experiment.runs import atomic_torch_save, load_checkpoint
+
+    run = train(make_config("smoke", alpha=0.0, epochs=2), runs_dir=tmp_path, progress=False)
+    sound = robust_accuracy(run, "gaussian", epsilons=[0.0], n_images=128, cache=False)["accuracy"].iloc[0]
+    best = load_checkpoint(run.dir / "best.pt")
+    for k, v in best["model"].items():
+        if k.endswith("running_mean"):
+            v.add_(3.0)  # statistics shifted far from the task images', as a foreign pool could shift them
+    atomic_torch_save(run.dir / "best.pt", best)
+    trained = robust_accuracy(run, "gaussian", epsilons=[0.0], n_images=128)
+    again = robust_accuracy(run, "gaussian", epsilons=[0.0], n_images=128, bn_batches=4)
+    assert set(trained["bn"]) == {"as trained"} and set(again["bn"]) == {"re-estimated (4x64)"}
+    assert again["accuracy"].iloc[0] >= sound - 0.05 and again["accuracy"].iloc[0] > trained["accuracy"].iloc[0] + 0.1
+    assert len(list((run.dir / "evals").glob("acc-gaussian-*.csv"))) == 2
+    # the same setting comes back from the cache
+    assert robust_accuracy(run, "gaussian", epsilons=[0.0], n_images=128, bn_batches=4).equals(again)
+    with pytest.raises(ConfigError) as err:
+        robust_accuracy(run, "gaussian", epsilons=[0.0], n_images=128, bn_batches=0)
+    assert err.value.param == "bn_batches"

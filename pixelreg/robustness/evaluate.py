@@ -167,11 +167,53 @@ def _run_id(run: Any) -> str:
     return Path(run.dir).name
 
 
+# BatchNorm re-estimation (the BatchNorm page): batches x images of the run's own training split
+BN_BATCHES, BN_BATCH_SIZE = 50, 64
+
+
+def reestimate_batchnorm(model: nn.Module, images: torch.Tensor, batches: int = BN_BATCHES,
+                         batch_size: int = BN_BATCH_SIZE, seed: int = 0) -> nn.Module:
+    """Recompute every BatchNorm layer's running statistics from ``batches`` batches of ``batch_size`` images
+    drawn without replacement from ``images`` (uint8 or [0, 1] float), nothing else changed; return the model
+    in eval mode.
+
+    The statistics are reset and re-estimated as a cumulative average over the batches
+    (``torch.optim.swa_utils.update_bn``, momentum None), in train mode, without gradients. Used to ask
+    whether a model's test behaviour comes from its weights or from running statistics that the pair
+    pathway shifted during training (``pair_bn="update"``, the reference).
+    """
+    if not isinstance(batches, int) or batches < 1 or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError("batches/batch_size", (batches, batch_size), "integers >= 1")
+    n = batches * batch_size
+    if n > len(images):
+        raise ConfigError("batches", batches, f"at most {len(images) // batch_size} batches of {batch_size} "
+                          f"({len(images)} images)")
+    g = torch.Generator().manual_seed(int(seed))
+    idx = torch.randperm(len(images), generator=g)[:n]
+    dev = model_device(model)
+    loader = [_as_float_images(images[idx[b * batch_size:(b + 1) * batch_size]]).to(dev) for b in range(batches)]
+    with torch.no_grad():
+        torch.optim.swa_utils.update_bn(loader, model, device=dev)
+    return model.eval()
+
+
+def _train_split_images(config: Any) -> torch.Tensor:
+    """The images a run trained on (its training split after the validation hold-out and any subset)."""
+    from pixelreg.experiment.data import load_dataset, train_valid_split
+
+    train_all = load_dataset(config.task, "train", rgb=bool(getattr(config, "rgb", False)))
+    tr_idx, _ = train_valid_split(len(train_all), config.valid_portion, seed=config.seed)
+    if getattr(config, "train_subset", None) is not None:
+        tr_idx = tr_idx[: config.train_subset]
+    return train_all.images[tr_idx]
+
+
 def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: Sequence[float] | None = None,
                     n_images: int = 2000, seed: int = 0, source: Any = None, batch_size: int = 1000,
                     device: str | torch.device | None = None, images: torch.Tensor | None = None,
                     labels: torch.Tensor | None = None, cache: Callable | None | bool = True,
-                    clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, precision: str = "fp32") -> pd.DataFrame:
+                    clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, precision: str = "fp32",
+                    bn_batches: int | None = None) -> pd.DataFrame:
     """Accuracy under an attack for each run, as one tidy table.
 
     Args:
@@ -186,12 +228,19 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
         cache: True = :func:`pixelreg.experiment.runs.cached_table` (one CSV per run and setting), False/None = no
             cache, or a callable with the same signature.
         precision: "fp32" (default), "bf16" or "auto" (see :func:`accuracy_curve`); part of the cache key.
+        bn_batches: None (default): the model as trained. An integer: first re-estimate its BatchNorm running
+            statistics from that many batches of ``BN_BATCH_SIZE`` images of the run's own training split
+            (:func:`reestimate_batchnorm`, seeded by ``seed``); part of the cache key, column ``bn``.
     Returns:
         DataFrame with columns run, task, seed, condition, alpha, th, target, attack, attack_repr,
         source, attack_seed, epsilon, accuracy, n_images, precision; one row per (run, epsilon).
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
+    if bn_batches is not None and (not isinstance(bn_batches, int) or isinstance(bn_batches, bool) or bn_batches < 1):
+        raise ConfigError("bn_batches", bn_batches, "None (as trained) or an integer >= 1 (batches of "
+                          f"{BN_BATCH_SIZE} training images)")
+    bn = None if bn_batches is None else dict(batches=bn_batches, batch_size=BN_BATCH_SIZE, seed=seed)
     device = default_device(device)
     precision = resolve_precision(precision, device)
     runs = [runs] if hasattr(runs, "dir") and hasattr(runs, "config") else list(runs)
@@ -226,9 +275,9 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
             n = min(n_images, SPLIT_SIZES[task][1]) if task in SPLIT_SIZES else None
             hit = None if n is None or cache is not cached_table else cached_lookup(
                 run.dir, f"acc-{atk.name}", _curve_params(atk, eps, f"{task}-test-first{n}", seed, batch_size,
-                                                          precision))
+                                                          precision, bn))
             if hit is not None:
-                tables.append(_curve_table(run, cfg, atk, hit, seed, n, precision))
+                tables.append(_curve_table(run, cfg, atk, hit, seed, n, precision, bn))
                 continue
             if key not in split_cache:
                 split_cache[key] = _test_split(task, n_images, rgb=key[1])
@@ -240,32 +289,38 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
 
         def compute(run=run, x=x, y=y, eps=eps, cfg=cfg) -> pd.DataFrame:
             model = run.load_model(device)
+            if bn is not None:
+                reestimate_batchnorm(model, _train_split_images(cfg), bn["batches"], bn["batch_size"], bn["seed"])
             acc = accuracy_curve(model, x, y, atk, eps, batch_size=batch_size, seed=seed, precision=precision)
             return pd.DataFrame({"epsilon": eps, "accuracy": acc})
 
-        params = _curve_params(atk, eps, data_id, seed, batch_size, precision)
+        params = _curve_params(atk, eps, data_id, seed, batch_size, precision, bn)
         curve = cache(run.dir, f"acc-{atk.name}", params, compute) if cache else compute()
-        tables.append(_curve_table(run, cfg, atk, curve, seed, len(x), precision))
+        tables.append(_curve_table(run, cfg, atk, curve, seed, len(x), precision, bn))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-def _curve_params(atk: Attack, eps: list, data_id: str, seed: int, batch_size: int, precision: str) -> dict:
+def _curve_params(atk: Attack, eps: list, data_id: str, seed: int, batch_size: int, precision: str,
+                  bn: dict | None = None) -> dict:
     """The cache key of one accuracy curve."""
     params = {"attack": repr(atk), "epsilons": eps, "data": data_id, "seed": seed, "batch_size": batch_size}
     if precision != "fp32":  # fp32 keys are unchanged, so existing float32 caches stay valid
         params["precision"] = precision
+    if bn is not None:  # likewise: keys without BatchNorm re-estimation are unchanged
+        params["bn_reestimate"] = bn
     return params
 
 
 def _curve_table(run: Any, cfg: Any, atk: Attack, curve: pd.DataFrame, seed: int, n: int,
-                 precision: str) -> pd.DataFrame:
+                 precision: str, bn: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame({
         "run": _run_id(run), "task": getattr(cfg, "task", None), "seed": getattr(cfg, "seed", None),
         "condition": condition_label(cfg), "alpha": getattr(cfg, "alpha", None),
         "th": getattr(cfg, "th", None), "target": getattr(cfg, "target", None),
         "attack": atk.name, "attack_repr": repr(atk), "source": getattr(atk, "source_id", None),
         "attack_seed": seed, "epsilon": curve["epsilon"].to_numpy(float),
-        "accuracy": curve["accuracy"].to_numpy(float), "n_images": n, "precision": precision})
+        "accuracy": curve["accuracy"].to_numpy(float), "n_images": n, "precision": precision,
+        "bn": "as trained" if bn is None else f"re-estimated ({bn['batches']}x{bn['batch_size']})"})
 
 
 def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
@@ -287,6 +342,10 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
+    if bn_batches is not None and (not isinstance(bn_batches, int) or isinstance(bn_batches, bool) or bn_batches < 1):
+        raise ConfigError("bn_batches", bn_batches, "None (as trained) or an integer >= 1 (batches of "
+                          f"{BN_BATCH_SIZE} training images)")
+    bn = None if bn_batches is None else dict(batches=bn_batches, batch_size=BN_BATCH_SIZE, seed=seed)
     device = default_device(device)
     is_run = hasattr(run_or_model, "dir") and hasattr(run_or_model, "load_model")
     attack = BoundaryAttack(steps=steps, repeats=repeats, batch_size=batch_size)
