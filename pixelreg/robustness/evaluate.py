@@ -6,8 +6,6 @@ reference (spec §9.2), so the ε = 0 point is clean accuracy.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -24,6 +22,8 @@ from pixelreg.errors import ConfigError
 from pixelreg.models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
 from pixelreg.experiment.runs import Run, atomic_torch_save, cached_lookup, cached_table
 from pixelreg.robustness.spectra import FilteredNoise
+from pixelreg.experiment.records import tensor_file_name
+from pixelreg.hashing import content_hash
 
 
 def _grid(hi: float) -> tuple[float, ...]:
@@ -149,7 +149,7 @@ def _test_split(task: str, n_images: int, rgb: bool = False) -> tuple[torch.Tens
 
 
 def _tensor_fingerprint(t: torch.Tensor) -> str:
-    return hashlib.sha1(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:12]
+    return content_hash(t, algorithm="sha1")
 
 
 def _source_model(source: Any, device) -> tuple[nn.Module | None, str | None]:
@@ -342,10 +342,6 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
     """
     if n_images < 1:
         raise ConfigError("n_images", n_images, "an integer >= 1")
-    if bn_batches is not None and (not isinstance(bn_batches, int) or isinstance(bn_batches, bool) or bn_batches < 1):
-        raise ConfigError("bn_batches", bn_batches, "None (as trained) or an integer >= 1 (batches of "
-                          f"{BN_BATCH_SIZE} training images)")
-    bn = None if bn_batches is None else dict(batches=bn_batches, batch_size=BN_BATCH_SIZE, seed=seed)
     device = default_device(device)
     is_run = hasattr(run_or_model, "dir") and hasattr(run_or_model, "load_model")
     attack = BoundaryAttack(steps=steps, repeats=repeats, batch_size=batch_size)
@@ -411,8 +407,7 @@ def boundary_distances(run_or_model: Any, images: torch.Tensor | None = None, la
 
 def _boundary_pt(run: Any, params: dict) -> Path:
     """Where a run's boundary perturbations for ``params`` are saved (next to the cached table)."""
-    blob = json.dumps(params, sort_keys=True, default=str).encode()
-    return Path(run.dir) / "evals" / f"boundary-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
+    return Path(run.dir) / "evals" / tensor_file_name("boundary", params)
 
 
 def _label_boundary(table: pd.DataFrame, run: Any) -> pd.DataFrame:
