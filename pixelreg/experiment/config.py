@@ -6,13 +6,12 @@ the same config always finds its earlier result and a changed config never reuse
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pixelreg.errors import ConfigError
+from pixelreg.hashing import content_hash
 # the method's own vocabulary, owned by the method modules (models, similarity, regularizer)
 from pixelreg.models import ARCHS
 from pixelreg.regularizer import CRITERIA, PAIR_BN
@@ -199,8 +198,7 @@ def config_hash(config: TrainConfig, length: int = 12) -> str:
     d = {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and k in _FLOAT_FIELDS else v)
          for k, v in config.to_dict().items()
          if not (k in HASH_LATER_FIELDS and v == HASH_LATER_FIELDS[k])}
-    blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+    return content_hash(d, length=length)  # compact canonical JSON
 
 
 _FLOAT_FIELDS = {f.name for f in fields(TrainConfig) if "float" in str(f.type)}

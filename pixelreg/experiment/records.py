@@ -48,7 +48,6 @@ full-profile record (32 boundary images: 5 + 1 repeats) is about 0.4 MB; no reco
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
 import os
@@ -66,6 +65,7 @@ import torch
 
 from pixelreg.experiment.config import PROFILES, TrainConfig, config_hash
 from pixelreg.errors import ConfigError, RecordOnlyRunError
+from pixelreg.hashing import content_hash
 from pixelreg.experiment.runs import (RECORD_ONLY, REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_bytes,
                    atomic_write_json, params_hash, record_only_error)
 
@@ -102,8 +102,7 @@ def tensor_file_name(name: str, params: dict) -> str:
     This is the name :func:`pixelreg.robustness.evaluate.boundary_distances` gives its perturbations δ (a JSON of the
     parameters with default separators, not the compact one of :func:`pixelreg.experiment.runs.params_hash`).
     """
-    blob = json.dumps(params, sort_keys=True, default=str).encode()
-    return f"{name}-{hashlib.sha256(blob).hexdigest()[:12]}.pt"
+    return f"{name}-{content_hash(params, compact=False)}.pt"
 
 
 def _display(path: Path) -> str:
@@ -115,7 +114,7 @@ def _display(path: Path) -> str:
 
 
 def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return content_hash(data, length=None)
 
 
 def encode_record(record: dict) -> bytes:

@@ -19,7 +19,6 @@ lock (fcntl locks die with the process), and the next one resumes from ``checkpo
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import json
 import math
@@ -41,6 +40,7 @@ from filelock import FileLock
 from pixelreg.experiment import atomic
 from pixelreg.experiment.config import TrainConfig, config_hash, make_config
 from pixelreg.errors import ConfigError, MissingRunsError, RecordOnlyRunError, StorageError
+from pixelreg.hashing import content_hash
 from pixelreg.experiment.config import NUM_CLASSES
 from pixelreg.models import CIFAR_INPUT_SCALE, paper_resnet
 
@@ -333,8 +333,8 @@ class RunStore:
 
 
 def params_hash(params: dict) -> str:
-    blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+    """The cache key digest of an evaluation's parameters (compact canonical JSON, 12 hex digits)."""
+    return content_hash(params)
 
 
 _EVALUATION: ContextVar[dict | None] = ContextVar("pixelreg_evaluation", default=None)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import itertools
 import json
 import os
@@ -47,6 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from pixelreg.experiment.config import DEFAULT_PROFILE, PRESETS, TrainConfig, canonical, config_hash, make_config, profile as get_profile
 from pixelreg.errors import ConfigError
+from pixelreg.hashing import content_hash
 from pixelreg.experiment.runs import Run, RunStore, atomic_write_json
 
 EXECUTORS = ("local", "slurm", "debug")
@@ -241,8 +241,7 @@ def grid(axes: dict[str, Any], grid_file: str | os.PathLike | None = None,
 # --------------------------------------------------------------------------------------------- the sweep store
 
 def sweep_id(configs: Iterable[TrainConfig]) -> str:
-    blob = ",".join(sorted(config_hash(c) for c in configs))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return content_hash(",".join(sorted(config_hash(c) for c in configs)))
 
 
 @dataclass

@@ -16,8 +16,6 @@ The scale (population size, images, predictor epochs, bootstrap resamples) is th
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ import torch
 from pixelreg.experiment.config import DEFAULT_PROFILE, check_value
 from pixelreg.experiment.config import profile as get_profile
 from pixelreg.errors import ConfigError
+from pixelreg.hashing import content_hash
 from pixelreg.neural.predictor import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses, per_neuron_correlation,
                       predict, response_similarity, similarity_correlation, upper_pairs)
 from pixelreg.experiment.runs import RunStore, atomic_torch_save
@@ -42,11 +41,8 @@ _PREDICTOR_VERSION = 1  # bump when fit_predictor or Predictor change, so cached
 
 
 def _cache_key(params: dict, data: NeuralData | None) -> str:
-    h = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-    if data is not None:  # a real recording: hash its contents, not its path
-        h.update(data.images.numpy().tobytes())
-        h.update(data.responses.numpy().tobytes())
-    return h.hexdigest()[:16]
+    contents = () if data is None else (data.images, data.responses)  # a recording: its contents, not its path
+    return content_hash(params, *contents, length=16, compact=False)
 
 
 def _fit_cached(cache_dir, key: str, images, responses, fit_kwargs: dict):

@@ -13,7 +13,6 @@ distribution. At ε = 0 every attack returns the input unchanged, so the ε = 0 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from torch import nn
 
 from pixelreg.experiment.config import PGD_STEPS
 from pixelreg.errors import ConfigError
+from pixelreg.hashing import content_hash
 from pixelreg.models import INFERENCE_CHUNK
 
 CLIPS = ("bounds", "per-image")
@@ -237,9 +237,7 @@ class FGSM(Attack):
         """
         if not self.transferred:
             return self._sign(model, images, labels)
-        h = hashlib.sha1(images.detach().cpu().contiguous().numpy().tobytes())
-        h.update(labels.detach().cpu().contiguous().numpy().tobytes())
-        key = f"{tuple(images.shape)}-{h.hexdigest()}"
+        key = f"{tuple(images.shape)}-{content_hash(images, labels, algorithm='sha1', length=None)}"
         if key not in self._source_signs:
             if len(self._source_signs) >= 64:  # bounded: a few batches of a test split
                 self._source_signs.clear()
@@ -367,11 +365,8 @@ class PGD(Attack):
 
 def model_fingerprint(model: nn.Module) -> str:
     """Short content hash of a model's class and state (identifies a transfer source in tables/caches)."""
-    h = hashlib.sha1(type(model).__name__.encode())
-    for k, v in model.state_dict().items():
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return f"{type(model).__name__}-{h.hexdigest()[:10]}"
+    state = [part for k, v in model.state_dict().items() for part in (k, v)]
+    return f"{type(model).__name__}-{content_hash(type(model).__name__, *state, algorithm='sha1', length=10)}"
 
 
 # --------------------------------------------------------------------------------------------------------
