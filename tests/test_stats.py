@@ -9,7 +9,8 @@ import pytest
 from scipy import stats
 
 from pixelreg.errors import ConfigError
-from pixelreg.analysis.stats import (PERMUTATION_MIN_N, auc, compare_conditions, hedges_g, hedges_g_ci, holm, mde,
+from pixelreg.analysis.stats import (PERMUTATION_MIN_N, auc, bonferroni, compare_conditions, interval, pformat,
+                            seeds_needed, wald_test, hedges_g, hedges_g_ci, holm, mde,
                             mde_paired, mde_welch, mean_sem, paired_test, power_t, shifted_p, sign_flip_p, tost,
                             tradeoff, two_sample_test, welch_df, welch_test)
 
@@ -193,13 +194,13 @@ def test_mde_known_values_and_monte_carlo_power():
     assert mde_paired(1.0, 10) == pytest.approx(0.996, abs=0.002)
     assert power_t(mde_paired(1.0, 10), 1 / math.sqrt(10), 9) == pytest.approx(0.8, abs=1e-6)
     assert power_t(0.0, 1.0, 5, 0.05) == pytest.approx(0.05)  # no effect: power = α
-    assert mde_paired(1.0, 10, alpha=0.01) > mde_paired(1.0, 10)  # a corrected α needs a larger effect
+    assert mde_paired(1.0, 10, level=0.01) > mde_paired(1.0, 10)  # a corrected α needs a larger effect
     rng = np.random.default_rng(0)
     # paired: 8 pairs, SD of differences 0.02, true mean = MDE -> the t-test rejects in ~80% of 20,000 draws
-    sd, n, alpha = 0.02, 8, 0.05 / 3
-    delta = mde_paired(sd, n, alpha)
+    sd, n, level = 0.02, 8, 0.05 / 3
+    delta = mde_paired(sd, n, level)
     x = rng.normal(delta, sd, (20000, n))
-    rate = np.mean(stats.ttest_1samp(x, 0.0, axis=1).pvalue <= alpha)
+    rate = np.mean(stats.ttest_1samp(x, 0.0, axis=1).pvalue <= level)
     assert rate == pytest.approx(0.8, abs=0.015)
     # Welch: 6 vs 6 runs, SDs 0.01 and 0.02 (the noncentral-t approximation of Welch's test)
     delta = mde_welch(0.01, 0.02, 6, 6, 0.05)
@@ -211,3 +212,71 @@ def test_mde_known_values_and_monte_carlo_power():
     assert math.isnan(mde_welch(0.01, 0.02, 1, 6))
     with pytest.raises(ConfigError, match="power"):
         mde_paired(1.0, 10, power=0.01)
+
+
+# ---- issue 20: statsmodels cross-checks, intervals at any level, seeds needed, the one p-value format ------
+
+def test_holm_and_bonferroni_match_statsmodels_and_hand_values():
+    from statsmodels.stats.multitest import multipletests
+    p = [0.01, 0.04, 0.03, 0.005]
+    np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1])
+    np.testing.assert_allclose(bonferroni(p), [0.04, 0.16, 0.12, 0.02])  # min(1, 4p)
+    out = bonferroni([0.3, np.nan, 0.02])
+    assert math.isnan(out[1]) and out[0] == pytest.approx(0.6) and out[2] == pytest.approx(0.04)
+
+
+def test_tost_matches_statsmodels_and_the_hand_formula():
+    from statsmodels.stats.weightstats import ttost_paired
+    rng = np.random.default_rng(7)
+    a = rng.normal(0.5, 0.01, 9)
+    b = a + rng.normal(0.001, 0.004, 9)
+    c = paired_test(a, b)
+    p, lo, up = tost(c, 0.005)
+    d = b - a
+    assert lo == pytest.approx(stats.t.sf((d.mean() + 0.005) / c.se, 8))  # H1: diff > −margin
+    assert up == pytest.approx(stats.t.cdf((d.mean() - 0.005) / c.se, 8))  # H1: diff < +margin
+    assert p == pytest.approx(ttost_paired(b, a, -0.005, 0.005)[0])
+
+
+def test_interval_at_any_level_decides_like_the_tests():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.5, 0.01, 6)
+    b = a + rng.normal(0.004, 0.004, 6)
+    c = paired_test(a, b)
+    lo, hi = interval(c, 0.95)
+    assert (lo, hi) == pytest.approx((c.ci_low, c.ci_high))  # the test's own 95% interval
+    for level in (0.05, 0.05 / 8, 0.2):
+        lo, hi = interval(c, 1 - level)
+        assert (c.p <= level) == (lo > 0 or hi < 0)  # the interval excludes 0 exactly when p <= level
+        for m in (0.002, 0.006, 0.01, 0.02):
+            assert (tost(c, m)[0] <= level / 2) == (-m < lo and hi < m)  # inside ±m exactly when TOST at level/2
+    w = wald_test(0.028, 0.009, 500)
+    assert interval(w, 0.95) == pytest.approx((0.028 - 1.959964 * 0.009, 0.028 + 1.959964 * 0.009), rel=1e-6)
+    with pytest.raises(ConfigError, match="confidence"):
+        interval(c, 1.0)
+
+
+def test_seeds_needed_known_values():
+    # d_z = 0.5, two-sided level 0.05, power 0.8: 33.4 pairs by statsmodels (34), Cohen's tables: 34
+    a = np.zeros(6)
+    b = (np.arange(6.0) - 2.5) / np.std(np.arange(6.0), ddof=1) * 0.2  # SD of the differences exactly 0.2
+    c = paired_test(a, b)
+    assert c.sd == pytest.approx(0.2)
+    n_eff, n_eq = seeds_needed(c, 0.1)
+    assert n_eff == 34
+    # equivalence at Δ = 0: each one-sided test at 0.025 with power 0.9: (z_0.975 + z_0.9)² / 0.25 ≈ 42, t: 44
+    assert n_eq == 44
+    # a SESOI at the noise floor needs hundreds of seeds in both directions
+    assert min(seeds_needed(c, 0.02)) > 100
+    # Welch: per condition, Cohen's d = 0.5: 64 per group
+    w = welch_test(np.arange(6.0) / np.std(np.arange(6.0), ddof=1) * 0.2, np.arange(6.0) / np.std(np.arange(6.0), ddof=1) * 0.2 + 0.01)
+    assert seeds_needed(w, 0.1)[0] == 64
+    # a Wald row counts images: se 0.009 at 500 images, SESOI 0.1 -> 500 (2.80 · 0.009 / 0.1)² = 32
+    assert seeds_needed(wald_test(0.028, 0.009, 500), 0.1)[0] == math.ceil(500 * (2.8016 * 0.009 / 0.1) ** 2)
+    with pytest.raises(ConfigError, match="sesoi"):
+        seeds_needed(c, 0.0)
+
+
+def test_one_p_value_format():
+    assert (pformat(0.0123), pformat(0.5), pformat(0.0004), pformat(float("nan")), pformat(None)) == \
+        ("0.012", "0.5", "<0.001", "n/a", "n/a")

@@ -13,7 +13,7 @@ from pixelreg.analysis import stats
 from pixelreg.errors import ConfigError
 from pixelreg.robustness.spectra import filtered_noise, share_table, start_direction
 from pixelreg.analysis.stats import paired_test, welch_test
-from pixelreg.analysis.verdicts import (Rule, Verdict, auc_by_run, compare_by_seed, judge, lowfreq_excess_test,
+from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, NEGLIGIBLE, Rule, Verdict, auc_by_run, intersection_union, compare_by_seed, judge, lowfreq_excess_test,
                                lowfreq_null_test, lowfreq_test, pair_by_seed, primary_tests, seed_means,
                                value_at, verdict, verdict_table)
 
@@ -54,7 +54,7 @@ def test_strong_effect_is_reproduced_and_pairing_helps():
     assert c.estimate == pytest.approx(0.05, abs=0.01)
     v = verdict(c, EFFECT)
     assert v.verdict == v.category == "reproduced"
-    assert "reproduced: paired t" in v.rule and v.p_holm == v.p
+    assert "reproduced: the 95% interval" in v.rule and v.p_adj == v.p and v.m == 1
     assert v.ci_low > 0 and v.mde < 0.05 and v.sesoi == 0.01
     # the shared seed offsets (SD 0.03) swamp an unpaired test of the same numbers
     aucs = auc_by_run(_curves(0.05, 8, 0.005), epsilons=NOISY)
@@ -65,8 +65,8 @@ def test_strong_effect_is_reproduced_and_pairing_helps():
 def test_null_effect_with_many_tight_seeds_is_not_reproduced():
     c = _auc_cmp(0.0, 30, 0.002)
     v = verdict(c, EFFECT)
-    assert v.verdict == "not reproduced", v.rule
-    assert v.test2.startswith("TOST") and v.p2 <= 0.05 and "±0.01" in v.test2
+    assert v.verdict == "not reproduced (negligible)" and v.category == "not reproduced", v.rule
+    assert v.test2.startswith("TOST") and v.p2 <= 0.025 and "±0.01" in v.test2
     assert -0.01 < v.ci_low and v.ci_high < 0.01
 
 
@@ -83,19 +83,21 @@ def test_few_noisy_seeds_are_inconclusive():
     v = verdict(c, EFFECT)
     assert v.verdict == "inconclusive"
     assert v.ci_low < 0 < 0.01 < v.ci_high  # the interval holds both no effect and the claimed effect
-    assert v.mde > abs(v.estimate) and "not significant" in v.rule
+    assert "holds 0 and reaches beyond" in v.rule
+    assert math.isnan(v.mde) and v.power_note.startswith("too few seeds (3)")  # no MDE from 3 seeds
 
 
 def test_large_threshold_flips_reproduced_and_not():
     c = _auc_cmp(0.05, 8, 0.005)
     assert verdict(c, Rule(sesoi=0.01, large=0.03)).verdict == "reproduced"
     v = verdict(c, Rule(sesoi=0.01, large=0.2))
-    assert v.verdict == "not reproduced" and v.sesoi == 0.2 and "'large' threshold" in v.rule
+    assert v.verdict == "not reproduced (below the 'large' threshold)" and v.sesoi == 0.01
+    assert "'large' threshold" in v.rule
     # as an effect size: d_z is about 7 here
     assert c.effect > 3
     assert verdict(c, Rule(sesoi=0.01, large_effect=2.0)).verdict == "reproduced"
     v = verdict(c, Rule(sesoi=0.01, large_effect=100.0))
-    assert v.verdict == "not reproduced" and v.large == pytest.approx(100 * c.sd)
+    assert v.verdict.startswith("not reproduced") and v.large == pytest.approx(100 * c.sd)
     # significant, below 'large', and the interval still reaches it: inconclusive, not reproduced
     d = paired_test(np.zeros(4), np.array([0.03, 0.05, 0.07, 0.05]))
     assert d.p < 0.05 and d.ci_high > 0.06
@@ -124,7 +126,7 @@ def test_no_loss_reproduced_when_a_loss_beyond_the_margin_is_ruled_out():
 
 def test_no_loss_contradicted_by_a_loss_beyond_the_margin():
     v = verdict(_clean_cmp(-0.05, 10, 0.002), NO_LOSS)
-    assert v.verdict == "contradicted" and v.test2.startswith("inferiority") and v.p2_holm <= 0.05
+    assert v.verdict == "contradicted" and v.test2.startswith("inferiority") and v.p2_adj <= 0.05
     assert v.ci_high < -0.01
 
 
@@ -132,7 +134,7 @@ def test_no_loss_is_never_judged_by_absence_of_significance():
     c = _clean_cmp(-0.005, 3, 0.03)
     assert c.p > 0.05  # no significant drop ...
     v = verdict(c, NO_LOSS)
-    assert v.verdict == "inconclusive" and "neither ruled out" in v.rule  # ... is not "no loss"
+    assert v.verdict == "inconclusive" and "holds both a loss within" in v.rule  # ... is not "no loss"
 
 
 def test_no_loss_for_a_lower_is_better_summary():
@@ -160,38 +162,108 @@ def test_ablation_guard():
     assert verdict(w, rule).verdict == "inconclusive (2 seeds)"
 
 
-def test_holm_across_the_rows_of_a_page():
+def test_bonferroni_family_interval_and_verdict_agree():
     c = paired_test(np.zeros(5), np.array([0.1, 0.3, 0.2, 0.0, 0.25]))
     assert 0.05 / 3 < c.p < 0.05
     rule = Rule(sesoi=0.01)
-    assert verdict(c, rule).verdict == "reproduced"  # alone
+    alone = verdict(c, rule)
+    assert alone.verdict == "reproduced" and alone.ci_low > 0  # alone: the 95% interval excludes 0
     out = judge([c, c, c], [rule] * 3)
-    assert all(v.verdict == "inconclusive" for v in out)  # Holm: 3 × p > 0.05
-    assert all(v.p_holm == pytest.approx(min(1, 3 * c.p)) for v in out)
-    assert all(v.mde_alpha == pytest.approx(0.05 / 3) for v in out)
-    assert out[0].mde > verdict(c, rule).mde  # a stricter level needs a larger effect
-    # rows stopped by the guard leave the family
+    for v in out:  # a family of 3: the 1 − 0.05/3 interval holds 0, and the verdict says the same
+        assert v.verdict == "inconclusive" and v.ci_low < 0 < v.ci_high
+        assert v.confidence == pytest.approx(1 - 0.05 / 3) and v.m == 3
+        assert v.p_adj == pytest.approx(min(1, 3 * c.p)) and v.row_level == pytest.approx(0.05 / 3)
+    # a family fixed in advance keeps its declared size, whatever rows have data
+    assert judge([c], [rule], m=8)[0].confidence == pytest.approx(1 - 0.05 / 8)
+    # rows stopped by the guard are not judged
     guarded = Rule(sesoi=0.01, min_seeds=6)
-    out = judge([c, c, c], [rule, guarded, guarded])
-    assert out[0].verdict == "reproduced" and out[0].p_holm == pytest.approx(c.p) and out[0].mde_alpha == 0.05
-    assert out[1].verdict == "inconclusive (5 seeds)" and math.isnan(out[1].p_holm)
+    out = judge([c, c], [rule, guarded], m=1)
+    assert out[0].verdict == "reproduced" and out[1].verdict == "inconclusive (5 seeds)"
     table = verdict_table(out)
     assert list(table["verdict"]) == [v.verdict for v in out] and "comparison" not in table.columns
     with pytest.raises(ConfigError, match="rules"):
         judge([c], [rule, rule])
+    with pytest.raises(ConfigError, match="level"):
+        verdict(c, rule, level=1.5)
+
+
+def test_interval_and_verdict_cannot_disagree_on_random_rows():
+    """Over many random rows and family sizes: reproduced <=> the shown interval is on the claimed side and not
+    inside ±SESOI; negligible <=> inside ±SESOI; p_adj <= level <=> the interval excludes 0."""
+    rng = np.random.default_rng(11)
+    for i in range(300):
+        n = int(rng.integers(4, 12))
+        c = paired_test(np.zeros(n), rng.normal(rng.normal(0, 0.03), rng.uniform(0.002, 0.05), n))
+        m = int(rng.integers(1, 9))
+        v = verdict(c, Rule(sesoi=0.02), m=m)
+        inside = -0.02 < v.ci_low and v.ci_high < 0.02
+        assert (v.verdict == NEGLIGIBLE) == inside
+        assert (v.verdict == "reproduced") == (v.ci_low > 0 and not inside)
+        assert (v.verdict == "contradicted") == (v.ci_high < 0 and not inside)
+        assert (v.p_adj <= 0.05) == (v.ci_low > 0 or v.ci_high < 0)
+        assert (v.p2_adj <= 0.05) == inside
+
+
+# ---- issue 20: negligible beats significant, non-inferiority, intersection-union, power ------------------
+
+def test_significant_but_negligible_is_not_reproduced():
+    # lowfreq-start at full: Δ = −0.001, significant, equivalent within the 0.02 SESOI -> never "contradicted"
+    d = -0.001 + np.array([-0.0004, 0.0003, -0.0002, 0.0001, 0.0002])
+    c = paired_test(np.zeros(5), d)
+    assert c.p < 0.05 and c.ci_high < 0  # significant in the opposite direction ...
+    v = verdict(c, Rule(sesoi=0.02, unit="share"))
+    assert v.verdict == NEGLIGIBLE and "though it also excludes 0" in v.rule  # ... and negligible
+    # Fig. 1 without the mean-luminance response: r = 0.028 [0.011, 0.046], SESOI r = 0.1 -> negligible
+    w = stats.wald_test(0.028, (0.046 - 0.011) / (2 * 1.959963984540054), 500, what="bootstrap SE")
+    assert (w.ci_low, w.ci_high) == pytest.approx((0.0105, 0.0455), abs=1e-6) and w.p < 0.05  # symmetric about r
+    v = verdict(w, Rule(sesoi=0.1, unit="r"))
+    assert v.verdict == NEGLIGIBLE and v.category == "not reproduced"
+    # the same interval with a SESOI below its upper end: reproduced
+    assert verdict(w, Rule(sesoi=0.04, unit="r")).verdict == "reproduced"
+
+
+def test_exploratory_rows_get_a_weaker_label():
+    c = _auc_cmp(0.05, 8, 0.005)
+    v = verdict(c, EFFECT, confirmatory=False)
+    assert v.verdict == "reproduced" and v.label == EXPLORATORY_LABELS["reproduced"] != "reproduced"
+    assert v.confidence == 0.95 and not v.confirmatory
+
+
+def test_intersection_union_needs_every_family():
+    strong = verdict(_auc_cmp(0.05, 8, 0.005), EFFECT)
+    weak = verdict(_auc_cmp(0.02, 3, 0.05), EFFECT)
+    null = verdict(_auc_cmp(0.0, 30, 0.002), EFFECT)
+    bad = verdict(_auc_cmp(-0.05, 8, 0.005), EFFECT)
+    assert intersection_union({"a": strong, "b": strong})[0] == "reproduced"
+    # the mean of a strong and an unclear family may pass; the intersection-union test does not
+    v, why, weakest = intersection_union({"gaussian": strong, "salt-pepper": weak})
+    assert v == "inconclusive" and "salt-pepper" in why and weakest == "salt-pepper"
+    assert intersection_union({"a": strong, "b": null})[0] == NEGLIGIBLE
+    assert intersection_union({"a": strong, "b": null, "c": bad})[0] == "contradicted"
+    with pytest.raises(ConfigError, match="parts"):
+        intersection_union({})
+
+
+def test_too_few_seeds_for_power_and_seeds_needed_otherwise():
+    v3 = verdict(_auc_cmp(0.02, 3, 0.01), EFFECT)
+    assert math.isnan(v3.mde) and math.isnan(v3.n_effect) and "too few seeds" in v3.power_note
+    v5 = verdict(_auc_cmp(0.02, 5, 0.01), EFFECT)
+    assert v5.n_effect == stats.seeds_needed(v5.comparison, 0.01)[0] and v5.n_equivalence > 2
+    assert f"{int(v5.n_effect)} pairs detect ±0.01" in v5.power_note
 
 
 def test_verdict_carries_everything_the_claims_page_shows():
     v = verdict(_auc_cmp(0.05, 8, 0.005), EFFECT)
     assert isinstance(v, Verdict)
     d = v.to_dict()
-    for k in ("verdict", "estimate", "ci_low", "ci_high", "test", "p", "p_holm", "mde", "sesoi", "rule",
-              "p_perm", "effect", "effect_name", "test2", "p2", "p2_holm"):
+    for k in ("verdict", "estimate", "ci_low", "ci_high", "test", "p", "p_adj", "mde", "sesoi", "rule",
+              "p_perm", "effect", "effect_name", "test2", "p2", "p2_adj", "n_effect", "n_equivalence", "label"):
         assert k in d
     assert v.p_perm == pytest.approx(2 / 2 ** 8)  # 8 pairs, all positive: only the two all-same-sign patterns
     assert v.number("AUC").startswith("Δ = +0.0") and "95% CI" in v.number()
-    assert "paired t, n = 8 pairs" in v.uncertainty() and "MDE" in v.uncertainty()
-    assert "TOST" in EFFECT.describe() and "non-inferiority" in NO_LOSS.describe()
+    assert "paired t, n = 8 pairs" in v.uncertainty() and "pairs detect ±0.01" in v.uncertainty()
+    assert "±0.01" in EFFECT.describe() and "negligible" in EFFECT.describe()
+    assert "non-inferiority" in NO_LOSS.describe() and "Bonferroni, 0.05/8" in NO_LOSS.describe(0.05, 8)
     assert "fewer than 3 seeds" in Rule(sesoi=0.1, min_seeds=3).describe()
 
 
@@ -286,5 +358,5 @@ def test_lowfreq_tests():
     assert ex.estimate == pytest.approx(c.estimate)  # same starts in both conditions: the excess difference is c
     # same spectra in both conditions: the test finds nothing
     same = _shares(reg_cut=0.7)  # "low-pass" at a cutoff above every frequency of a 16x16 grid: white
-    assert verdict(lowfreq_test(same, "S^Th"), Rule(sesoi=0.2)).verdict in ("not reproduced", "inconclusive")
+    assert verdict(lowfreq_test(same, "S^Th"), Rule(sesoi=0.2)).category in ("not reproduced", "inconclusive")
     assert abs(lowfreq_test(same, "S^Th").estimate) < 0.1

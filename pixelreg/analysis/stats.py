@@ -1,4 +1,4 @@
-"""Statistics over seeds for tidy robustness tables (scipy for every test).
+"""Statistics over seeds for tidy robustness tables (scipy and statsmodels for every test).
 
 Tables are tidy ``pandas.DataFrame``s as produced by :func:`pixelreg.robustness.evaluate.robust_accuracy`: one row
 per (run, seed, condition, attack, epsilon) with a numeric column ``accuracy``.
@@ -22,10 +22,20 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from scipy import integrate, optimize, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestIndPower, TTestPower
+from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
 from pixelreg.errors import ConfigError
 
 TESTS = ("welch", "permutation")
+
+
+def pformat(p: float | None) -> str:
+    """The package's one p-value format: "0.012", "0.34", "<0.001"; "n/a" for a missing or undefined p."""
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return f"{p:.2g}" if p >= 1e-3 else "<0.001"
 
 
 def mean_sem(table: pd.DataFrame, by: Sequence[str] = ("condition", "attack", "epsilon"),
@@ -60,24 +70,29 @@ def auc(epsilons: Sequence[float], accuracies) -> np.ndarray | float:
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
-    """Holm–Bonferroni step-down adjusted p-values (family-wise error control), in the input order.
+    """Holm–Bonferroni step-down adjusted p-values (family-wise error control), in the input order
+    (``statsmodels.stats.multitest.multipletests(method="holm")``).
 
     Sort p ascending; the i-th smallest (i = 0..m−1) gets (m − i)·p_(i); take the running maximum so the
-    adjusted values are monotone, and cap at 1. Reject at level α where the adjusted p <= α.
+    adjusted values are monotone, and cap at 1. Reject at level ``level`` where the adjusted p <= level.
     NaN p-values are left NaN and do not count in m.
     """
+    return _adjust(pvalues, "holm")
+
+
+def bonferroni(pvalues: Sequence[float]) -> np.ndarray:
+    """Bonferroni-adjusted p-values min(1, m·p) (``multipletests(method="bonferroni")``); NaN left NaN and not
+    counted in m. p_bonferroni <= level exactly when the (1 − level/m) interval of a t or Wald test excludes 0,
+    which is why the confirmatory family uses it (:func:`interval`)."""
+    return _adjust(pvalues, "bonferroni")
+
+
+def _adjust(pvalues: Sequence[float], method: str) -> np.ndarray:
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
-    order = np.argsort(q, kind="stable")
-    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * q[order]))
-    res = np.empty(m)
-    res[order] = adj
-    out[ok] = res
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
     return out
 
 
@@ -153,7 +168,7 @@ def two_sample_test(a, b, test: str = "welch", n_resamples: int = 9999, seed: in
 
 def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch", value: str = "accuracy",
                        by: Sequence[str] = ("attack",), x: str = "epsilon", condition: str = "condition",
-                       alpha: float = 0.05, confidence: float = 0.95, n_resamples: int = 2000,
+                       level: float = 0.05, confidence: float = 0.95, n_resamples: int = 2000,
                        seed: int = 0) -> pd.DataFrame:
     """Compare condition ``b`` against ``a`` at every ε, Holm-corrected over the epsilons of each group.
 
@@ -162,6 +177,7 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
         a, b: condition labels (e.g. "unregularized", "S^Th"); differences are b − a.
         test: "welch" or "permutation".
         by: columns defining one family of tests (default one family per attack).
+        level: significance level of the Holm family (``significant`` = p_holm <= level).
     Returns:
         one row per (by, ε): mean_a, mean_b, diff, n_a, n_b, statistic, p, p_holm, significant,
         g (Hedges' g), g_low, g_high (95% CI, :func:`hedges_g_ci` with method "auto").
@@ -191,7 +207,7 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
     families = [idx for _, idx in out.groupby(list(by)).indices.items()] if by else [np.arange(len(out))]
     for idx in families:
         out.iloc[idx, out.columns.get_loc("p_holm")] = holm(out["p"].to_numpy()[idx])
-    out["significant"] = out["p_holm"] <= alpha
+    out["significant"] = out["p_holm"] <= level
     out.insert(0, "b", b)
     out.insert(0, "a", a)
     return out
@@ -405,7 +421,9 @@ def shifted_p(c: Comparison, shift: float, alternative: str) -> float:
 
 
 def tost(c: Comparison, margin: float) -> tuple[float, float, float]:
-    """Two one-sided tests (TOST) of equivalence within ±``margin`` (Schuirmann 1987), by ``c``'s test.
+    """Two one-sided tests (TOST) of equivalence within ±``margin`` (Schuirmann 1987), by ``c``'s test:
+    ``statsmodels.stats.weightstats.ttost_paired`` for paired data, ``ttost_ind(usevar="unequal")`` for Welch,
+    the normal distribution for a Wald test (:func:`wald_test`).
 
     p_lower: H1 diff > −margin; p_upper: H1 diff < +margin; p_tost = max of the two. Rejecting at α (p_tost
     <= α) is the same as the (1 − 2α) CI of the difference lying inside (−margin, +margin).
@@ -413,57 +431,137 @@ def tost(c: Comparison, margin: float) -> tuple[float, float, float]:
     """
     if not margin > 0:
         raise ConfigError("margin", margin, "a positive number (in the units of the compared values)")
-    lo, up = shifted_p(c, -margin, "greater"), shifted_p(c, margin, "less")
-    return max(lo, up) if _finite(lo, up) else math.nan, lo, up
+    if not _finite(c.p):
+        return math.nan, math.nan, math.nan
+    if _is_wald(c):
+        lo, up = shifted_p(c, -margin, "greater"), shifted_p(c, margin, "less")
+        return max(lo, up), lo, up
+    a, b = np.asarray(c.a, float), np.asarray(c.b, float)
+    if c.paired:
+        p, (_, lo, _), (_, up, _) = ttost_paired(b, a, -margin, margin)
+    else:
+        p, (_, lo, _), (_, up, _) = ttost_ind(b, a, -margin, margin, usevar="unequal")
+    return float(p), float(lo), float(up)
 
 
-def power_t(delta: float, se: float, df: float, alpha: float = 0.05) -> float:
-    """Power of a two-sided t-test at level ``alpha`` against a true difference ``delta``:
+def interval(c: Comparison, confidence: float) -> tuple[float, float]:
+    """The two-sided ``confidence`` interval of ``c``'s estimate by its own test: estimate ± q·se with q the
+    t quantile at ``c.df`` (paired: n − 1; Welch: Welch–Satterthwaite) or the normal one (Wald). At
+    confidence 1 − a it excludes 0 exactly when the test's two-sided p <= a, and it lies inside ±m exactly when
+    TOST within ±m rejects at a/2: one interval decides significance and equivalence alike. NaN where the test
+    is undefined."""
+    if not (0 < confidence < 1):
+        raise ConfigError("confidence", confidence, "a number in (0, 1)")
+    if not _finite(c.p, c.se, c.estimate):
+        return math.nan, math.nan
+    q = float(stats.norm.ppf(0.5 + confidence / 2) if _is_wald(c) or not math.isfinite(c.df)
+              else stats.t.ppf(0.5 + confidence / 2, c.df))
+    return c.estimate - q * c.se, c.estimate + q * c.se
+
+
+def _smallest_n(power_at, target: float, n_max: int = 10 ** 7) -> float:
+    """The smallest integer n >= 2 with power_at(n) >= target (power rises with n): doubling, then bisection;
+    NaN beyond ``n_max``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if power_at(2) >= target:
+            return 2.0
+        hi = 4
+        while power_at(hi) < target:
+            hi *= 2
+            if hi > n_max:
+                return math.nan
+        lo = hi // 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if power_at(mid) >= target else (mid, hi)
+    return float(hi)
+
+
+def seeds_needed(c: Comparison, sesoi: float, level: float = 0.05, power: float = 0.8) -> tuple[float, float]:
+    """(effect, equivalence): seeds (pairs; per condition when unpaired) needed at ``c``'s observed SD for
+    ``power`` at level ``level``, by ``statsmodels.stats.power``:
+
+    - effect: a two-sided t-test detects a true difference of ``sesoi``
+      (``TTestPower`` on d_z = sesoi / SD(d) for paired data, ``TTestIndPower`` on sesoi / pooled SD for Welch);
+    - equivalence: the (1 − level) interval lies inside ±``sesoi`` when the true difference is 0, i.e. each
+      one-sided test of TOST at level/2 rejects with probability 1 − (1 − power)/2 (the usual approximation
+      for a true difference of 0).
+
+    Wald rows (e.g. a correlation over images): the number of *images*, from se ∝ 1/√n,
+    n·((z_{1−level/2} + z_power)·se / sesoi)² and n·((z_{1−level/4} + z_{1−(1−power)/2})·se / sesoi)².
+    NaN where the SD is undefined or 0 or beyond ten million. The smallest integer n (at least 2) reaching
+    the power.
+    """
+    if not sesoi > 0:
+        raise ConfigError("sesoi", sesoi, "a positive smallest effect of interest")
+    if not _finite(c.p):
+        return math.nan, math.nan
+    if _is_wald(c):
+        z = stats.norm.ppf
+        k = c.n_a * (c.se / sesoi) ** 2
+        return (float(math.ceil(k * (z(1 - level / 2) + z(power)) ** 2)),
+                float(math.ceil(k * (z(1 - level / 4) + z(1 - (1 - power) / 2)) ** 2)))
+    sd = c.sd
+    if not (_finite(sd) and sd > 0):
+        return math.nan, math.nan
+    es = sesoi / sd
+    solver = TTestPower() if c.paired else TTestIndPower()
+    out = []
+    for kw in (dict(alpha=level, alternative="two-sided"), dict(alpha=level / 2, alternative="larger")):
+        target = power if kw["alternative"] == "two-sided" else 1 - (1 - power) / 2
+        key = "nobs" if c.paired else "nobs1"  # TTestIndPower: per group, equal groups
+        out.append(_smallest_n(lambda n: solver.power(effect_size=es, **{key: n}, **kw), target))
+    return out[0], out[1]
+
+
+def power_t(delta: float, se: float, df: float, level: float = 0.05) -> float:
+    """Power of a two-sided t-test at level ``level`` against a true difference ``delta``:
     1 − F(t_c; df, λ) + F(−t_c; df, λ), F the noncentral t CDF (``scipy.stats.nct``), λ = delta/se,
-    t_c = t_{df, 1 − α/2}. (scipy's noncentral CDF can return NaN far in its tail, where it is ~0: read as 0.)"""
-    tc = stats.t.ppf(1 - alpha / 2, df)
+    t_c = t_{df, 1 − level/2}. (scipy's noncentral CDF can return NaN far in its tail, where it is ~0: read as 0.)"""
+    tc = stats.t.ppf(1 - level / 2, df)
     lam = delta / se
     return float(np.nan_to_num(stats.nct.sf(tc, df, lam)) + np.nan_to_num(stats.nct.cdf(-tc, df, lam)))
 
 
-def mde_t(se: float, df: float, alpha: float = 0.05, power: float = 0.8) -> float:
+def mde_t(se: float, df: float, level: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable effect: the difference δ > 0 at which :func:`power_t` equals ``power``, solved for
     λ = δ/se with ``scipy.optimize.brentq``; NaN if se or df is undefined or se is 0."""
     if not (_finite(se, df) and se > 0 and df > 0):
         return math.nan
-    if not (alpha < power < 1):
-        raise ConfigError("power", power, f"a number in (alpha={alpha}, 1)")
+    if not (level < power < 1):
+        raise ConfigError("power", power, f"a number in (level={level}, 1)")
     hi = 1.0
-    while power_t(hi, 1.0, df, alpha) < power:
+    while power_t(hi, 1.0, df, level) < power:
         hi *= 2
-    return float(optimize.brentq(lambda lam: power_t(lam, 1.0, df, alpha) - power, 0.0, hi, xtol=1e-10) * se)
+    return float(optimize.brentq(lambda lam: power_t(lam, 1.0, df, level) - power, 0.0, hi, xtol=1e-10) * se)
 
 
-def mde_paired(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+def mde_paired(sd: float, n: int, level: float = 0.05, power: float = 0.8) -> float:
     """MDE of the paired t-test: :func:`mde_t` with se = SD(d)/√n and df = n − 1 (``sd=1`` gives it in d_z)."""
-    return mde_t(sd / math.sqrt(n), n - 1, alpha, power) if n > 1 else math.nan
+    return mde_t(sd / math.sqrt(n), n - 1, level, power) if n > 1 else math.nan
 
 
-def mde_welch(sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: float = 0.05, power: float = 0.8) -> float:
+def mde_welch(sd_a: float, sd_b: float, n_a: int, n_b: int, level: float = 0.05, power: float = 0.8) -> float:
     """MDE of Welch's test: :func:`mde_t` with se = sqrt(SD_a²/n_a + SD_b²/n_b) and the Welch–Satterthwaite df
     of these SDs (the usual noncentral-t approximation, treating the observed SDs as the true ones)."""
     if n_a < 2 or n_b < 2 or not _finite(sd_a, sd_b):
         return math.nan
-    return mde_t(math.sqrt(sd_a ** 2 / n_a + sd_b ** 2 / n_b), welch_df(sd_a, sd_b, n_a, n_b), alpha, power)
+    return mde_t(math.sqrt(sd_a ** 2 / n_a + sd_b ** 2 / n_b), welch_df(sd_a, sd_b, n_a, n_b), level, power)
 
 
-def mde(c: Comparison, alpha: float = 0.05, power: float = 0.8) -> float:
+def mde(c: Comparison, level: float = 0.05, power: float = 0.8) -> float:
     """MDE of ``c``'s design at its observed SD(s): :func:`mde_paired` or :func:`mde_welch`; NaN where the
     test itself is undefined (``c.p`` NaN: too few values or no spread)."""
     if not _finite(c.p):
         return math.nan
-    if _is_wald(c):  # normal approximation: (z_{1-α/2} + z_power)·se
-        return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * c.se)
+    if _is_wald(c):  # normal approximation: (z_{1-level/2} + z_power)·se
+        return float((stats.norm.ppf(1 - level / 2) + stats.norm.ppf(power)) * c.se)
     if c.paired:
-        return mde_paired(c.sd, c.n, alpha, power)
-    return mde_welch(c.sd_a, c.sd_b, c.n_a, c.n_b, alpha, power)
+        return mde_paired(c.sd, c.n, level, power)
+    return mde_welch(c.sd_a, c.sd_b, c.n_a, c.n_b, level, power)
 
 
-__all__ = ["mean_sem", "auc", "holm", "hedges_g", "hedges_g_ci", "two_sample_test", "compare_conditions",
+__all__ = ["mean_sem", "auc", "holm", "bonferroni", "interval", "seeds_needed", "pformat", "hedges_g", "hedges_g_ci", "two_sample_test", "compare_conditions",
            "tradeoff", "TESTS", "Comparison", "PERMUTATION_MIN_N", "sign_flip_p", "paired_test", "welch_df",
            "welch_test", "wald_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde"]

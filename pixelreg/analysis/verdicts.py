@@ -1,51 +1,62 @@
-"""Claim verdicts that can fail both ways (issue 13): one primary test per claim row, Holm across the rows of a
-page, power and equivalence, and four verdicts.
+"""Claim verdicts that can fail both ways (issues 13 and 20): one primary test per claim row, a confirmatory
+family with Bonferroni-level intervals, equivalence, power as seeds needed, and four outcomes (Lakens 2017).
 
 A claim row compares two conditions, a (baseline, e.g. "unregularized") and b (e.g. "S^Th"), on one summary per
 run (for example the AUC over ε, :func:`auc_by_run`, or the clean accuracy, :func:`value_at`). Conditions that
 share a seed share initial weights, split and data order, so runs are paired by seed (:func:`compare_by_seed`:
 paired t-test, :func:`pixelreg.analysis.stats.paired_test`), with Welch's test as the fallback where the seeds differ.
 
-A :class:`Rule` states what the row claims and :func:`verdict` (one row) or :func:`judge` (a page: Holm across
-its rows) returns a :class:`Verdict`:
+**One interval decides.** A row is judged at the row level a: level/m for the m rows of a confirmatory family
+fixed in advance (Bonferroni), the unadjusted level for an exploratory row. Its (1 − a) two-sided interval
+(:func:`pixelreg.analysis.stats.interval`) is the one the page shows and the only input of the decision, so the
+interval and the verdict cannot disagree: the interval excludes 0 exactly when the test's p <= a (Bonferroni
+p_adj <= level), and it lies inside ±SESOI exactly when TOST rejects at a/2 per side.
 
-``effect`` rows (the claimed difference b − a has sign ``direction``):
+``effect`` rows (the claimed difference b − a has sign ``direction``), Lakens' four outcomes:
 
-- "reproduced": Holm-adjusted primary p <= α, the estimate in the claimed direction and, where the paper calls
-  the effect large, at least the 'large' threshold;
-- "contradicted": Holm-adjusted primary p <= α with the estimate in the opposite direction;
-- "not reproduced": TOST (:func:`pixelreg.analysis.stats.tost`) rules out differences beyond ±SESOI (for a 'large'
-  claim the bound is the 'large' threshold): Holm-adjusted p_TOST <= α;
-- "inconclusive": none of these (the interval holds both no effect and the claimed effect).
+- "reproduced": the interval excludes 0 on the claimed side and does not lie inside ±SESOI (and, where the
+  paper calls the effect large, the estimate reaches the 'large' threshold);
+- "contradicted": the interval excludes 0 on the opposite side and does not lie inside ±SESOI;
+- "not reproduced (negligible)": the interval lies inside ±SESOI (equivalence shown), whether or not it also
+  excludes 0: a negligible effect is never called reproduced or contradicted;
+  "not reproduced (below the 'large' threshold)": significant, but the whole interval is below 'large';
+- "inconclusive": otherwise.
 
-``no_loss`` rows ("no clean-accuracy loss"): judged by non-inferiority with a stated margin, never by the absence
-of significance: "reproduced" if a loss larger than the margin is ruled out (one-sided test, Holm-adjusted
-p <= α), "contradicted" if a loss larger than the margin is shown (the opposite one-sided test), else
-"inconclusive".
+``no_loss`` rows ("no loss" / "a slight loss" within ``margin``): "reproduced" if the interval's worse end is
+better than −margin (non-inferiority), "contradicted" if its better end is worse than −margin (inferiority
+shown), else "inconclusive"; "negligible" does not apply, and the absence of significance never counts.
 
-The ablation guard: a row whose cells have fewer than ``Rule.min_seeds`` seeds is "inconclusive (n seeds)" and
-leaves the Holm family.
+:func:`intersection_union` judges a claim about several families ("across attacks and dataset pairs") by the
+intersection-union test: reproduced only if every family is, each at the row level (Berger 1982).
 
-Every verdict carries the number and its interval, the test, p and Holm-adjusted p, the minimum detectable
-effect (MDE) at its seeds, 80% power and the Bonferroni level α/m (Holm's first, strictest step), the SESOI and
-a one-line text of the rule that produced it.
+Power is stated as the seeds needed, at the row's observed SD, to detect the SESOI (effect direction) and to
+show equivalence within ±SESOI when there is no effect (:func:`pixelreg.analysis.stats.seeds_needed`); below
+:data:`POWER_MIN_SEEDS` seeds the SD is too rough for either and the row says "too few seeds".
+
+The ablation guard: a row whose cells have fewer than ``Rule.min_seeds`` seeds is "inconclusive (n seeds)".
+Exploratory rows get a label weaker than a verdict (:data:`EXPLORATORY_LABELS`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from pixelreg.analysis import stats
 from pixelreg.errors import ConfigError
-from pixelreg.analysis.stats import Comparison, holm, mde, paired_test, shifted_p, tost, welch_test
+from pixelreg.analysis.stats import (Comparison, interval, mde, paired_test, pformat, seeds_needed,
+                                     shifted_p, tost, welch_test)
 
-VERDICTS = ("reproduced", "contradicted", "not reproduced", "inconclusive")
+VERDICTS = ("reproduced", "contradicted", "not reproduced", "inconclusive")  # the four categories
+NEGLIGIBLE = "not reproduced (negligible)"
+EXPLORATORY_LABELS = {"reproduced": "supported (exploratory)", "contradicted": "opposed (exploratory)",
+                      "not reproduced": "negligible (exploratory)", "inconclusive": "unclear (exploratory)"}
 KINDS = ("effect", "no_loss")
 ABLATION_MIN_SEEDS = 3
+POWER_MIN_SEEDS = 4  # below this, an SD from the seeds is too rough for an MDE or a seeds-needed figure
 RUN_KEYS = ("run", "seed", "condition", "attack")
 EXTRA_KEYS = ("panel", "reg_data", "mode")  # carried along when a figure's table has them
 
@@ -62,8 +73,9 @@ class Rule:
             ``margin``).
         direction: +1 if the claim is b > a (e.g. higher robust accuracy), −1 if b < a.
         sesoi: smallest effect of interest, in the units of the summary (points, AUC); > 0; "effect" only.
+        why: one sentence justifying ``sesoi`` (or ``margin``) on substance.
         large: the paper calls the effect large: the estimate must reach this raw threshold to count as
-            reproduced, and TOST uses it as the equivalence bound (when larger than ``sesoi``).
+            reproduced.
         large_effect: the same threshold as a standardized effect size (d_z for paired data, Cohen's d on the
             pooled SD for Welch), turned into raw units with the comparison's observed SD. Give at most one
             of ``large`` and ``large_effect``.
@@ -79,6 +91,7 @@ class Rule:
     margin: float | None = None
     min_seeds: int = 0
     unit: str = ""
+    why: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -98,6 +111,11 @@ class Rule:
         if self.min_seeds < 0:
             raise ConfigError("min_seeds", self.min_seeds, "an integer >= 0")
 
+    @property
+    def bound(self) -> float:
+        """The row's smallest effect of interest: the SESOI ("effect") or the margin ("no_loss")."""
+        return float(self.margin if self.kind == "no_loss" else self.sesoi)
+
     def large_raw(self, c: Comparison) -> float:
         """The 'large' threshold in raw units for ``c`` (NaN if none, or if the SD is undefined)."""
         if self.large is not None:
@@ -106,54 +124,57 @@ class Rule:
             return float(self.large_effect * c.sd) if _ok(c.sd) else math.nan
         return math.nan
 
-    def describe(self, alpha: float = 0.05) -> str:
-        """The rule in one line, independent of the data (for the claims page's rule column)."""
+    def describe(self, level: float = 0.05, m: int = 1) -> str:
+        """The rule in one line, independent of the data (for the claims page's rule detail)."""
         u = f" {self.unit}" if self.unit else ""
+        a = level / max(1, m)
+        ci = f"the {1 - a:.4g} interval" + (f" (Bonferroni, {level:g}/{m})" if m > 1 else "")
         side = "b > a" if self.direction > 0 else "b < a"
         if self.kind == "no_loss":
-            return (f"no loss larger than {self.margin:g}{u}: reproduced if a one-sided non-inferiority test rules "
-                    f"it out (Holm p <= {alpha:g}); contradicted if the opposite one-sided test shows it; "
-                    "otherwise inconclusive; never judged by the absence of significance.")
+            return (f"no loss larger than {self.margin:g}{u}: reproduced if {ci} rules it out (non-inferiority); "
+                    f"contradicted if the whole interval lies beyond it (inferiority); otherwise inconclusive; "
+                    "never judged by the absence of significance.")
         large = (f" and Δ >= the 'large' threshold {self.large:g}{u}" if self.large is not None else
                  f" and Δ >= {self.large_effect:g} SD ('large')" if self.large_effect is not None else "")
-        return (f"claim {side}: reproduced if the primary test is significant (Holm p <= {alpha:g}) in that "
-                f"direction{large}; contradicted if significant the other way; not reproduced if TOST rules out "
-                f"|Δ| >= {self._bound_text()}{u}; otherwise inconclusive"
+        return (f"claim {side}: reproduced if {ci} excludes 0 on the claimed side{large} and does not lie inside "
+                f"±{self.sesoi:g}{u} (SESOI); contradicted if it excludes 0 on the other side and does not lie "
+                f"inside ±SESOI; not reproduced (negligible) if it lies inside ±SESOI, significant or not; "
+                "otherwise inconclusive"
                 + (f"; fewer than {self.min_seeds} seeds per cell: inconclusive" if self.min_seeds else "") + ".")
-
-    def _bound_text(self) -> str:
-        if self.large is not None:
-            return f"{max(self.sesoi, self.large):g}"
-        if self.large_effect is not None:
-            return f"max(SESOI {self.sesoi:g}, {self.large_effect:g} SD)"
-        return f"{self.sesoi:g} (SESOI)"
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One judged claim row.
 
-    Fields: ``verdict`` (one of :data:`VERDICTS`, or "inconclusive (n seeds)" from the ablation guard) and its
-    ``category`` (one of :data:`VERDICTS`); ``estimate`` (mean b − a), ``ci_low``, ``ci_high``, ``confidence``;
-    ``test`` (the primary test), ``p``, ``p_holm``; ``test2``, ``p2``, ``p2_holm`` (the second test: TOST for
-    "effect" rows, inferiority for "no_loss" rows); ``p_perm``, ``perm_note`` (sign-flip permutation p, n >= 6);
-    ``n_a``, ``n_b`` (seeds per condition; equal when paired); ``effect``, ``effect_name`` (d_z or Hedges g);
-    ``mde`` (minimum detectable |Δ| at ``power`` and level ``mde_alpha``), ``sesoi`` (the equivalence bound
-    actually used; the margin for "no_loss"), ``large`` (raw 'large' threshold or NaN), ``margin``, ``alpha``;
-    ``rule`` (one line: the branch that produced the verdict, with its numbers); ``comparison``.
+    Fields: ``verdict`` (e.g. "reproduced", "not reproduced (negligible)", "inconclusive (2 seeds)") and its
+    ``category`` (one of :data:`VERDICTS`); ``confirmatory`` and ``label`` (the verdict, or for an
+    exploratory row the weaker label of :data:`EXPLORATORY_LABELS`); ``estimate`` (mean b − a), ``ci_low``,
+    ``ci_high``, ``confidence`` (= 1 − ``row_level``: the interval that decided); ``test`` (the primary test),
+    ``p``, ``p_adj`` (Bonferroni over the family's m rows; the raw p for an exploratory row); ``test2``,
+    ``p2``, ``p2_adj`` (TOST for "effect" rows, inferiority for "no_loss" rows; adjusted to match the interval:
+    p2_adj <= level exactly when the interval shows equivalence/inferiority); ``p_perm``, ``perm_note``
+    (sign-flip permutation p, n >= 6); ``n_a``, ``n_b`` (seeds per condition; equal when paired); ``effect``,
+    ``effect_name`` (d_z or Hedges g); ``mde`` (minimum detectable |Δ| at ``power`` and ``row_level``; NaN below
+    :data:`POWER_MIN_SEEDS` seeds); ``n_effect``, ``n_equivalence`` (seeds needed at the observed SD,
+    :func:`pixelreg.analysis.stats.seeds_needed`); ``power_note``; ``sesoi`` (the SESOI, or the margin for
+    "no_loss"), ``large`` (raw 'large' threshold or NaN), ``margin``, ``level``, ``m``; ``rule`` (one line:
+    the branch that produced the verdict, with its numbers); ``comparison``.
     """
     verdict: str
     category: str
+    confirmatory: bool
+    label: str
     estimate: float
     ci_low: float
     ci_high: float
     confidence: float
     test: str
     p: float
-    p_holm: float
+    p_adj: float
     test2: str
     p2: float
-    p2_holm: float
+    p2_adj: float
     p_perm: float
     perm_note: str
     n_a: int
@@ -161,12 +182,16 @@ class Verdict:
     effect: float
     effect_name: str
     mde: float
-    mde_alpha: float
+    row_level: float
     power: float
+    n_effect: float
+    n_equivalence: float
+    power_note: str
     sesoi: float
     large: float
     margin: float
-    alpha: float
+    level: float
+    m: int
     rule: str
     comparison: Comparison = field(repr=False, compare=False)
 
@@ -175,18 +200,18 @@ class Verdict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "comparison"}
 
     def number(self, unit: str = "", digits: int = 3) -> str:
-        """"Δ = +0.031 AUC [0.012, 0.050]" (the estimate and its interval)."""
+        """"Δ = +0.031 AUC [0.012, 0.050] (99.4% CI)" (the estimate and the interval that decided)."""
         u = f" {unit}" if unit else ""
         return (f"Δ = {_f(self.estimate, digits, True)}{u} [{_f(self.ci_low, digits)}, {_f(self.ci_high, digits)}]"
-                f" ({self.confidence:.0%} CI)")
+                f" ({_pct(self.confidence)} CI)")
 
     def uncertainty(self, digits: int = 3) -> str:
-        """Test, n, p, Holm p, permutation p, MDE and SESOI in one line."""
+        """Test, n, p, adjusted p, permutation p, and the power statement in one line."""
         n = f"n = {self.n_a} pairs" if self.comparison.paired else f"n = {self.n_a} vs {self.n_b}"
-        perm = f", sign-flip p = {_p(self.p_perm)}" if _ok(self.p_perm) else ""
-        return (f"{self.test}, {n}: p = {_p(self.p)}, p_holm = {_p(self.p_holm)}{perm}; "
-                f"{self.effect_name} = {_f(self.effect, 2)}; MDE = {_f(self.mde, digits)} (80% power at α = "
-                f"{self.mde_alpha:.2g}); SESOI = {_f(self.sesoi, digits)}")
+        perm = f", sign-flip p = {pformat(self.p_perm)}" if _ok(self.p_perm) else ""
+        adj = f", p_bonferroni = {pformat(self.p_adj)} (m = {self.m})" if self.m > 1 else ""
+        return (f"{self.test}, {n}: p = {pformat(self.p)}{adj}{perm}; "
+                f"{self.effect_name} = {_f(self.effect, 2)}; {self.power_note}")
 
 
 def _ok(x: float) -> bool:
@@ -199,26 +224,24 @@ def _f(x: float, digits: int = 3, sign: bool = False) -> str:
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
-def _p(p: float) -> str:
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    return f"{p:.2g}" if p >= 1e-3 else "<0.001"
+def _pct(conf: float) -> str:
+    """0.95 -> "95%", 1 − 0.05/8 -> "99.375%"."""
+    return f"{100 * conf:.4g}%"
 
 
 def primary_tests(c: Comparison, rule: Rule) -> tuple[str, float, str, float, float]:
-    """(test, p, test2, p2, bound) of a row before any correction.
+    """(test, p, test2, p2, bound) of a row before any adjustment.
 
-    "effect": test = ``c.test`` with its two-sided p; test2 = TOST within ±bound, bound = SESOI, or the raw
-    'large' threshold when that is larger. "no_loss": test = non-inferiority (H1: direction·Δ > −margin),
-    test2 = inferiority (H1: direction·Δ < −margin), one-sided ``shifted_p`` each; bound = margin.
+    "effect": test = ``c.test`` with its two-sided p; test2 = TOST within ±SESOI (bound). "no_loss":
+    test = non-inferiority (H1: direction·Δ > −margin), test2 = inferiority (H1: direction·Δ < −margin),
+    one-sided ``shifted_p`` each; bound = margin.
     """
     if rule.kind == "no_loss":
         shift = -rule.direction * rule.margin
         up, down = ("greater", "less") if rule.direction > 0 else ("less", "greater")
         return (f"non-inferiority ({c.test}, margin {rule.margin:g})", shifted_p(c, shift, up),
                 f"inferiority ({c.test}, margin {rule.margin:g})", shifted_p(c, shift, down), float(rule.margin))
-    large = rule.large_raw(c)
-    bound = max(rule.sesoi, large) if math.isfinite(large) else float(rule.sesoi)
+    bound = float(rule.sesoi)
     return c.test, c.p, f"TOST ({c.test}, ±{bound:.3g})", tost(c, bound)[0], bound
 
 
@@ -226,88 +249,146 @@ def _seeds(c: Comparison) -> int:
     return min(c.n_a, c.n_b)
 
 
-def _decide(c: Comparison, rule: Rule, ph: float, p2h: float, alpha: float, bound: float, large: float,
-            mde_: float) -> tuple[str, str]:
-    """(verdict, one-line rule text) from the Holm-adjusted p-values."""
-    u = f" {rule.unit}" if rule.unit else ""
-    est = _f(c.estimate, 3, True)
-    sig, sig2 = (ph <= alpha) if math.isfinite(ph) else False, (p2h <= alpha) if math.isfinite(p2h) else False
+def decide(rule: Rule, estimate: float, lo: float, hi: float, large: float = math.nan, unit: str | None = None,
+           level_text: str = "") -> tuple[str, str]:
+    """(verdict, one-line reason) of a row from its estimate and the interval that decides it (module
+    docstring). The interval's ends are oriented by ``rule.direction``; NaN ends give "inconclusive"."""
+    u = f" {rule.unit if unit is None else unit}".rstrip()
+    u = u if u.strip() else ""
+    est, ci = _f(estimate, 3, True), f"[{_f(lo)}, {_f(hi)}]"
+    where = f"the {level_text} interval {ci}" if level_text else f"the interval {ci}"
+    if not _ok(lo) or not _ok(hi):
+        return "inconclusive", f"inconclusive: no interval (too few values or no spread); Δ = {est}{u}"
+    d = rule.direction
+    worse, better = (lo, hi) if d > 0 else (-hi, -lo)  # the ends in the claimed direction's orientation
     if rule.kind == "no_loss":
-        if sig:
-            return "reproduced", (f"reproduced: non-inferiority p_holm = {_p(ph)} <= {alpha:g} rules out a loss "
-                                  f"larger than {rule.margin:g}{u} (Δ = {est}{u})")
-        if sig2:
-            return "contradicted", (f"contradicted: inferiority p_holm = {_p(p2h)} <= {alpha:g}: the loss exceeds "
-                                    f"the margin {rule.margin:g}{u} (Δ = {est}{u})")
-        return "inconclusive", (f"inconclusive: a loss larger than {rule.margin:g}{u} is neither ruled out "
-                                f"(p_holm = {_p(ph)}) nor shown (p_holm = {_p(p2h)}); Δ = {est}{u}")
-    toward = sig and c.estimate * rule.direction > 0
-    big = not math.isfinite(large) or c.estimate * rule.direction >= large
-    if toward and big:
-        return "reproduced", (f"reproduced: {c.test} p_holm = {_p(ph)} <= {alpha:g}, Δ = {est}{u} in the claimed "
-                              "direction" + (f", >= the 'large' threshold {large:.3g}{u}" if math.isfinite(large)
-                                             else ""))
-    if sig and not toward:
-        return "contradicted", (f"contradicted: {c.test} p_holm = {_p(ph)} <= {alpha:g} with Δ = {est}{u} "
-                                "opposite to the claim")
-    if sig2:
-        return "not reproduced", (f"not reproduced: TOST p_holm = {_p(p2h)} <= {alpha:g}: |Δ| < {bound:.3g}{u} "
-                                  + ("(the 'large' threshold)" if math.isfinite(large) and bound == large
-                                     else "(SESOI)") + f"; Δ = {est}{u}")
-    why = (f"significant (p_holm = {_p(ph)}) but Δ = {est}{u} is below the 'large' threshold {large:.3g}{u}"
-           if toward else f"not significant (p_holm = {_p(ph)}, MDE {_f(mde_)}{u})")
-    return "inconclusive", f"inconclusive: {why}, and TOST within ±{bound:.3g}{u} fails (p_holm = {_p(p2h)})"
+        m = rule.margin
+        if worse > -m:
+            return "reproduced", f"reproduced: {where} rules out a loss larger than {m:g}{u} (Δ = {est}{u})"
+        if better < -m:
+            return "contradicted", f"contradicted: {where} lies beyond the margin: a loss larger than {m:g}{u}"
+        return "inconclusive", (f"inconclusive: {where} holds both a loss within the margin {m:g}{u} and one "
+                                "beyond it")
+    b = rule.sesoi
+    if -b < lo and hi < b:
+        sig = " though it also excludes 0" if (lo > 0 or hi < 0) else ""
+        return NEGLIGIBLE, (f"not reproduced (negligible): {where} lies inside ±{b:g}{u} (SESOI){sig}; "
+                            f"Δ = {est}{u}")
+    if worse > 0:
+        if _ok(large) and d * estimate < large:
+            if better < large:
+                return ("not reproduced (below the 'large' threshold)",
+                        f"not reproduced: {where} is above 0 but wholly below the 'large' threshold {large:.3g}{u}")
+            return "inconclusive", (f"inconclusive: {where} excludes 0, but Δ = {est}{u} is below the 'large' "
+                                    f"threshold {large:.3g}{u}")
+        return "reproduced", (f"reproduced: {where} excludes 0 in the claimed direction and is not inside "
+                              f"±{b:g}{u}" + (f"; Δ >= the 'large' threshold {large:.3g}{u}" if _ok(large) else ""))
+    if better < 0:
+        return "contradicted", (f"contradicted: {where} excludes 0 opposite to the claim and is not inside "
+                                f"±{b:g}{u}")
+    return "inconclusive", (f"inconclusive: {where} holds 0 and reaches beyond ±{b:g}{u}: neither an effect nor "
+                            "its absence is shown")
 
 
-def verdict(c: Comparison, rule: Rule, alpha: float = 0.05, p_holm: float | None = None,
-            p2_holm: float | None = None, m: int = 1, power: float = 0.8) -> Verdict:
-    """Judge one claim row (see the module docstring for the four verdicts).
+def verdict(c: Comparison, rule: Rule, level: float = 0.05, m: int = 1, power: float = 0.8,
+            confirmatory: bool = True) -> Verdict:
+    """Judge one claim row (see the module docstring for the four outcomes).
 
     Args:
         c: the row's primary comparison of b − a (:func:`compare_by_seed`, :func:`pixelreg.analysis.stats.paired_test`,
-            :func:`pixelreg.analysis.stats.welch_test`).
+            :func:`pixelreg.analysis.stats.welch_test`, :func:`pixelreg.analysis.stats.wald_test`).
         rule: what the row claims.
-        alpha: family-wise level.
-        p_holm, p2_holm: the row's Holm-adjusted p-values within its family (:func:`judge` computes them);
-            None = a family of one (the raw p-values).
-        m: size of the family; the MDE is computed at α/m (Bonferroni, Holm's first step: conservative).
-        power: power for the MDE.
+        level: the family's significance level.
+        m: size of the confirmatory family the row belongs to (1: judged alone; exploratory rows use 1). The row
+            is judged with the (1 − level/m) interval (Bonferroni), so interval and verdict agree.
+        power: power for the MDE and the seeds needed.
+        confirmatory: False gives the row an exploratory label (:data:`EXPLORATORY_LABELS`), never a verdict.
     """
+    if not (0 < level < 1):
+        raise ConfigError("level", level, "a significance level in (0, 1)")
+    if m < 1:
+        raise ConfigError("m", m, "the family's size, an integer >= 1")
+    a = level / m
     test, p, test2, p2, bound = primary_tests(c, rule)
-    ph = p if p_holm is None else p_holm
-    p2h = p2 if p2_holm is None else p2_holm
-    mde_alpha = alpha / max(1, m)
-    mde_ = mde(c, mde_alpha, power)
+    lo, hi = interval(c, 1 - a)
     large = rule.large_raw(c)
     k = _seeds(c)
+    # p2 for the interval's own level: the interval decides equivalence/inferiority at a/2 per side
+    p_adj = min(1.0, m * p) if _ok(p) else math.nan  # Bonferroni: <= level exactly when the interval excludes 0
+    p2_adj = min(1.0, 2 * m * p2) if _ok(p2) else math.nan
     if k < rule.min_seeds:
         v = f"inconclusive ({k} seed{'' if k == 1 else 's'})"
-        text = f"{v}: fewer than {rule.min_seeds} seeds per cell; not judged (left out of the Holm family)"
-        ph = p2h = math.nan
+        text = f"{v}: fewer than {rule.min_seeds} seeds per cell; not judged"
     else:
-        v, text = _decide(c, rule, ph, p2h, alpha, bound, large, mde_)
-    return Verdict(v, v.split(" (")[0], c.estimate, c.ci_low, c.ci_high, c.confidence, test, p, ph, test2, p2, p2h,
-                   c.p_perm, c.perm_note, c.n_a, c.n_b, c.effect, c.effect_name, mde_, mde_alpha, power, bound,
-                   large, float(rule.margin) if rule.margin is not None else math.nan, alpha, text, c)
+        v, text = decide(rule, c.estimate, lo, hi, large, level_text=_pct(1 - a))
+    if k < POWER_MIN_SEEDS or not _ok(c.p):
+        mde_, n_eff, n_eq = math.nan, math.nan, math.nan
+        note = f"too few seeds ({k}) for a power statement" if k < POWER_MIN_SEEDS else "no spread: no power"
+    else:
+        mde_ = mde(c, a, power)
+        n_eff, n_eq = seeds_needed(c, bound, a, power)
+        what = "images" if c.test.startswith("Wald") else ("pairs" if c.paired else "seeds per condition")
+        note = (f"at the observed SD, {_n(n_eff)} {what} detect ±{bound:g} with {power:.0%} power, "
+                + ("and " + _n(n_eq) + f" {what} show equivalence within ±{bound:g} if there is no effect"
+                   if rule.kind == "effect" else f"(non-inferiority margin)") + f" (level {a:.3g}; n = {k})")
+    cat = v.split(" (")[0]
+    label = v if confirmatory else EXPLORATORY_LABELS[cat]
+    return Verdict(v, cat, confirmatory, label, c.estimate, lo, hi, 1 - a, test, p, p_adj, test2, p2, p2_adj,
+                   c.p_perm, c.perm_note, c.n_a, c.n_b, c.effect, c.effect_name, mde_, a, power, n_eff, n_eq, note,
+                   bound, large, float(rule.margin) if rule.margin is not None else math.nan, level, m, text, c)
 
 
-def judge(comparisons: Sequence[Comparison], rules: Sequence[Rule], alpha: float = 0.05,
-          power: float = 0.8) -> list[Verdict]:
-    """Judge the claim rows of one page: Holm across the rows on the primary p-values, and separately on the
-    second p-values (TOST / inferiority); rows stopped by the ablation guard, or with an undefined p, leave the
-    families. The MDE of every row is at α/m, m the number of rows with a primary p."""
+def _n(x: float) -> str:
+    if not _ok(x):
+        return "n/a"
+    return f"{int(x):,}" if x < 1e6 else "over a million"
+
+
+def judge(comparisons: Sequence[Comparison], rules: Sequence[Rule], level: float = 0.05,
+          power: float = 0.8, m: int | None = None) -> list[Verdict]:
+    """Judge the rows of one confirmatory family: each at level/m with its (1 − level/m) interval
+    (Bonferroni). ``m`` defaults to the number of rows; a family fixed in advance passes its declared size."""
     if len(comparisons) != len(rules):
         raise ConfigError("rules", len(rules), f"one rule per comparison ({len(comparisons)})")
-    ps, p2s = [], []
-    for c, r in zip(comparisons, rules):
-        _, p, _, p2, _ = primary_tests(c, r)
-        keep = _seeds(c) >= r.min_seeds
-        ps.append(p if keep else math.nan)
-        p2s.append(p2 if keep else math.nan)
-    ph, p2h = holm(ps), holm(p2s)
-    m = int(np.isfinite(ps).sum())
-    return [verdict(c, r, alpha, float(a), float(b), m, power)
-            for c, r, a, b in zip(comparisons, rules, ph, p2h)]
+    m = len(comparisons) if m is None else m
+    return [verdict(c, r, level, max(1, m), power) for c, r in zip(comparisons, rules)]
+
+
+def intersection_union(parts: Mapping[str, Verdict], direction: int = 1) -> tuple[str, str, str]:
+    """Combine the verdicts of several families under one claim that must hold in each ("across attacks
+    and dataset pairs"): the intersection-union test (Berger 1982), each family at the row's level.
+
+    Returns (verdict, reason, weakest): "contradicted" if any family is; else "not reproduced (negligible)"
+    if any family is shown negligible (the claim fails there); else "reproduced" only if every family is;
+    else "inconclusive", naming the families that fall short. ``weakest`` names the family whose interval
+    end on the claimed side is lowest (the one the row shows).
+    """
+    if not parts:
+        raise ConfigError("parts", {}, "at least one family")
+    cats = {k: v.verdict for k, v in parts.items()}
+    weakest = min(parts, key=lambda k: _worse_end(parts[k], direction))
+
+    def names(sel):
+        return ", ".join(k for k in parts if sel(cats[k]))
+    if any(c == "contradicted" for c in cats.values()):
+        return "contradicted", f"contradicted in {names(lambda c: c == 'contradicted')}", weakest
+    if any(c.startswith("not reproduced") for c in cats.values()):
+        bad = names(lambda c: c.startswith("not reproduced"))
+        first = next(cats[k] for k in parts if cats[k].startswith("not reproduced"))
+        return first, f"{first} in {bad}: the claim must hold in every family", weakest
+    if all(c == "reproduced" for c in cats.values()):
+        return "reproduced", f"reproduced in every one of the {len(parts)} families", weakest
+    bad = names(lambda c: c != "reproduced")
+    return "inconclusive", (f"inconclusive: not shown in {bad} (reproduced in "
+                            f"{sum(c == 'reproduced' for c in cats.values())} of {len(parts)})"), weakest
+
+
+def _worse_end(v: Verdict, direction: int) -> float:
+    """The interval's end on the side against the claim, in the claim's orientation (no interval: lowest)."""
+    lo, hi = v.ci_low, v.ci_high
+    if not (_ok(lo) and _ok(hi)):
+        return -math.inf
+    return lo if direction > 0 else -hi
 
 
 def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
@@ -435,6 +516,6 @@ def lowfreq_excess_test(shares: pd.DataFrame, regularized: str, unregularized: s
     return compare_by_seed(ex, unregularized, regularized, "excess", confidence=confidence)
 
 
-__all__ = ["VERDICTS", "KINDS", "ABLATION_MIN_SEEDS", "Rule", "Verdict", "primary_tests", "verdict", "judge",
-           "verdict_table", "auc_by_run", "value_at", "pair_by_seed", "compare_by_seed", "seed_means",
+__all__ = ["VERDICTS", "NEGLIGIBLE", "EXPLORATORY_LABELS", "KINDS", "ABLATION_MIN_SEEDS", "POWER_MIN_SEEDS", "Rule",
+           "Verdict", "primary_tests", "decide", "verdict", "judge", "intersection_union", "verdict_table", "auc_by_run", "value_at", "pair_by_seed", "compare_by_seed", "seed_means",
            "lowfreq_test", "lowfreq_null_test", "lowfreq_excess_test"]
