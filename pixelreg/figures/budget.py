@@ -105,6 +105,8 @@ class Budget(OnePoolFigure):
         for label, u, r in plan:
             for cond, c in (("unregularized", u), ("S^Th", r)):
                 run = runs[c]
+                if run.id not in per_run:  # a failed run (FAILED_RUN_RULE): no curve, no point
+                    continue
                 clean, auc = per_run[run.id]
                 rows.append(dict(budget=label, own_profile=not label.startswith("cpu profile"), run=run.id,
                                  seed=c.seed, condition=cond, alpha=c.alpha, epochs=c.epochs,

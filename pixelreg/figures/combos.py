@@ -124,7 +124,7 @@ class Combos(TrainedFigure):
                                      if c.task == t and ((not c.regularized) or c.pool_source == r)))
             cur = [self.curves(sel, noise, self.n_images)] if noise else []
             if self.transfer:
-                cur.append(robust_accuracy(sel, "fgsm", n_images=self.n_images, source=sources[t], precision=self.precision))
+                cur.append(robust_accuracy(self.usable(sel), "fgsm", n_images=self.n_images, source=sources[t], precision=self.precision))
             cur = pd.concat(cur, ignore_index=True)
             cur.insert(0, "pair", p)
             cur.insert(1, "panel", self.panel(r, t))

@@ -134,7 +134,7 @@ class Fig3(TrainedFigure):
                 parts.append(("white-box PGD", pgd, None,
                               [run for run in sel if condition_label(run.config) in PGD_CONDITIONS], self.pgd_images))
             for mode, attack, src, attacked, n in parts:
-                cur = robust_accuracy(attacked, attack, n_images=n, source=src, precision=self.precision)
+                cur = robust_accuracy(self.usable(attacked), attack, n_images=n, source=src, precision=self.precision)
                 cur.insert(0, "panel", self.panel(r, t))
                 cur.insert(1, "reg_data", r)
                 cur.insert(2, "paper_panel", PLANS[self.plan].get(p, "not in the paper"))

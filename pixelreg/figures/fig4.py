@@ -160,7 +160,7 @@ class Fig4(OnePoolFigure):
         n, steps, cutoff = self.n_images, self.steps, self.cutoff
         runs = ensure_runs(self.configs(), runs_dir, progress)
         dist, summ, prof_rows, share_rows, no_start = [], [], [], [], []
-        for run in runs:
+        for run in self.usable(runs):
             table, _ = boundary_distances(run, n_images=n, steps=steps, repeats=5 if steps <= 100 else 1)
             dist.append(table)
             ok = table[table.success]

@@ -77,7 +77,7 @@ class Fig6(OnePoolFigure):
         eps_r = self.eps_robust
         rows = []
         for a in self.attacks:
-            rows.append(robust_accuracy(list(dict.fromkeys(runs)), a, epsilons=sorted({0.0, eps_r}),
+            rows.append(robust_accuracy(self.usable(runs), a, epsilons=sorted({0.0, eps_r}),
                                         n_images=self.n_images, precision=self.precision))
         cur = pd.concat(rows, ignore_index=True)
         wide = cur.pivot_table(index=["run", "seed", "condition", "alpha", "th", "attack"], columns="epsilon",

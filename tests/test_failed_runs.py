@@ -1,0 +1,61 @@
+"""Failed runs on a page: a real divergence planted at the smoke scale is counted, named in the caption and
+left out of every mean and test (pixelreg.figures.common.FAILED_RUN_RULE)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import needs_fmnist
+
+from pixelreg.experiment import config
+from pixelreg.experiment.config import config_hash
+from pixelreg.experiment.runs import NONFINITE, RunStore
+from pixelreg.experiment.train import train
+from pixelreg.figures.common import failures_sentence
+from pixelreg.figures.fig2 import Fig2
+
+pytestmark = needs_fmnist
+
+
+def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
+    # the rule of the cpu, full and paper profiles, on smoke-sized runs
+    monkeypatch.setitem(config.PROFILES, "smoke", dataclasses.replace(config.PROFILES["smoke"], drop_failed=True))
+    page = Fig2(profile="smoke", panels=("fashion-mnist<-fashion-mnist",), seeds=(0, 1), attacks=("gaussian",))
+    runs_dir = tmp_path / "runs"
+    store = RunStore(runs_dir)
+    configs = page.configs()
+    victim = next(c for c in configs if c.target == "thresholded" and c.seed == 1)
+    # plant a genuine divergence under the victim's hash: the same config trained with an absurd learning rate
+    diverged = train(victim.replace(lr=1e6), runs_dir=tmp_path / "other", progress=False)
+    assert diverged.failure["reason"] == NONFINITE
+    dest = runs_dir / config_hash(victim)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(diverged.dir, dest)
+    (dest / "config.json").write_text(json.dumps(victim.to_dict()))
+    assert store.get(victim).failure["reason"] == NONFINITE
+
+    data = page.data(runs_dir=runs_dir, progress=False)
+    runs = data.runs.set_index("run")
+    failed = set(runs.index[runs["failure"].notna()])
+    assert len(runs) == 6 and config_hash(victim) in failed
+    assert "non-finite loss" in runs.loc[config_hash(victim), "failure"]
+    # every failed run (the planted one, and any smoke run that never beat its untrained state) is left out of
+    # the curves, so of every mean and test built on them; every other run is in
+    assert set(data["curves"]["run"]) == set(runs.index) - failed
+    assert 1 not in set(data["curves"].query("condition == 'S^Th'")["seed"])
+    cap = data.caption()
+    n_sth = int(runs.loc[list(failed)].query("condition == 'S^Th'").shape[0])
+    assert f"Failed runs: {len(failed)} of 6" in cap and f"S^Th: {n_sth} of 2" in cap and "not replaced" in cap
+
+
+def test_failures_sentence_known_answers():
+    runs = pd.DataFrame(dict(run=["a", "b", "c"], seed=[0, 1, 0], condition=["S^Th", "S^Th", "unregularized"],
+                             failure=[None, "non-finite loss in epoch 2", None]))
+    s = failures_sentence(runs)
+    assert s.startswith("**Failed runs: 1 of 3**, left out") and "S^Th: 1 of 2 (b seed 1, non-finite loss" in s
+    assert "kept in the means" in failures_sentence(runs, dropped=False)
+    assert failures_sentence(runs.assign(failure=None)) == ("No run failed (non-finite loss, or the untrained "
+                                                            "state selected) of 3.")
