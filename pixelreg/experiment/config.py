@@ -252,12 +252,12 @@ class Profile:
     # trial each; 10% validate early stopping), n_test (held-out images: the pairs analysed), repeats (trials
     # per held-out image), max_epochs / patience / channels (predictor), n_boot (bootstrap resamples).
     fig1: dict[str, Any] = field(default_factory=dict)
-
-    def value(self, name: str) -> Any:
     # Failed runs (non-finite loss, or the untrained state selected) are left out of the pages' means and
     # tests. The smoke profile keeps them in, flagged: its 8-step runs are meant to exercise code paths, and
     # most of its regularized runs never beat the untrained network's validation loss.
     drop_failed: bool = True
+
+    def value(self, name: str) -> Any:
         """A TrainConfig field's value at this profile (``make_config(profile)`` would reset the
         regularization fields, e.g. ``pairs`` and ``pool_size``, because an unregularized config ignores them)."""
         defaults = {f.name: f.default for f in fields(TrainConfig)}
