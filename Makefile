@@ -1,9 +1,11 @@
-# make book   : set up what is missing, execute every notebook at PROFILE (default cpu), build the site
-# make test   : run the test suite
+# make book              : the published book (profile full) from the committed records: no dataset, no training
+# make book PROFILE=cpu  : the from-scratch check: trains the cpu profile's runs (needs Fashion-MNIST), then builds
+# make test              : every test, slow ones included; lists the ten slowest
+# make test-fast         : the tests not marked slow (no end-to-end training, notebooks or book build)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-PROFILE ?= cpu
+PROFILE ?= full
 
 .PHONY: venv test test-fast book bench clean-book
 
@@ -17,13 +19,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 venv: $(VENV)/.installed
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=10
 
 book: venv
-	$(PY) -m pixelreg.book --profile $(PROFILE)
+	$(VENV)/bin/pixelreg book --profile $(PROFILE)
 
 bench: venv
 	$(PY) benchmarks/run.py

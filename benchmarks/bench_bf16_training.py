@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pixelreg.experiment.config import make_config, profile  # noqa: E402
 from pixelreg.robustness.evaluate import robust_accuracy  # noqa: E402
 from pixelreg.analysis.stats import auc  # noqa: E402
-from pixelreg.experiment.sweep import ensure_runs  # noqa: E402
+from pixelreg.experiment.sweep import train_runs  # noqa: E402
 
 MARGINS = {"clean_acc": 0.015, "gaussian_auc": 0.015}  # fixed before the check was run
 
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
             configs.append(make_config("cpu", task="fashion-mnist", precision=prec, seed=seed))
             configs.append(make_config("cpu", task="fashion-mnist", reg_data="fashion-mnist", alpha=prof.alpha,
                                        th=0.8, precision=prec, seed=seed))
-    runs = ensure_runs(configs, args.runs_dir, workers=args.workers)
+    runs = train_runs(configs, args.runs_dir, workers=args.workers)
     rows = []
     for c, r in zip(configs, runs):
         cur = robust_accuracy(r, "gaussian", n_images=args.n_images, precision="fp32")

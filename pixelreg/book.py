@@ -7,7 +7,7 @@ defined in :mod:`pixelreg.cli`):
    object (:data:`pixelreg.figures.FIGURES`, ``Page(profile=...).configs()``): a notebook's parameters are
    all ``None`` (= the page's default) and the book injects only ``profile`` (and ``runs_dir``), so these
    are exactly the runs the notebooks ask for;
-2. **train**: the union of those runs is trained once, in parallel, through :func:`pixelreg.experiment.sweep.ensure_runs`
+2. **train**: the union of those runs is trained once, in parallel, through :func:`pixelreg.experiment.sweep.train_runs`
    (a local pool); finished runs are reused from the run store;
 3. **execute**: every notebook of ``book/_toc.yml`` is executed by papermill with ``profile`` injected,
    into ``_build/staging/<profile>/`` next to copies of the markdown pages, ``_toc.yml`` and
@@ -85,20 +85,20 @@ def train_all(per_page: dict[str, list[TrainConfig]], profile: str, runs_dir: st
     """Train the union of the pages' runs once (finished runs are reused); return seconds spent and counts."""
     from pixelreg.experiment.config import config_hash
     from pixelreg.experiment.runs import RunStore
-    from pixelreg.experiment.sweep import ensure_runs
+    from pixelreg.experiment.sweep import train_runs
 
     configs = union(per_page)
     store = RunStore(runs_dir)
-    missing = [c for c in configs if not ((r := store.get(c)) and r.finished)]
+    missing = store.missing(configs)
     for name, cs in per_page.items():
         miss = sum(1 for c in dict.fromkeys(cs) if c in missing)
         log(f"{name}: {len(set(cs))} runs, {miss} to train")
     log(f"training {len(missing)} of {len(configs)} distinct runs (profile {profile}, run store {store.root})")
     t0 = time.perf_counter()
     if missing:
-        ensure_runs(configs, runs_dir=runs_dir, workers=workers, progress=True)
+        train_runs(configs, runs_dir=runs_dir, workers=workers, progress=True)
     dt = time.perf_counter() - t0
-    unfinished = [config_hash(c) for c in configs if not ((r := store.get(c)) and r.finished)]
+    unfinished = [config_hash(c) for c in store.missing(configs)]
     if unfinished:
         raise SystemExit(f"{len(unfinished)} run(s) did not finish: {', '.join(unfinished)} "
                          f"(see {store.root}/sweeps/*/failures)")
@@ -165,47 +165,100 @@ def write_stub(name: str, profile: str, staging: Path, error: str) -> Path:
     return stub
 
 
+def kernel_config(socket_prefix: Path):
+    """The notebooks' kernel talks to papermill over local IPC sockets (``<socket_prefix>-<n>`` files), not TCP.
+
+    Over TCP, ipykernel warns once per kernel that its traffic is unencrypted; over IPC nothing leaves the
+    machine and there is nothing to warn about. The prefix is absolute (the kernel runs in the staging folder,
+    papermill elsewhere) and one per notebook (kernels started side by side pick their socket numbers
+    independently)."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(socket_prefix)
+    return cfg
+
+
+def default_jobs(n: int) -> int:
+    """Notebooks executed side by side: one more than the cores (a kernel spends part of its time waiting on
+    papermill and on files), at most ``n``."""
+    from pixelreg.experiment.sweep import _cores
+
+    return max(1, min(n, _cores() + 1))
+
+
 def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | None,
-            extra: dict[str, dict] | None = None, stubs: dict[str, str] | None = None) -> dict[str, float]:
-    """Execute each notebook with papermill into ``staging``; return wall seconds per notebook.
+            extra: dict[str, dict] | None = None, stubs: dict[str, str] | None = None,
+            jobs: int | None = None, order: dict[str, float] | None = None) -> dict[str, float]:
+    """Execute each notebook with papermill into ``staging``, ``jobs`` at a time; return wall seconds per notebook.
 
     With ``stubs`` (a dict, the records mode) a notebook that fails with one of :data:`STUB_ERRORS` becomes a
-    stub page (:func:`write_stub`) and its error message is stored under its name; any other error fails.
-    On a terminal, one overall bar (notebooks done / total, ETA) stays below the log lines."""
+    stub page (:func:`write_stub`) and its error message is stored under its name; any other error fails
+    (the notebooks not started yet are cancelled). ``order``: seconds per notebook of an earlier build, so the
+    longest start first. Each kernel gets ``cores // jobs`` torch threads unless ``$OMP_NUM_THREADS`` is set.
+    One line per finished notebook; on a terminal, one overall bar (done / total, ETA) stays below them.
+    """
+    import concurrent.futures as cf
+    import tempfile
+
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from pixelreg.experiment.sweep import above_bar, progress_bar
+    from pixelreg.experiment.sweep import _cores, above_bar, progress_bar
 
-    times = {}
+    names = list(names)
+    jobs = jobs or default_jobs(len(names))
+    todo = sorted(names, key=lambda n: -(order or {}).get(n, 0.0))  # stable: toc order among equals
+    times: dict[str, float] = {}
     bar = progress_bar(len(names), "executing notebooks", "notebook")
     say = above_bar(bar, log)
+    sockets = Path(tempfile.mkdtemp(prefix="pixelreg-kernels-"))
+
+    def one(name: str) -> tuple[str, float, str | None]:
+        params = dict(profile=profile, **(extra or {}).get(name, {}))
+        if runs_dir is not None:
+            params["runs_dir"] = str(runs_dir)
+        t0 = time.perf_counter()
+        (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
+        try:
+            # no ``cwd=``: papermill would chdir this whole process; the kernel starts in staging instead
+            pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
+                                kernel_name=KERNEL, progress_bar=False, request_save_on_cell_execute=False,
+                                resources={"metadata": {"path": str(staging)}},
+                                config=kernel_config(sockets / name))
+        except PapermillExecutionError as e:
+            if stubs is None or e.ename not in STUB_ERRORS:
+                raise
+            return name, time.perf_counter() - t0, f"{e.ename}: {e.evalue}"
+        return name, time.perf_counter() - t0, None
+
+    threads_env = "OMP_NUM_THREADS" not in os.environ and jobs > 1
+    if threads_env:  # the kernels inherit it: jobs kernels share the cores instead of each taking all
+        os.environ["OMP_NUM_THREADS"] = str(max(1, _cores() // jobs))
+    pool = cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
     try:
-        for name in names:
-            params = dict(profile=profile, **(extra or {}).get(name, {}))
-            if runs_dir is not None:
-                params["runs_dir"] = str(runs_dir)
-            t0 = time.perf_counter()
-            say(f"executing {name}.ipynb ...")
-            (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
-            try:
-                pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
-                                    cwd=str(staging), kernel_name=KERNEL, progress_bar=False,
-                                    request_save_on_cell_execute=False)
-            except PapermillExecutionError as e:
-                if stubs is None or e.ename not in STUB_ERRORS:
-                    raise
-                stubs[name] = f"{e.ename}: {e.evalue}"
-                write_stub(name, profile, staging, stubs[name])
-                say(f"{name}: not rendered ({e.ename}); a stub page says what is missing")
-            times[name] = round(time.perf_counter() - t0, 1)
-            say(f"{name}: {times[name]:.1f} s")
+        futures = [pool.submit(one, n) for n in todo]
+        for fut in cf.as_completed(futures):
+            name, dt, error = fut.result()
+            times[name] = round(dt, 1)
+            if error is not None:
+                stubs[name] = error
+                write_stub(name, profile, staging, error)
+                say(f"{name}: {times[name]:.1f} s, not rendered ({error.split(':')[0]}); a stub page says what "
+                    f"is missing")
+            else:
+                say(f"{name}: {times[name]:.1f} s")
             if bar is not None:
                 bar.update(1)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if threads_env:
+            os.environ.pop("OMP_NUM_THREADS", None)
         if bar is not None:
             bar.close()
-    return times
+        shutil.rmtree(sockets, ignore_errors=True)
+    return {n: times[n] for n in names if n in times}
 
 
 def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
@@ -230,7 +283,8 @@ def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
 
 def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: bool = False, only: Sequence[str] | None = None,
           workers: int | None = None, skip_training: bool = False, build_dir: Path = BUILD,
-          params: dict[str, dict] | None = None, retrain: bool = False, train: bool = False) -> Path:
+          params: dict[str, dict] | None = None, retrain: bool = False, train: bool = False,
+          jobs: int | None = None) -> Path:
     """Train, execute and build; return the path of ``index.html``. ``params`` adds per-notebook parameters.
 
     **Records mode** (the default when ``data/results/<profile>/`` holds records, e.g. ``full``): the records
@@ -249,6 +303,8 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     from pixelreg.errors import ConfigError
 
     get_profile(profile)
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+        raise ConfigError("jobs", jobs, "an integer >= 1 (notebooks executed side by side)")
     t_all = time.perf_counter()
     names = notebooks()
     if only:
@@ -288,8 +344,11 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     previous = os.environ.get("PIXELREG_TRAIN")
     if from_records:
         os.environ["PIXELREG_TRAIN"] = "0"  # the notebooks' kernels inherit it
+    old = build_dir / f"timings-{profile}.json"
+    prev = json.loads(old.read_text()) if old.is_file() else {}
     try:
-        timings["notebooks"] = execute(todo, profile, staging, runs_dir, params, stubs)
+        timings["notebooks"] = execute(todo, profile, staging, runs_dir, params, stubs, jobs=jobs,
+                                       order=prev.get("notebooks"))
     finally:
         if from_records:
             os.environ.pop("PIXELREG_TRAIN") if previous is None else os.environ.update(PIXELREG_TRAIN=previous)
@@ -301,8 +360,6 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     timings["site_build_seconds"] = round(time.perf_counter() - t0, 1)
     timings["total_seconds"] = round(time.perf_counter() - t_all, 1)
     log(f"site built in {timings['site_build_seconds']} s; total {timings['total_seconds']} s")
-    old = build_dir / f"timings-{profile}.json"
-    prev = json.loads(old.read_text()) if old.is_file() else {}
     if only:  # keep the other notebooks' last timings
         timings["notebooks"] = {**prev.get("notebooks", {}), **timings["notebooks"]}
     old.parent.mkdir(parents=True, exist_ok=True)

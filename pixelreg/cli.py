@@ -90,7 +90,20 @@ def config_from_args(args: argparse.Namespace, **extra):
 def cmd_train(args: argparse.Namespace) -> int:
     from pixelreg.experiment.train import train
 
-    config = config_from_args(args, seed=args.seed)
+    from pixelreg.experiment.config import config_hash
+    from pixelreg.experiment.records import import_for
+    from pixelreg.experiment.runs import RunStore
+    from pixelreg.experiment.sweep import training_estimate
+    from pixelreg.experiment.train import resolve
+
+    config = resolve(config_from_args(args, seed=args.seed))  # the hash the run store names it by
+    store = RunStore(args.runs_dir)
+    if store.missing([config]):
+        if import_for([config], args.runs_dir):  # a published run is served, not trained again
+            print(f"run {config_hash(config)} imported from its published record (data/results): its metrics and "
+                  f"evaluations, no checkpoint; nothing trained", file=sys.stderr)
+        elif not args.quiet:
+            print(training_estimate([config], store), file=sys.stderr, flush=True)
     run = train(config, runs_dir=args.runs_dir, device=args.device, progress=not args.quiet)
     m = run.metrics
     best = run.provenance.get("best_epoch")
@@ -265,7 +278,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``pixelreg sweep``: exit 0 when every run of the grid is done (or submitted), 1 if some failed, 2 on bad input."""
     from pixelreg.experiment.config import config_hash
     from pixelreg.experiment.runs import RunStore
-    from pixelreg.experiment.sweep import (SlurmOptions, Sweep, describe, format_status, lock_held, missing, submit_and_wait,
+    from pixelreg.experiment.sweep import (SlurmOptions, Sweep, describe, format_status, lock_held, submit_and_wait, training_estimate,
                         varying_fields)
 
     _check_executor_args(args)
@@ -279,7 +292,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(format_status(sweep.status(), configs), file=out)
         return 0
 
-    todo = missing(configs, store)
+    todo = store.missing(configs)
+    if todo and not args.dry_run:  # runs the published records hold are served, not trained
+        from pixelreg.experiment.records import import_for
+
+        imported = import_for(todo, args.runs_dir)
+        if imported:
+            print(f"{len(imported)} run(s) imported from the published records (data/results), not trained: "
+                  + ", ".join(imported), file=sys.stderr)
+            todo = store.missing(todo)
     busy = [c for c in todo if lock_held(store.root / f"{config_hash(c)}.lock")]
     if busy:  # being trained right now by another job: a second job would only wait on the run's lock
         print(f"{len(busy)} run(s) are being trained by another process; not submitted again: "
@@ -306,6 +327,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError("wait", False, "--wait with the local executor (this process feeds its worker pool)")
     slurm = SlurmOptions(args.partition, args.gpus_per_node, args.cpus_per_task, args.time, args.mem,
                          args.array_parallelism, dict(args.slurm_extra)) if args.executor == "slurm" else None
+    if args.executor != "slurm":
+        log(training_estimate(todo, store, args.workers or default_workers() if args.executor == "local" else 1))
     t0 = time.time()
     failures = submit_and_wait(sweep, todo, executor=args.executor, workers=args.workers, device=args.device,
                                slurm=slurm, wait=wait, log=log)
@@ -329,6 +352,8 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
     p.add_argument("--only", default=None, help="comma-separated notebooks to (re)execute, e.g. fig2,claims")
     p.add_argument("--workers", type=int, default=None, help="parallel training processes (default: sweep's)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="notebooks executed side by side (default: the cores + 1)")
     p.add_argument("--skip-training", action="store_true", help="let each notebook train what it needs")
     p.add_argument("--train", action="store_true",
                    help="a profile with published records: also train the runs they do not cover (default: "
@@ -389,7 +414,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     index = book.build(profile, args.runs_dir, args.strict, only, args.workers, args.skip_training,
-                       retrain=args.retrain, train=args.train)
+                       retrain=args.retrain, train=args.train, jobs=args.jobs)
     print(index)
     return 0
 

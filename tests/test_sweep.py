@@ -15,7 +15,7 @@ from pixelreg import cli
 from pixelreg.experiment.config import config_hash, make_config
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.runs import RunStore
-from pixelreg.experiment.sweep import Sweep, SweepError, ensure_runs, sweep_id
+from pixelreg.experiment.sweep import Sweep, SweepError, sweep_id, train_runs
 
 REPO = Path(__file__).resolve().parent.parent
 PIXELREG = [sys.executable, "-m", "pixelreg.cli"]
@@ -134,7 +134,7 @@ def test_failing_config_is_recorded_while_others_complete(tmp_path, capsys):
     assert rec["type"] == "ConfigError" and "Traceback" in rec["traceback_tail"]
     # the Python API raises one error naming every failed run, after the others finished (debug: in-process)
     with pytest.raises(SweepError, match=config_hash(bad)):
-        ensure_runs(grid(*argv), runs_dir=tmp_path, executor="debug", progress=False)
+        train_runs(grid(*argv), runs_dir=tmp_path, executor="debug", progress=False)
 
 
 @needs_data
@@ -158,7 +158,7 @@ def test_sweep_resumes_a_killed_run(tmp_path):
     run_dir = RunStore(tmp_path).path(config)
     assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "DONE").exists()
     assert Sweep([config], RunStore(tmp_path)).status()[0]["state"] == "pending"
-    (run,) = ensure_runs([config], runs_dir=tmp_path, executor="local", workers=1, progress=False)
+    (run,) = train_runs([config], runs_dir=tmp_path, executor="local", workers=1, progress=False)
     assert run.finished and run.dir == run_dir
     m = run.metrics
     assert [r["epoch"] for r in m] == [0, 1, 2, 3]

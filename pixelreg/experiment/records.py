@@ -48,6 +48,7 @@ full-profile record (32 boundary images: 5 + 1 repeats) is about 0.4 MB; no reco
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
 import os
@@ -67,7 +68,7 @@ from pixelreg.experiment.config import PROFILES, TrainConfig, config_hash
 from pixelreg.errors import ConfigError, RecordOnlyRunError
 from pixelreg.hashing import content_hash
 from pixelreg.experiment.runs import (RECORD_ONLY, REPO_ROOT, Run, RunStore, atomic_torch_save, atomic_write_bytes,
-                   atomic_write_json, params_hash, record_only_error)
+                   atomic_write_json, params_hash, read_cache_entry, record_only_error, write_cache_entry)
 
 SCHEMA = "pixelreg.run-record"
 SCHEMA_VERSION = 1
@@ -188,14 +189,17 @@ def build_record(run: Run, profile: str) -> tuple[dict, list[str]]:
         if not _KEY_RE.match(key):
             raise ConfigError("evaluation", str(evals / name), "a cache file named <name>-<12 hex digits>.json")
         try:
-            params = json.loads((evals / name).read_text())
-        except json.JSONDecodeError as e:
+            params, sha = read_cache_entry(evals / name)
+        except ValueError as e:
             raise ConfigError("evaluation", str(evals / name), f"a JSON of cache parameters ({e})") from e
         ev_name, _, digest = key.rpartition("-")
         if params_hash(params) != digest:
             raise ConfigError("evaluation", str(evals / name),
                               f"cache parameters that hash to {digest} (they hash to {params_hash(params)})")
         text = csv.read_bytes()
+        if sha is not None and _sha256(text) != sha:
+            raise ConfigError("evaluation", str(csv), "a cached table that matches its checksum (it was damaged "
+                              "after it was computed; delete it and its .json to recompute it)")
         entry: dict[str, Any] = dict(key=key, name=ev_name, params=params, csv=text.decode("utf-8").split("\n"),
                                      csv_sha256=_sha256(text))
         used.update({name, csv.name})
@@ -376,8 +380,7 @@ def _materialise(store: RunStore, rec: Record) -> str:
         try:
             evals = tmp / "evals"
             for e in rec.data["evaluations"]:
-                atomic_write_json(evals / f"{e['key']}.json", e["params"])
-                atomic_write_bytes(evals / f"{e['key']}.csv", rec.tables[e["key"]])
+                write_cache_entry(evals, e["key"], e["params"], rec.tables[e["key"]])
             for fname, t in rec.tensors.items():
                 atomic_torch_save(evals / fname, t)
             atomic_write_json(tmp / "metrics.json", rec.data["metrics"])
@@ -410,16 +413,46 @@ def import_records(profile_or_dir: str | os.PathLike, runs_dir: str | os.PathLik
     """
     folder = records_dir(profile_or_dir)
     files = sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) if folder.is_dir() else []
-    records = [read_record(p) for p in files]
+    store = RunStore(runs_dir)
+    # a finished run is left alone whatever its record says, so its record need not be read (a rebuild
+    # then costs a directory listing, not a read of every record)
+    present = [p for p in files if (store.root / p.stem / "DONE").is_file()]
+    records = [read_record(p) for p in files if p not in present]
     if isinstance(profile_or_dir, str) and profile_or_dir in PROFILES:
         for rec in records:
             if rec.profile != profile_or_dir:
                 raise ConfigError("record", str(rec.path), f"a record of profile {profile_or_dir!r} in "
                                   f"{_display(folder)}; it says profile {rec.profile!r}")
-    store = RunStore(runs_dir)
     if records:
         store.root.mkdir(parents=True, exist_ok=True)
-    return [dict(run=rec.run, record=rec.path, status=_materialise(store, rec)) for rec in records]
+    out = [dict(run=p.stem, record=p, status="present") for p in present]
+    out += [dict(run=rec.run, record=rec.path, status=_materialise(store, rec)) for rec in records]
+    return sorted(out, key=lambda r: r["run"])
+
+
+def published_record(config: TrainConfig) -> Path | None:
+    """The published record of ``config``'s run (``data/results/<profile>/<hash>.json`` of any profile), or None."""
+    h = config_hash(config)
+    return next((p for p in sorted(RESULTS_DIR.glob(f"*/{h}.json")) if p.is_file()), None)
+
+
+def import_for(configs: Iterable[TrainConfig], runs_dir: str | os.PathLike | None = None) -> list[str]:
+    """Import the published records of those ``configs`` whose run the store lacks; return the imported run ids.
+
+    How every entry point (a page's runs, ``pixelreg train``, a sweep) serves a run that the records hold
+    without training it. Each record is read and checked (:func:`read_record`) before its run appears.
+    """
+    store = RunStore(runs_dir)
+    imported = []
+    for c in store.missing(list(configs)):
+        path = published_record(c)
+        if path is None:
+            continue
+        rec = read_record(path)
+        store.root.mkdir(parents=True, exist_ok=True)
+        if _materialise(store, rec) == "imported":
+            imported.append(rec.run)
+    return imported
 
 
 def drop_record_only_runs(runs_dir: str | os.PathLike | None = None,
@@ -492,4 +525,89 @@ def records_status(profile: str | os.PathLike, configs: Iterable[TrainConfig] | 
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "MAX_RECORD_BYTES", "RESULTS_DIR", "RecordOnlyRunError", "Record",
            "records_dir", "tensor_file_name", "encode_tensor", "decode_tensor", "build_record", "export_runs",
-           "read_record", "import_records", "drop_record_only_runs", "records_status", "record_only_error"]
+           "read_record", "import_records", "published_record", "import_for", "write_table_record",
+           "read_table_record", "drop_record_only_runs", "records_status", "record_only_error"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# table records: computed tables that are not evaluations of one run (Fig. 1's simulated-V1 analysis)
+
+TABLE_SCHEMA = "pixelreg.table-record"
+TABLE_SCHEMA_VERSION = 1
+
+
+def _encode_table(df: pd.DataFrame, binary: bool) -> dict:
+    """One table: ``csv`` lines (exact: pandas writes floats with their shortest round-trip repr), or, for a
+    large numeric table (``binary``), each column as float32 / int32 bytes, zlib-compressed and base64-encoded."""
+    if not binary:
+        text = df.to_csv(index=False).encode()
+        return dict(format="csv", csv=text.decode().split("\n"), sha256=_sha256(text))
+    cols = {}
+    for name in df.columns:
+        kind = "int32" if pd.api.types.is_integer_dtype(df[name]) else "float32"
+        raw = df[name].to_numpy().astype("<i4" if kind == "int32" else "<f4").tobytes()
+        cols[str(name)] = dict(dtype=kind, sha256=_sha256(raw),
+                               data=base64.b64encode(zlib.compress(raw, 9)).decode("ascii"))
+    return dict(format="columns", rows=len(df), columns=cols)
+
+
+def _decode_table(entry: dict) -> pd.DataFrame:
+    """Inverse of :func:`_encode_table`; ValueError (or KeyError, zlib.error) on a damaged entry."""
+    if entry.get("format") == "csv":
+        text = "\n".join(entry["csv"]).encode()
+        if _sha256(text) != entry["sha256"]:
+            raise ValueError("a table does not match its checksum")
+        return pd.read_csv(io.BytesIO(text))
+    if entry.get("format") != "columns":
+        raise ValueError(f"table format {entry.get('format')!r}")
+    out = {}
+    for name, col in entry["columns"].items():
+        raw = zlib.decompress(base64.b64decode(col["data"], validate=True))
+        if _sha256(raw) != col["sha256"] or len(raw) != 4 * entry["rows"]:
+            raise ValueError(f"column {name} does not match its checksum or length")
+        out[name] = np.frombuffer(raw, dtype="<i4" if col["dtype"] == "int32" else "<f4").copy()
+    return pd.DataFrame(out)
+
+
+def write_table_record(path: str | os.PathLike, kind: str, key: str, params: dict,
+                       tables: dict[str, pd.DataFrame], binary: Iterable[str] = (),
+                       meta: dict[str, Any] | None = None, max_bytes: int | None = MAX_RECORD_BYTES) -> int:
+    """Write computed tables as one checksummed JSON file (atomically); return its size in bytes.
+
+    ``binary`` names the large numeric tables stored as float32/int32 columns (the others are exact CSV);
+    ``meta`` is stored as JSON, values exact. A file larger than ``max_bytes`` raises ConfigError and nothing
+    is written (None: no limit, for the run store's caches). Read back with :func:`read_table_record`.
+    """
+    binary = set(binary)
+    record = dict(schema=TABLE_SCHEMA, schema_version=TABLE_SCHEMA_VERSION, kind=kind, key=key, params=params,
+                  meta=meta or {}, tables={k: _encode_table(v, k in binary) for k, v in tables.items()})
+    from pixelreg import __version__
+
+    record["exported_with"] = {"pixelreg": __version__}
+    blob = (json.dumps(record, indent=1, sort_keys=True, default=str) + "\n").encode()
+    if max_bytes is not None and len(blob) > max_bytes:
+        raise ConfigError("record", str(path), f"a table record of at most {max_bytes:,} bytes; this one would be "
+                          f"{len(blob):,} bytes")
+    atomic_write_bytes(Path(path), blob)
+    return len(blob)
+
+
+def read_table_record(path: str | os.PathLike, key: str | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """(meta, tables) of a table record written by :func:`write_table_record`, every checksum verified.
+
+    Raises:
+        ConfigError naming the file: unreadable, another schema or version, a key other than ``key``, or a
+        table that does not match its checksum.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes())
+        if data.get("schema") != TABLE_SCHEMA or data.get("schema_version") != TABLE_SCHEMA_VERSION:
+            raise ValueError(f"schema {data.get('schema')!r} version {data.get('schema_version')!r}")
+        if key is not None and data.get("key") != key:
+            raise ValueError(f"key {data.get('key')!r}, expected {key!r}")
+        tables = {k: _decode_table(v) for k, v in data["tables"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, zlib.error) as e:
+        raise ConfigError("record", str(path), f"a {TABLE_SCHEMA} version {TABLE_SCHEMA_VERSION} file whose "
+                          f"checksums match ({type(e).__name__}: {e}); delete it to recompute") from e
+    return data.get("meta", {}), tables

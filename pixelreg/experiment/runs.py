@@ -323,6 +323,11 @@ class RunStore:
         os.replace(tmp, p)
         return Run(p, config)
 
+    def missing(self, configs: Sequence[TrainConfig]) -> list[TrainConfig]:
+        """The distinct configs (in order of first appearance) whose run is not finished here: absent, partial
+        or training now. The one missing-runs check of the package (the book's plan, the pages, sweeps)."""
+        return [c for c in dict.fromkeys(configs) if not ((r := self.get(c)) is not None and r.finished)]
+
     def runs(self) -> list[Run]:
         if not self.root.is_dir():
             return []
@@ -348,34 +353,123 @@ def current_evaluation() -> dict | None:
     return _EVALUATION.get()
 
 
+# An evaluation cache entry is two files: ``evals/<key>.csv`` (the table) and ``evals/<key>.json``
+# ``{"params": <the parameters>, "csv_sha256": <sha256 of the CSV bytes>}``. Entries written before the
+# checksum existed hold the bare parameters in the JSON; the first read of such an entry verifies its CSV
+# against the published record when the run has one (a record-only run) and otherwise accepts it once, and in
+# both cases adds the checksum. A CSV that does not match its checksum is never served: one warning line
+# names it, and the table is re-imported from the record (record-only runs) or recomputed.
+ENTRY_KEYS = ("params", "csv_sha256")
+
+
+def cache_entry(params: dict, csv: bytes) -> dict:
+    """The JSON of a cache entry (:data:`ENTRY_KEYS`)."""
+    return {"params": params, "csv_sha256": content_hash(csv, length=None)}
+
+
+def read_cache_entry(path: str | os.PathLike) -> tuple[dict, str | None]:
+    """(params, csv_sha256) of an entry's JSON; csv_sha256 is None for an entry written before checksums.
+    Raises ValueError (json.JSONDecodeError) for a JSON that cannot be read."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    if set(data) == set(ENTRY_KEYS) and isinstance(data["params"], dict):
+        return data["params"], data["csv_sha256"]
+    return data, None
+
+
+def write_cache_entry(evals: Path, stem: str, params: dict, csv: bytes) -> None:
+    """Write an entry: the JSON (parameters and checksum) first, then the CSV, each atomically."""
+    atomic_write_json(evals / f"{stem}.json", cache_entry(params, csv))
+    atomic_write_bytes(evals / f"{stem}.csv", csv)
+
+
+def _warn(msg: str) -> None:
+    print(f"pixelreg: warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _record_table(run_dir: Path, stem: str) -> tuple[dict, bytes] | None:
+    """(params, CSV bytes) of evaluation ``stem`` in the published record of a record-only run, checksum
+    verified; None when the run has no record or the record lacks (or has a damaged copy of) the entry."""
+    marker = run_dir / RECORD_ONLY
+    if not marker.is_file():
+        return None
+    try:
+        record = Path(json.loads(marker.read_text())["record"])
+        record = record if record.is_absolute() else REPO_ROOT / record
+        data = json.loads(record.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for e in data.get("evaluations", []):
+        if e.get("key") == stem:
+            csv = "\n".join(e["csv"]).encode()
+            if content_hash(csv, length=None) == e.get("csv_sha256"):
+                return e["params"], csv
+    return None
+
+
+def _serve(evals: Path, stem: str) -> pd.DataFrame | None:
+    """The cached table ``stem`` if its CSV matches its checksum (repaired from the record if it can be); None
+    when it is absent or damaged beyond repair (the caller computes it). See the comment on :data:`ENTRY_KEYS`."""
+    csv, js = evals / f"{stem}.csv", evals / f"{stem}.json"
+    if not csv.is_file():
+        return None
+    data = csv.read_bytes()
+    try:
+        params, sha = read_cache_entry(js)
+    except (OSError, ValueError):
+        params, sha = None, "unreadable"
+    if sha is None:  # written before checksums: verify against the record if there is one, else accept once
+        rec = _record_table(evals.parent, stem)
+        if rec is None or rec[1] == data:
+            atomic_write_json(js, cache_entry(params, data))
+            return pd.read_csv(io.BytesIO(data))
+        sha = "the record's"
+    if sha != "unreadable" and content_hash(data, length=None) == sha:
+        return pd.read_csv(io.BytesIO(data))
+    rec = _record_table(evals.parent, stem)
+    if rec is not None:
+        _warn(f"cached evaluation {csv} does not match its checksum; re-imported from the published record")
+        write_cache_entry(evals, stem, rec[0], rec[1])
+        return pd.read_csv(io.BytesIO(rec[1]))
+    _warn(f"cached evaluation {csv} does not match its checksum; not used, recomputing it")
+    return None
+
+
 def cached_lookup(run_dir: str | os.PathLike, name: str, params: dict) -> pd.DataFrame | None:
-    """The cached table of :func:`cached_table` if it exists, else None (never computes)."""
-    csv = Path(run_dir) / "evals" / f"{name}-{params_hash(params)}.csv"
-    return pd.read_csv(csv) if csv.is_file() else None
+    """The cached table of :func:`cached_table` if it exists and matches its checksum, else None (never
+    computes; a damaged entry of a record-only run is re-imported from its record)."""
+    return _serve(Path(run_dir) / "evals", f"{name}-{params_hash(params)}")
 
 
 def cached_table(run_dir: str | os.PathLike, name: str, params: dict,
                  compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """Return the cached table ``<run_dir>/evals/<name>-<hash(params)>.csv``, computing it once.
 
-    Concurrent callers serialise on a lock; the CSV appears atomically with a JSON of its parameters.
+    Concurrent callers serialise on a lock; the CSV appears atomically after a JSON of its parameters and the
+    CSV's checksum. A cached CSV is served only when it matches that checksum (:func:`cached_lookup`);
+    otherwise it is recomputed and replaced.
     """
     evals = Path(run_dir) / "evals"
     evals.mkdir(parents=True, exist_ok=True)
     stem = f"{name}-{params_hash(params)}"
-    csv = evals / f"{stem}.csv"
-    if csv.is_file():
-        return pd.read_csv(csv)
+    damaged = False
+    if (evals / f"{stem}.csv").is_file():
+        hit = _serve(evals, stem)
+        if hit is not None:
+            return hit
+        damaged = True  # warned once already: recompute without a second look
     with FileLock(str(evals / f"{stem}.lock")):
-        if csv.is_file():
-            return pd.read_csv(csv)
+        if not damaged and (evals / f"{stem}.csv").is_file():  # another process may have written it meanwhile
+            hit = _serve(evals, stem)
+            if hit is not None:
+                return hit
         token = _EVALUATION.set(dict(name=name, key=stem, params=params, run_dir=str(run_dir)))
         try:
             table = compute()
         finally:
             _EVALUATION.reset(token)
-        atomic_write_json(evals / f"{stem}.json", params)
-        atomic_write_bytes(csv, table.to_csv(index=False).encode())
+        write_cache_entry(evals, stem, params, table.to_csv(index=False).encode())
     return table
 
 

@@ -35,6 +35,7 @@ import dataclasses
 import datetime as _dt
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -350,16 +351,6 @@ def lock_held(path: Path) -> bool:
     return False
 
 
-def missing(configs: Sequence[TrainConfig], store: RunStore) -> list[TrainConfig]:
-    """Configs whose run is not finished in the store (absent, partial or running)."""
-    out = []
-    for c in configs:
-        r = store.get(c)
-        if r is None or not r.finished:
-            out.append(c)
-    return out
-
-
 # --------------------------------------------------------------------------------------------- the job
 
 def _failure_record(e: BaseException, tb: str | None = None) -> dict:
@@ -609,14 +600,16 @@ def _submit_and_wait(sweep: Sweep, configs: Sequence[TrainConfig], executor: str
 
 # --------------------------------------------------------------------------------------------- Python API
 
-def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None = None,
-                executor: str = "local", workers: int | None = None, progress: bool = True,
-                device: str | None = None) -> list[Run]:
+def train_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None = None,
+               executor: str = "local", workers: int | None = None, progress: bool = True,
+               device: str | None = None) -> list[Run]:
     """Train the missing runs of ``configs`` in parallel and return their :class:`Run` s, in order.
 
-    Finished runs are reused; partial ones resume. Raises :class:`SweepError` listing every failed config after
-    all the others have finished. ``executor``: "local" (``workers`` processes, default 2 or the core count),
-    "debug" (in this process, sequential) or "slurm" (waits for the cluster; prefer ``pixelreg sweep``).
+    Finished runs are reused; partial ones resume. Before training, one line says what will be trained and
+    for about how long (:func:`training_estimate`). Raises :class:`SweepError` listing every failed config
+    after all the others have finished. ``executor``: "local" (``workers`` processes, default 2 or the core
+    count), "debug" (in this process, sequential) or "slurm" (waits for the cluster; prefer ``pixelreg sweep``).
+    It never looks at the published records: :func:`runs_for` does, then calls this.
     """
     from pixelreg.experiment.train import resolve
 
@@ -625,12 +618,15 @@ def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | No
     configs = [resolve(canonical(c)) for c in configs]  # the hash make_config would give (alpha=0 etc.)
     unique = list({config_hash(c): c for c in configs}.values())
     store = RunStore(runs_dir)
-    todo = missing(unique, store)
+    todo = store.missing(unique)
     log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
     if todo:
         sweep = Sweep(unique, store)
         sweep.update_manifest()
+        n_workers = (workers or default_workers()) if executor == "local" else 1
         log(f"pixelreg: training {len(todo)} of {len(unique)} run(s) ({executor}); sweep {sweep.id}")
+        if executor != "slurm":
+            log("pixelreg: " + training_estimate(todo, store, n_workers))
         failures = submit_and_wait(sweep, todo, executor=executor, workers=workers, device=device, log=log,
                                    progress=progress)
         if failures:
@@ -642,6 +638,111 @@ def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | No
             raise SweepError({config_hash(c): dict(type="Unfinished", message="the run did not finish")})
         runs.append(r)
     return runs
+
+
+def runs_for(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None = None,
+             progress: bool = True) -> list[Run]:
+    """The finished runs of ``configs``, in order: what every page and entry point asks for its runs.
+
+    A run comes from the run store; else from its published record (:func:`pixelreg.experiment.records.import_for`,
+    a checkpoint-free run whose cached evaluations are the published ones); else it is trained
+    (:func:`train_runs`, which first says what and for how long). With training switched off
+    (``PIXELREG_TRAIN=0``, the book's records mode) a run in none of them raises :class:`MissingRunsError`.
+    """
+    from pixelreg.experiment.records import import_for
+    from pixelreg.experiment.runs import missing_runs_error, training_allowed
+
+    store = RunStore(runs_dir)
+    missing = store.missing(configs)
+    if missing:
+        imported = import_for(missing, runs_dir)
+        if imported and progress:
+            print(f"pixelreg: {len(imported)} run(s) imported from the published records (data/results) into "
+                  f"{store.root}", file=sys.stderr, flush=True)
+        missing = store.missing(missing)
+    if missing and not training_allowed():
+        raise missing_runs_error(missing)
+    if missing:
+        train_runs(missing, runs_dir=runs_dir, progress=progress)
+    runs = {c: store.get(c) for c in dict.fromkeys(configs)}
+    return [runs[c] for c in configs]
+
+
+# --------------------------------------------------------------------------------------------- estimates
+
+def planned_steps(config: TrainConfig) -> int:
+    """Optimizer steps of a run (as :func:`pixelreg.experiment.train.train` counts them): per epoch, one per batch
+    of the training images left after the validation split."""
+    from pixelreg.experiment.data import SPLIT_SIZES
+
+    n = config.train_subset or SPLIT_SIZES[config.task][0]
+    n -= int(n * config.valid_portion)
+    return max(1, math.ceil(-(-n // config.batch_size) * config.epochs))
+
+
+def _speed_key(c: TrainConfig, level: int) -> tuple:
+    keys = [(c.arch, c.width, c.regularized, c.task, c.batch_size, c.pairs if c.regularized else 0, c.precision),
+            (c.arch, c.width, c.regularized), ()]
+    return keys[level]
+
+
+def measured_step_seconds(store: RunStore | None = None) -> list[tuple[TrainConfig, float]]:
+    """(config, wall seconds per optimizer step) of every finished run with a measured wall time: the published
+    records (``data/results/*/``) and the runs trained in ``store``."""
+    from pixelreg.experiment.records import RESULTS_DIR
+
+    out = []
+    sources = [p for p in sorted(RESULTS_DIR.glob("*/*.json"))]
+    for p in sources:
+        try:
+            rec = json.loads(p.read_text())
+            prov, cfg = rec["provenance"], TrainConfig.from_dict(rec["config"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if prov.get("wall_time_seconds") and prov.get("steps"):
+            out.append((cfg, float(prov["wall_time_seconds"]) / int(prov["steps"])))
+    for run in (store.runs() if store is not None else []):
+        prov = run.provenance
+        if run.finished and not run.record_only and prov.get("wall_time_seconds") and prov.get("steps"):
+            out.append((run.config, float(prov["wall_time_seconds"]) / int(prov["steps"])))
+    return out
+
+
+def training_estimate(configs: Sequence[TrainConfig], store: RunStore | None = None, workers: int = 1) -> str:
+    """One line: what is about to be trained and about how long it takes, from measured seconds per step.
+
+    Each run's steps (:func:`planned_steps`) times the median seconds per step of the most comparable measured
+    runs (:func:`measured_step_seconds`: same architecture, width, task, batch, pairs and precision; else same
+    architecture, width and regularization; else all), divided over ``workers`` parallel runs. The measured
+    machine may differ from this one, which the line says.
+    """
+    import statistics
+
+    measured = measured_step_seconds(store)
+    labels: dict[str, int] = {}
+    total, basis = 0.0, set()
+    unknown = 0
+    from pixelreg.experiment.config import condition_label
+
+    for c in configs:
+        label = f"{condition_label(c)} ({c.task}, width {c.width}, {c.epochs:g} epochs)"
+        labels[label] = labels.get(label, 0) + 1
+        for level in range(3):
+            same = [s for m, s in measured if _speed_key(m, level) == _speed_key(c, level)]
+            if same:
+                total += planned_steps(c) * statistics.median(same)
+                basis.add(len(same))
+                break
+        else:
+            unknown += 1
+    what = "; ".join(f"{n} x {label}" for label, n in labels.items())
+    if unknown == len(configs):
+        return f"about to train {len(configs)} run(s): {what}; no measured run to estimate the time from"
+    minutes = total / max(1, workers) / 60
+    return (f"about to train {len(configs)} run(s): {what}; estimated {minutes:.0f} min "
+            f"({sum(planned_steps(c) for c in configs):,} steps, {workers} at a time, from the seconds per step of "
+            f"{max(basis)} comparable measured run(s), on the machine that measured them"
+            + (f"; {unknown} run(s) with no comparable measurement not counted" if unknown else "") + ")")
 
 
 # --------------------------------------------------------------------------------------------- status table

@@ -377,19 +377,12 @@ def resolve_panels(plan_panels: Sequence[str], default_pools, task: str | None, 
 
 def ensure_runs(configs: Sequence[TrainConfig], runs_dir: str | Path | None = None,
                 progress: bool = True) -> list[Run]:
-    """Runs for the configs in order, training the missing ones (in parallel via :mod:`pixelreg.experiment.sweep`);
-    with training switched off (``PIXELREG_TRAIN=0``) a missing run raises :class:`MissingRunsError`."""
-    from pixelreg.experiment.sweep import ensure_runs as sweep_ensure
+    """Runs for the configs in order (:func:`pixelreg.experiment.sweep.runs_for`): from the run store, else
+    imported from their published records, else trained; with training switched off (``PIXELREG_TRAIN=0``) a
+    run in none of them raises :class:`MissingRunsError`."""
+    from pixelreg.experiment.sweep import runs_for
 
-    unique = list(dict.fromkeys(configs))
-    store = RunStore(runs_dir)
-    missing = [c for c in unique if not ((r := store.get(c)) and r.finished)]
-    if missing and not training_allowed():
-        raise missing_runs_error(missing)
-    if missing:
-        sweep_ensure(missing, runs_dir=runs_dir, progress=progress)
-    runs = {c: store.get(c) for c in unique}
-    return [runs[c] for c in configs]
+    return runs_for(configs, runs_dir=runs_dir, progress=progress)
 
 
 # A run fails when its loss became non-finite or model selection kept the untrained epoch-0 state

@@ -31,13 +31,15 @@ from pixelreg.errors import ConfigError
 from pixelreg.hashing import content_hash
 from pixelreg.neural.predictor import (NeuralData, Predictor, SimulatedV1, fit_predictor, load_responses, per_neuron_correlation,
                       predict, response_similarity, similarity_correlation, upper_pairs)
+from pixelreg.experiment.records import RESULTS_DIR, read_table_record, write_table_record
 from pixelreg.experiment.runs import RunStore, atomic_torch_save
 from pixelreg.similarity import pixel_similarity
 from pixelreg.figures.common import FigureData, Page, fmt
 
-__all__ = ["Fig1", "fig1_tables", "SIMULATIONS"]
+__all__ = ["Fig1", "fig1_tables", "SIMULATIONS", "export_tables", "stored_tables"]
 
 _PREDICTOR_VERSION = 1  # bump when fit_predictor or Predictor change, so cached predictors are not reused
+_TABLES_VERSION = 1  # bump when the tables computed from a predictor change (published tables then recompute)
 
 
 def _cache_key(params: dict, data: NeuralData | None) -> str:
@@ -106,8 +108,18 @@ def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, se
     if n_neurons is not None:
         p["n_neurons"] = n_neurons
     t0 = time.perf_counter()
+    real = None if data is None else (data if isinstance(data, NeuralData) else load_responses(data))
+    key_params = {"profile": p, "seed": seed, "simulated": real is None, "version": _PREDICTOR_VERSION}
+    if zero_dc and real is None:  # only then: the predictors cached before the option keep their keys
+        key_params["zero_dc"] = True
+    key = _cache_key(key_params, real)
+    # the tables follow from the predictor's inputs and the pairs kept for plotting
+    tables_key = content_hash({"predictor": key, "max_pairs": max_pairs, "version": _TABLES_VERSION}, length=16)
+    stored = stored_tables(profile, tables_key, cache_dir)
+    if stored is not None:
+        return stored
     rates_te = None
-    if data is None:
+    if real is None:
         from pixelreg.experiment.data import natural_image_pool
 
         v1 = SimulatedV1(p["n_neurons"], seed=seed, zero_dc=zero_dc)
@@ -119,7 +131,6 @@ def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, se
         cell_type = np.where(v1.is_complex.numpy(), "complex", "simple")
         source, real = repr(v1), None
     else:
-        real = data if isinstance(data, NeuralData) else load_responses(data)
         n_test = min(p["n_test"], real.n_images // 5)
         if n_test < 3:
             raise ConfigError("data", real, "at least 15 images (a fifth are held out, >= 3)")
@@ -131,10 +142,6 @@ def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, se
         cell_type = np.full(real.n_neurons, "unknown")
         source = real.meta.get("path", "NeuralData")
     fit_kwargs = dict(seed=seed, max_epochs=p["max_epochs"], patience=p["patience"], channels=p["channels"])
-    key_params = {"profile": p, "seed": seed, "simulated": real is None, "version": _PREDICTOR_VERSION}
-    if zero_dc and real is None:  # only then: the predictors cached before the option keep their keys
-        key_params["zero_dc"] = True
-    key = _cache_key(key_params, real)
     model, hist, cache_hit = _fit_cached(cache_dir, key, im_tr, r_tr, {**fit_kwargs, "num_threads": num_threads})
     t_fit = time.perf_counter() - t0
     pred_te = predict(model, im_te)
@@ -179,9 +186,64 @@ def fig1_tables(profile: str = DEFAULT_PROFILE, n_neurons: int | None = None, se
             "n_test_images": n, "test_trials": int(r_te.shape[0]), "n_pairs_total": n * (n - 1) // 2,
             "n_pairs_table": len(pairs), "epochs_trained": len(hist), "cache_hit": cache_hit, "cache_key": key,
             "fit_seconds": round(t_fit, 2), "wall_seconds": round(time.perf_counter() - t0, 2),
-            **{f"param_{k}": v for k, v in p.items()}}
-    return {"pairs": pairs, "correlations": correlations, "predictor": predictor, "history": hist,
-            "meta": pd.DataFrame({"parameter": list(meta), "value": list(meta.values())})}
+            **{f"param_{k}": v for k, v in p.items()}, "tables_key": tables_key}
+    tables = {"pairs": pairs, "correlations": correlations, "predictor": predictor, "history": hist}
+    if cache_dir is not None:
+        write_table_record(Path(cache_dir) / f"fig1-tables-{tables_key}.json", "fig1", tables_key,
+                           dict(key_params, max_pairs=max_pairs), tables, binary=("pairs",), meta=meta,
+                           max_bytes=None)
+    return {**tables, "meta": _meta_table(meta)}
+
+
+def _meta_table(meta: dict) -> pd.DataFrame:
+    return pd.DataFrame({"parameter": list(meta), "value": list(meta.values())})
+
+
+def published_tables_dir(profile: str) -> Path:
+    """Where Fig. 1's tables of a profile are published: ``data/results/<profile>/fig1/``."""
+    return RESULTS_DIR / profile / "fig1"
+
+
+def stored_tables(profile: str, tables_key: str, cache_dir: str | Path | None) -> dict[str, pd.DataFrame] | None:
+    """Fig. 1's tables for ``tables_key`` from the published record of the profile, else from the run store's
+    cache (``<cache_dir>/fig1-tables-<key>.json``), each checksummed; None when neither holds them. A damaged
+    file is never served: one warning line names it, and the tables are recomputed (and the cache rewritten)."""
+    import sys
+
+    places = [published_tables_dir(profile) / f"fig1-{tables_key}.json"]
+    if cache_dir is not None:
+        places.append(Path(cache_dir) / f"fig1-tables-{tables_key}.json")
+    for path in places:
+        if not path.is_file():
+            continue
+        try:
+            meta, tables = read_table_record(path, key=tables_key)
+        except ConfigError as e:
+            print(f"pixelreg: warning: {path} is damaged and is not used ({e.allowed.split(' (')[0]}); "
+                  f"recomputing Fig. 1's tables", file=sys.stderr, flush=True)
+            continue
+        meta = {**meta, "tables_from": str(path)}
+        return {**tables, "meta": _meta_table(meta)}
+    return None
+
+
+def export_tables(profile: str, seed: int = 0, out_dir: str | Path | None = None) -> list[Path]:
+    """Compute (or read from the run store's cache) Fig. 1's tables of every simulation at ``profile`` with the
+    page's defaults and publish them as table records (default ``data/results/<profile>/fig1/``), so that the
+    page is read, not recomputed, by every build; return the files written."""
+    out = Path(out_dir) if out_dir is not None else published_tables_dir(profile)
+    written = []
+    for zero_dc in SIMULATIONS.values():
+        t = fig1_tables(profile=profile, seed=seed, cache_dir=RunStore(None).root / "fig1", zero_dc=zero_dc)
+        meta = dict(zip(t["meta"]["parameter"], t["meta"]["value"]))
+        meta.pop("tables_from", None)
+        key = meta["tables_key"]
+        tables = {k: v for k, v in t.items() if k != "meta"}
+        path = out / f"fig1-{key}.json"
+        write_table_record(path, "fig1", key, dict(profile=profile, seed=seed, zero_dc=zero_dc), tables,
+                           binary=("pairs",), meta=meta)
+        written.append(path)
+    return written
 
 
 # The two simulated populations Fig. 1 shows side by side: whether the Gabor receptive fields respond to mean
