@@ -81,3 +81,17 @@ class Beyond(OnePoolFigure):
 
 
 PAGE = Beyond
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
+from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, noisy_auc  # noqa: E402
+
+CLAIMS = (
+    Claim("sth-vs-noise-aug", "S^Th is more robust to Gaussian noise than plain Gaussian-noise data augmentation "
+          "(not a claim of the paper: the practical comparison a reader will ask for)", "beyond the paper",
+          ("beyond",), "{pairs}, S^Th vs Gaussian-noise augmentation (σ of the beyond page), Gaussian noise",
+          f"{AUC_SUMMARY}; S^Th − noise augmentation", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
+          lambda d, ctx: compare_by_seed(noisy_auc(d["beyond"]["curves"], attack="gaussian"), "noise-aug", "S^Th"),
+          "AUC"),
+)

@@ -190,3 +190,26 @@ def noisy_aucs(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 PAGE = Combos
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
+from pixelreg.figures.claimrows import SESOI_AUC, SESOI_AUC_WHY, Claim, families  # noqa: E402
+
+
+def _across(d, ctx):
+    """Per (dataset pair, attack) family of the combinations page, S^Th − unregularized AUC over ε > 0."""
+    fams = families(d["combos"]["curves"], order=lambda k: (k[-1] == "fgsm", *k))
+    return {f"{t} <- {r}, {ATTACK_LABELS.get(a, a)}": compare_by_seed(v, "unregularized", "S^Th")
+            for (t, r, a), v in fams.items()}
+
+
+CLAIMS = (
+    Claim("across", "Robustness gains hold across regularization sets and black-box attacks",
+          "Results, conclusion", ("combos",), "S^Th vs unregularized in every (dataset pair, attack) family of the "
+          "combinations page: {pairs}, each under Gaussian, uniform and salt-and-pepper noise and transferred "
+          "FGSM; the boundary attack has its own row",
+          "per family, the AUC over ε > 0 per run; S^Th − unregularized; intersection-union: every family must "
+          "pass, not their mean", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY), _across, "AUC",
+          across=True),
+)

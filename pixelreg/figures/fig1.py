@@ -303,3 +303,37 @@ class Fig1(Page):
 
 
 PAGE = Fig1
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.stats import wald_test  # noqa: E402
+from pixelreg.analysis.verdicts import Rule  # noqa: E402
+from pixelreg.figures.claimrows import Claim, NoData  # noqa: E402
+
+SESOI_R = 0.1
+SESOI_R_WHY = ("r = 0.1 is the conventional 'small' correlation: below it, pixel similarity explains under 1% of "
+               "the variance of the predicted-response similarity")
+
+
+def _fig1(d, ctx):
+    """Per simulation, Pearson r of predictor vs pixel similarity, tested on its image-bootstrap SE."""
+    c = d["fig1"]["correlations"]
+    if "simulation" not in c.columns:
+        c = c.assign(simulation="as computed")
+    sel = c[(c.source == "predictor") & (c.reference == "pixel") & (c.method == "pearson")]
+    if sel.empty:
+        raise NoData("no predictor-vs-pixel correlation in fig1")
+    out = {}
+    for _, r in sel.iterrows():
+        se = (r.ci_high - r.ci_low) / (2 * 1.959963984540054)  # the image bootstrap's 95% interval as an SE
+        out[str(r.simulation)] = wald_test(float(r.r), float(se), int(r.n_images), what="bootstrap SE")
+    return out if len(out) > 1 else next(iter(out.values()))
+
+
+CLAIMS = (
+    Claim("fig1", "Similarities from a V1 response predictor correlate with pixel similarity", "Fig. 1",
+          ("fig1",), "simulated V1 population with a CNN response predictor, both simulations (with and without a "
+          "response to mean luminance); the claim must hold in each", "Pearson r of predicted-response similarity "
+          "with pixel similarity over held-out image pairs; test on the image-bootstrap SE",
+          Rule(sesoi=SESOI_R, unit="r", why=SESOI_R_WHY), _fig1, "r", across=True),
+)

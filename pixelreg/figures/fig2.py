@@ -125,3 +125,46 @@ class Fig2(TrainedFigure):
 
 
 PAGE = Fig2
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
+from pixelreg.figures.claimrows import (AUC_SUMMARY, NO_LOSS_MARGIN, SESOI_AUC, SESOI_AUC_WHY,  # noqa: E402
+                                        SLIGHT_LOSS_MARGIN, Claim, auc_gain, clean_gain, families, mean_auc)
+from pixelreg.figures import claimrows as _cr  # noqa: E402
+
+
+def _head_to_head(a: str, b: str):
+    """b − a per seed of the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families."""
+    return lambda d, ctx: compare_by_seed(mean_auc(list(families(d["fig2"]["curves"]).values())), a, b)
+
+
+CLAIMS = (
+    Claim("gain-task", "Regularized with its own images (MNIST <- MNIST), the model is more robust to Gaussian "
+          "noise", "Fig. 2a", ("fig2",), "{pairs}, S^Th vs unregularized, Gaussian noise (fig2)",
+          f"{AUC_SUMMARY}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
+          auc_gain("fig2", "gaussian"), "AUC", pool="task"),
+    Claim("gain-natural", "Regularized with ImageNet (natural images), the model is more robust to Gaussian noise",
+          "Fig. 2b, 2c", ("fig2",), "{pairs}, S^Th vs unregularized, Gaussian noise (fig2)",
+          f"{AUC_SUMMARY}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
+          auc_gain("fig2", "gaussian"), "AUC", pool="natural", across=True),
+    Claim("clean-task", "... without incurring any loss on distortion-free images", "Fig. 2a", ("fig2",),
+          "{pairs}, S^Th vs unregularized, clean test accuracy (fig2)",
+          f"accuracy at ε = 0 per run; S^Th − unregularized; 'no loss' = at most {NO_LOSS_MARGIN:g}",
+          Rule(kind="no_loss", margin=NO_LOSS_MARGIN, unit="accuracy", why=_cr.NO_LOSS_WHY), clean_gain(),
+          "accuracy", pool="task"),
+    Claim("clean-natural", "... at the expense of a slight loss in clean accuracy (ImageNet)", "Fig. 2b, 2c",
+          ("fig2",), "{pairs}, S^Th vs unregularized, clean test accuracy (fig2)",
+          f"accuracy at ε = 0 per run; S^Th − unregularized; 'slight' = at most {SLIGHT_LOSS_MARGIN:g}",
+          Rule(kind="no_loss", margin=SLIGHT_LOSS_MARGIN, unit="accuracy", why=_cr.SLIGHT_LOSS_WHY), clean_gain(),
+          "accuracy", pool="natural", across=True),
+    Claim("sth-vs-pixel", "S^Th helps further than S^pixel", "Figs. 2-3 text", ("fig2",),
+          "S^Th vs S^pixel head to head, all noise attacks and dataset pairs of fig2 ({pairs})",
+          "per seed, the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families; S^Th − S^pixel",
+          Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY), _head_to_head("S^pixel", "S^Th"), "AUC"),
+    Claim("pixel-gain", "Raw S^pixel as the target also helps", "Figs. 2-3 text", ("fig2",),
+          "S^pixel vs unregularized, all noise attacks and dataset pairs of fig2 ({pairs})",
+          "per seed, the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families; "
+          "S^pixel − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
+          _head_to_head("unregularized", "S^pixel"), "AUC"),
+)

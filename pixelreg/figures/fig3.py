@@ -160,3 +160,28 @@ class Fig3(TrainedFigure):
 
 
 PAGE = Fig3
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
+from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc, pair_name  # noqa: E402
+
+
+def _transferred(d, ctx):
+    """Per dataset pair of fig3, S^Th − unregularized AUC over ε > 0 under FGSM transferred from the
+    unregularized source."""
+    if not ctx["all_pairs"]:
+        raise NoData("fig3 has no dataset pair")
+    out = {pair_name(t, r): compare_by_seed(noisy_auc(d["fig3"]["curves"], attack="fgsm", mode="transferred",
+                                                      task=t, reg_data=r), "unregularized", "S^Th")
+           for t, r in ctx["all_pairs"]}
+    return out if len(out) > 1 else next(iter(out.values()))
+
+
+CLAIMS = (
+    Claim("fgsm-transfer", "Regularized models are more robust to FGSM transferred from an unregularized model, "
+          "with ImageNet and with the task's own images", "Fig. 3a, 3b", ("fig3",),
+          "{pairs}, S^Th vs unregularized, transferred FGSM (fig3); every pair must pass",
+          f"{AUC_SUMMARY}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
+          _transferred, "AUC", across=True),
+)

@@ -260,3 +260,75 @@ def lowfreq_sentences(shares: pd.DataFrame, cutoff: float, runs_without_start: s
 
 
 PAGE = Fig4
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+import math as _math  # noqa: E402
+
+from pixelreg.analysis.verdicts import Rule, compare_by_seed as _cmp  # noqa: E402
+from pixelreg.figures.claimrows import (AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, SESOI_ERROR,  # noqa: E402
+                                        SESOI_ERROR_WHY, Claim, NoData, auc_gain, band_test)
+
+SESOI_LOG_MSE = _math.log(1.1)  # boundary attack: minimal perturbations 10% larger (MSE) in log units
+SESOI_SHARE = 0.02  # low-frequency share of perturbation power: 2 percentage points
+_SHARE_WHY = "2 percentage points of the perturbation's power: the smallest shift a spectrum plot shows"
+
+
+def _boundary(d, ctx):
+    b = d["fig4"]["boundary"].copy()
+    b = b[np.isfinite(b["mean_median_mse"]) & (b["mean_median_mse"] > 0)]
+    if b.empty:
+        raise NoData("no successful boundary attack")
+    b["log_mse"] = np.log(b["mean_median_mse"])
+    return _cmp(b, "unregularized", "S^Th", value="log_mse")
+
+
+def _shares(d) -> pd.DataFrame:
+    f4 = d["fig4"]
+    sh = f4.tables.get("shares") if hasattr(f4, "tables") else f4.get("shares")
+    if sh is None or sh.empty or "source" not in sh.columns or not (sh["source"] == "start").any():
+        raise NoData("no start-direction null for the boundary perturbations (fig4's shares table)")
+    both = sh.groupby(["condition", "seed"])["source"].transform(lambda s: s.nunique() == 2)
+    return sh[both.astype(bool)]  # runs whose null is missing (records without it) leave the comparison
+
+
+def _lowfreq_beyond_start(d, ctx):
+    # both conditions together: per seed, the mean share of all attacked images minus that of their starts
+    return lowfreq_null_test(_shares(d).assign(condition="all"), "all")
+
+
+def _lowfreq_excess(d, ctx):
+    sh = _shares(d)
+    absent = sorted({"unregularized", "S^Th"} - set(sh["condition"]))
+    if absent:  # e.g. a model whose boundary attack found no start (a one-class model at the smoke scale)
+        raise NoData(f"no boundary perturbations with their null for {' and '.join(absent)}")
+    return lowfreq_excess_test(sh, "S^Th")
+
+
+CLAIMS = (
+    Claim("fourier-band", "Regularized models are insensitive to high-frequency perturbations", "poster ii",
+          ("fourier",), "{pairs}, S^Th vs unregularized, Fourier-basis perturbations by band (the Fourier-map "
+          "evaluation): error under the high band minus error under the low band, paired by seed",
+          "per (condition, seed), mean error of the high band − mean error of the low band; S^Th − unregularized "
+          "(claimed negative)", Rule(direction=-1, sesoi=SESOI_ERROR, unit="error", why=SESOI_ERROR_WHY),
+          band_test("fourier", "bands"), "error"),
+    Claim("boundary", "Regularized models are more robust to the boundary attack (larger minimal perturbations)",
+          "Results", ("fig4",), "{pairs}, S^Th vs unregularized, reference boundary attack (fig4)",
+          "log of the mean over repeats of the median per-pixel MSE per run; S^Th − unregularized",
+          Rule(sesoi=SESOI_LOG_MSE, unit="log MSE", why="a 10% larger minimal perturbation (MSE)"), _boundary,
+          "log MSE"),
+    Claim("lowfreq-start", "Minimal boundary perturbations contain mostly low frequencies", "poster ii", ("fig4",),
+          "{pairs}, both conditions of fig4, longer boundary attack, share of non-DC power at r <= cutoff",
+          "per seed, mean share of the attack's perturbations − mean share of the directions their starting "
+          "points alone imply (start − x: the init's blend of the image with uniform noise)",
+          Rule(sesoi=SESOI_SHARE, unit="share", why=_SHARE_WHY), _lowfreq_beyond_start, "share"),
+    Claim("lowfreq-reg", "Regularized models' minimal perturbations are more low-frequency than unregularized ones",
+          "poster ii", ("fig4",), "{pairs}, S^Th vs unregularized, excess low-frequency share over the "
+          "start-direction null (fig4)",
+          "per (condition, seed), mean attack share − mean start share; S^Th − unregularized",
+          Rule(sesoi=SESOI_SHARE, unit="share", why=_SHARE_WHY), _lowfreq_excess, "share"),
+    Claim("highfreq", "Regularized models are more robust to high-pass-filtered noise", "poster ii", ("fig4",),
+          "{pairs}, S^Th vs unregularized, Gaussian noise high-passed above the cutoff (fig4)",
+          f"{AUC_SUMMARY} under high-pass noise; S^Th − unregularized",
+          Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY), auc_gain("fig4", "high-pass", table="band"), "AUC"),
+)

@@ -97,3 +97,51 @@ class Fig5(OnePoolFigure):
 
 
 PAGE = Fig5
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
+from pixelreg.figures.claimrows import ABL, AUC_SUMMARY, SESOI_AUC, Claim, NoData, noisy_auc  # noqa: E402
+
+_EFF_WHY = "the same 0.03 AUC as a gain: a cheaper setting may lose less than a gain is worth"
+
+
+def _cells(d) -> pd.DataFrame:
+    """Fig. 5's per-run AUC over ε > 0 with k and N."""
+    f5 = d["fig5"]
+    pts = f5["points"][["run", "pairs", "pool_size", "alpha"]]
+    auc = noisy_auc(f5["curves"], attack=f5["curves"]["attack"].iloc[0])
+    return auc.merge(pts, on="run").drop_duplicates("run")
+
+
+def _efficiency(which: str):
+    """Smallest against largest k (at the profile's N) or N (at the profile's k): not worse by more than the
+    margin."""
+    def compare(d, ctx):
+        t = _cells(d)
+        reg = t[t["alpha"] > 0]
+        fixed = d["fig5"].params
+        if which == "k":
+            reg, col = reg[reg["pool_size"] == fixed["fixed_pool_size"]], "pairs"
+        else:
+            reg, col = reg[reg["pairs"] == fixed["fixed_pairs"]], "pool_size"
+        vals = sorted(reg[col].unique())
+        if len(vals) < 2:
+            raise NoData(f"fewer than two values of {which} in fig5")
+        lo, hi = vals[0], vals[-1]
+        cells = reg[reg[col].isin([lo, hi])].assign(
+            condition=lambda x: np.where(x[col] == lo, f"{which}={lo}", f"{which}={hi}"))
+        return compare_by_seed(cells, f"{which}={hi}", f"{which}={lo}")
+    return compare
+
+
+CLAIMS = (
+    Claim("efficiency-k", "A small regularization batch k suffices", "poster iii", ("fig5",),
+          "{pairs}, smallest vs largest k at the profile's N (fig5)",
+          f"{AUC_SUMMARY}; smallest k − largest k; no loss larger than {SESOI_AUC:g} AUC",
+          Rule(kind="no_loss", margin=SESOI_AUC, unit="AUC", why=_EFF_WHY, **ABL), _efficiency("k"), "AUC"),
+    Claim("efficiency-N", "A small pool N suffices", "poster iii", ("fig5",),
+          "{pairs}, smallest vs largest N at the profile's k (fig5)",
+          f"{AUC_SUMMARY}; smallest N − largest N; no loss larger than {SESOI_AUC:g} AUC",
+          Rule(kind="no_loss", margin=SESOI_AUC, unit="AUC", why=_EFF_WHY, **ABL), _efficiency("N"), "AUC"),
+)
