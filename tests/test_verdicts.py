@@ -317,6 +317,11 @@ def test_pairing_by_seed_and_unpaired_fallback():
                               _curves(0.05, 4, 0.005, seeds=[10, 11, 12, 13], conds=("x", "S^Th"))]))
     b = b[b.condition != "x"]
     assert pair_by_seed(b, "unregularized", "S^Th") is None
+    # a seed one condition lacks (a failed run) loses its pair; the rest stay paired
+    lost = a[~((a.condition == "S^Th") & (a.seed == 2))]
+    p3 = pair_by_seed(lost, "unregularized", "S^Th")
+    assert list(p3.seed) == [0, 1, 3]
+    assert compare_by_seed(lost, "unregularized", "S^Th").test == "paired t"
     c = compare_by_seed(b, "unregularized", "S^Th")
     assert c.test == "Welch t" and (c.n_a, c.n_b) == (4, 4) and math.isnan(c.p_perm)
     with pytest.raises(ConfigError, match="summary"):  # two attacks in one table: one row per seed required

@@ -137,7 +137,7 @@ class Rule:
         large = (f" and Δ >= the 'large' threshold {self.large:g}{u}" if self.large is not None else
                  f" and Δ >= {self.large_effect:g} SD ('large')" if self.large_effect is not None else "")
         return (f"claim {side}: reproduced if {ci} excludes 0 on the claimed side{large} and does not lie inside "
-                f"±{self.sesoi:g}{u} (SESOI); contradicted if it excludes 0 on the other side and does not lie "
+                f"±{self.sesoi:.3g}{u} (SESOI); contradicted if it excludes 0 on the other side and does not lie "
                 f"inside ±SESOI; not reproduced (negligible) if it lies inside ±SESOI, significant or not; "
                 "otherwise inconclusive"
                 + (f"; fewer than {self.min_seeds} seeds per cell: inconclusive" if self.min_seeds else "") + ".")
@@ -272,7 +272,7 @@ def decide(rule: Rule, estimate: float, lo: float, hi: float, large: float = mat
     b = rule.sesoi
     if -b < lo and hi < b:
         sig = " though it also excludes 0" if (lo > 0 or hi < 0) else ""
-        return NEGLIGIBLE, (f"not reproduced (negligible): {where} lies inside ±{b:g}{u} (SESOI){sig}; "
+        return NEGLIGIBLE, (f"not reproduced (negligible): {where} lies inside ±{b:.3g}{u} (SESOI){sig}; "
                             f"Δ = {est}{u}")
     if worse > 0:
         if _ok(large) and d * estimate < large:
@@ -282,11 +282,11 @@ def decide(rule: Rule, estimate: float, lo: float, hi: float, large: float = mat
             return "inconclusive", (f"inconclusive: {where} excludes 0, but Δ = {est}{u} is below the 'large' "
                                     f"threshold {large:.3g}{u}")
         return "reproduced", (f"reproduced: {where} excludes 0 in the claimed direction and is not inside "
-                              f"±{b:g}{u}" + (f"; Δ >= the 'large' threshold {large:.3g}{u}" if _ok(large) else ""))
+                              f"±{b:.3g}{u}" + (f"; Δ >= the 'large' threshold {large:.3g}{u}" if _ok(large) else ""))
     if better < 0:
         return "contradicted", (f"contradicted: {where} excludes 0 opposite to the claim and is not inside "
-                                f"±{b:g}{u}")
-    return "inconclusive", (f"inconclusive: {where} holds 0 and reaches beyond ±{b:g}{u}: neither an effect nor "
+                                f"±{b:.3g}{u}")
+    return "inconclusive", (f"inconclusive: {where} holds 0 and reaches beyond ±{b:.3g}{u}: neither an effect nor "
                             "its absence is shown")
 
 
@@ -328,9 +328,13 @@ def verdict(c: Comparison, rule: Rule, level: float = 0.05, m: int = 1, power: f
         mde_ = mde(c, a, power)
         n_eff, n_eq = seeds_needed(c, bound, a, power)
         what = "images" if c.test.startswith("Wald") else ("pairs" if c.paired else "seeds per condition")
-        note = (f"at the observed SD, {_n(n_eff)} {what} detect ±{bound:g} with {power:.0%} power, "
-                + ("and " + _n(n_eq) + f" {what} show equivalence within ±{bound:g} if there is no effect"
-                   if rule.kind == "effect" else f"(non-inferiority margin)") + f" (level {a:.3g}; n = {k})")
+        if rule.kind == "effect":
+            note = (f"at the observed SD, {_n(n_eff)} {what} detect ±{bound:.3g} with {power:.0%} power, and "
+                    f"{_n(n_eq)} show equivalence within ±{bound:.3g} if there is no effect (level {a:.3g}; n = {k})")
+        else:  # non-inferiority is one side of the equivalence interval: its seeds are at most n_eq
+            n_eff = math.nan
+            note = (f"at the observed SD, at most {_n(n_eq)} {what} show non-inferiority within the margin "
+                    f"{bound:.3g} with {power:.0%} power if there is no loss (level {a:.3g}; n = {k})")
     cat = v.split(" (")[0]
     label = v if confirmatory else EXPLORATORY_LABELS[cat]
     return Verdict(v, cat, confirmatory, label, c.estimate, lo, hi, 1 - a, test, p, p_adj, test2, p2, p2_adj,
@@ -441,8 +445,9 @@ def value_at(curves: pd.DataFrame, epsilon: float, keys: Sequence[str] = RUN_KEY
 
 def pair_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", condition: str = "condition",
                  seed: str = "seed") -> pd.DataFrame | None:
-    """Columns ``seed``, ``a``, ``b`` (the values of the two conditions per seed, sorted by seed) if both
-    conditions have exactly the same seeds; None otherwise (compare unpaired).
+    """Columns ``seed``, ``a``, ``b`` (the values of the two conditions per seed, sorted by seed) over the seeds
+    both conditions have (a seed one condition lacks, e.g. a failed run, loses its pair), if they share at least
+    two; None otherwise (compare unpaired).
 
     ``summary`` must hold one row per (condition, seed): filter it to one attack / panel first.
     """
@@ -452,8 +457,9 @@ def pair_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", cond
             raise ConfigError("condition", c, f"one of {sorted(set(summary[condition]))}")
         if v[seed].duplicated().any():
             raise ConfigError("summary", c, "one row per (condition, seed): filter to one attack/panel first")
-    if set(va[seed]) != set(vb[seed]):
+    if len(set(va[seed]) & set(vb[seed])) < 2:
         return None
+    # seeds of one condition only (a failed run: FAILED_RUN_RULE of the figures) lose their pair
     out = va.rename(columns={value: "a"}).merge(vb.rename(columns={value: "b"}), on=seed).sort_values(seed)
     return out.reset_index(drop=True)
 
@@ -461,7 +467,7 @@ def pair_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", cond
 def compare_by_seed(summary: pd.DataFrame, a: str, b: str, value: str = "auc", condition: str = "condition",
                     seed: str = "seed", confidence: float = 0.95) -> Comparison:
     """The primary comparison of b − a on a per-run summary: :func:`pixelreg.analysis.stats.paired_test` paired by seed
-    when both conditions have the same seeds (they then share initial weights, split and data order), else
+    over the seeds both conditions have (they then share initial weights, split and data order), else
     :func:`pixelreg.analysis.stats.welch_test` on all runs."""
     pairs = pair_by_seed(summary, a, b, value, condition, seed)
     if pairs is not None:
