@@ -165,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pixelreg.robustness import evaluate
 
     if args.attack not in ATTACKS:
-        raise ConfigError("attack", args.attack, f"one of {ATTACKS}")
+        raise ConfigError("attack", args.attack, f"one of {', '.join(ATTACKS)}")
     eps = parse_epsilons(args.epsilons)
     n = args.n_images if args.n_images is not None else (1000 if args.attack == "boundary" else 2000)
     if n < 1:

@@ -566,7 +566,118 @@ class BoundaryAttack:
         return BoundaryResult(delta=delta, success=success, mse=mse, labels=labels.cpu())
 
 
+# --------------------------------------------------------------------------------------------------------
+# The registry: every attack the package evaluates, by name. Adding an attack is one entry here (or one
+# register() call next to its class, as pixelreg.robustness.spectra does for the band-limited noise):
+# evaluate (make_attack, the reference ε grids, the CLI's --attack) and the figures (the noise attacks, the
+# labels in prose) read this and nothing else.
+
+def _linspace(hi: float) -> tuple[float, ...]:
+    return tuple(float(e) for e in np.linspace(0.0, hi, 10))
+
+
+def _grids(mnist_like: tuple[float, ...], cifar10: tuple[float, ...], cifar100: tuple[float, ...] | None = None
+           ) -> dict[str, tuple[float, ...]]:
+    """Per task: Fashion-MNIST uses MNIST's grid (the reference has none of its own), CIFAR-100 CIFAR-10's unless given."""
+    return {"mnist": mnist_like, "fashion-mnist": mnist_like, "cifar10": cifar10, "cifar100": cifar100 or cifar10}
+
+
+@dataclass(frozen=True)
+class AttackKind:
+    """One registered attack.
+
+    Attributes:
+        name: its key in tables, caches and the CLI (``Attack.name`` of what ``make`` builds).
+        label: the attack in prose ("Gaussian noise").
+        family: "noise" (the paper's random noise), "band" (band-limited noise), "gradient" (FGSM, PGD),
+            "minimal" (the boundary attack: minimal perturbations, no ε grid, own API).
+        make: ``make(clip=, cutoff=, steps=, source=, source_id=) -> Attack``; None for "minimal".
+        grids: the reference ε grid per task, [0, 1] pixel units (10 points, np.linspace(0, hi, 10), spec
+            §9.1, unless stated); empty for "minimal".
+        units: what ε means.
+    """
+
+    name: str
+    label: str
+    family: str
+    make: Callable[..., Attack] | None
+    grids: dict[str, tuple[float, ...]]
+    units: str
+
+    def __repr__(self) -> str:
+        return f"AttackKind({self.name!r}, {self.family})"
+
+
+ATTACKS: dict[str, AttackKind] = {}
+DEFAULT_CUTOFF = 0.1  # cycles/pixel, low/high-pass split of the band-limited noise attacks
+FAMILIES = ("noise", "band", "gradient", "minimal")
+
+
+def register(kind: AttackKind) -> AttackKind:
+    """Add an attack to :data:`ATTACKS` (a second registration under the same name is an error)."""
+    if kind.family not in FAMILIES:
+        raise ConfigError("family", kind.family, f"one of {', '.join(FAMILIES)}")
+    if kind.name in ATTACKS:
+        raise ConfigError("name", kind.name, "an attack name not registered yet")
+    ATTACKS[kind.name] = kind
+    return kind
+
+
+def attacks_of(*families: str) -> tuple[str, ...]:
+    """Names of the registered attacks of these families, in registration order."""
+    return tuple(n for n, k in ATTACKS.items() if k.family in families)
+
+
+def _white_box_pgd(steps: int = PGD_STEPS, source=None, source_id=None, **_) -> Attack:
+    if source is not None:
+        raise ConfigError("source", source_id or type(source).__name__, "only for fgsm (PGD is white-box)")
+    return PGD(steps=steps)
+
+
+# MNIST-like: up to the customary 0.3 (Madry et al.), finer where undefended models still hold out; CIFAR:
+# 0, 0.5, 1, 2, 4, 8 and 16 in units of 1/255, as robustness papers report them (8/255 the usual one).
+PGD_GRID_MNIST = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+PGD_GRID_CIFAR = tuple(k / 255 for k in (0, 0.5, 1, 2, 4, 8, 16))
+
+register(AttackKind("gaussian", "Gaussian noise", "noise", lambda clip="bounds", **_: GaussianNoise(clip),
+                    _grids(_linspace(0.5), _linspace(0.1)), "per-pixel standard deviation"))
+register(AttackKind("uniform", "uniform noise", "noise", lambda clip="bounds", **_: UniformNoise(clip),
+                    _grids(_linspace(0.5), _linspace(0.1)), "L-infinity bound"))
+register(AttackKind("salt-pepper", "salt-and-pepper noise", "noise", lambda clip="bounds", **_: SaltPepper(clip),
+                    _grids(_linspace(0.3), _linspace(0.1)), "fraction of pixels"))
+register(AttackKind("fgsm", "FGSM", "gradient",
+                    lambda source=None, source_id=None, **_: FGSM(source=source, source_id=source_id),
+                    _grids(_linspace(0.5), _linspace(0.02), _linspace(0.005)), "L-infinity step"))
+# white-box L∞ PGD: not in the reference (the paper ran no white-box attack)
+register(AttackKind("pgd", "white-box PGD", "gradient", _white_box_pgd, _grids(PGD_GRID_MNIST, PGD_GRID_CIFAR),
+                    "L-infinity bound"))
+register(AttackKind("boundary", "boundary attack", "minimal", None, {}, "minimal perturbation (MSE)"))
+
+
+def make_attack(name: str, source: nn.Module | None = None, source_id: str | None = None,
+                clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, steps: int = PGD_STEPS) -> Attack:
+    """The registered attack ``name`` (:data:`ATTACKS`, not "boundary"); ``source`` makes "fgsm" a transferred FGSM.
+
+    "pgd" is white-box L∞ PGD with ``steps`` iterations and step 2.5·ε/steps (:class:`PGD`; its repr, which
+    holds ``steps``, is part of the evaluation cache key).
+    """
+    kind = ATTACKS.get(name)
+    if kind is None or kind.make is None:
+        raise ConfigError("attack", name, f"one of {', '.join(attacks_of('noise', 'band', 'gradient'))}")
+    return kind.make(clip=clip, cutoff=cutoff, steps=steps, source=source, source_id=source_id)
+
+
+def epsilon_grids() -> dict[str, dict[str, tuple[float, ...]]]:
+    """The reference ε grids as task -> attack -> grid, from the registry."""
+    out: dict[str, dict[str, tuple[float, ...]]] = {}
+    for name, kind in ATTACKS.items():
+        for task, grid in kind.grids.items():
+            out.setdefault(task, {})[name] = grid
+    return out
+
+
 __all__ = ["Attack", "GaussianNoise", "UniformNoise", "SaltPepper", "FGSM", "PGD", "PGD_STEPS", "BoundaryAttack",
            "blended_uniform_noise_init",
            "BoundaryResult", "as_foolbox", "import_foolbox", "check_epsilons", "eval_mode",
-           "model_fingerprint", "model_device", "CLIPS"]
+           "model_fingerprint", "model_device", "CLIPS", "AttackKind", "ATTACKS", "FAMILIES", "register", "attacks_of",
+           "make_attack", "epsilon_grids", "DEFAULT_CUTOFF", "PGD_GRID_MNIST", "PGD_GRID_CIFAR"]

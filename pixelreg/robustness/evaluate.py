@@ -14,69 +14,21 @@ import pandas as pd
 import torch
 from torch import nn
 
-from pixelreg.robustness.attacks import (FGSM, PGD, Attack, BoundaryAttack, GaussianNoise, SaltPepper, UniformNoise,
-                      check_epsilons, eval_mode, model_device, model_fingerprint)
-from pixelreg.experiment.config import PGD_STEPS, condition_label
+from pixelreg.robustness.attacks import (ATTACKS, DEFAULT_CUTOFF, Attack, BoundaryAttack, check_epsilons, epsilon_grids,
+                                         eval_mode, make_attack, model_device, model_fingerprint)
+from pixelreg.experiment.config import condition_label
 from pixelreg.experiment.data import SPLIT_SIZES
 from pixelreg.errors import ConfigError
 from pixelreg.models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
 from pixelreg.experiment.runs import Run, atomic_torch_save, cached_lookup, cached_table
-from pixelreg.robustness.spectra import FilteredNoise
 from pixelreg.experiment.records import tensor_file_name
 from pixelreg.hashing import content_hash
 
 
-def _grid(hi: float) -> tuple[float, ...]:
-    return tuple(float(e) for e in np.linspace(0.0, hi, 10))
-
-
-# Reference ε grids (spec §9.1): 10 points, np.linspace(0, hi, 10) with endpoints; Fashion-MNIST uses MNIST's.
-# Units: gaussian = per-pixel std, uniform = L∞ bound, salt-pepper = fraction of pixels, fgsm = L∞ step,
-# all in [0, 1] pixel units.
-EPSILON_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
-    "mnist": {"gaussian": _grid(0.5), "uniform": _grid(0.5), "salt-pepper": _grid(0.3), "fgsm": _grid(0.5)},
-    "fashion-mnist": {"gaussian": _grid(0.5), "uniform": _grid(0.5), "salt-pepper": _grid(0.3), "fgsm": _grid(0.5)},
-    "cifar10": {"gaussian": _grid(0.1), "uniform": _grid(0.1), "salt-pepper": _grid(0.1), "fgsm": _grid(0.02)},
-    "cifar100": {"gaussian": _grid(0.1), "uniform": _grid(0.1), "salt-pepper": _grid(0.1), "fgsm": _grid(0.005)},
-}
-# Band-limited noise (not in the reference): same ε range as Gaussian noise, ε = per-pixel RMS.
-for _g in EPSILON_GRIDS.values():
-    _g["low-pass"] = _g["high-pass"] = _g["gaussian"]
-# White-box L∞ PGD (not in the reference; the paper ran no white-box attack): ε = L∞ bound in [0, 1] pixel
-# units. MNIST-like: up to the customary 0.3 (Madry et al.), finer where undefended models still hold out;
-# CIFAR: 0, 0.5, 1, 2, 4, 8 and 16 in units of 1/255, as robustness papers report them (8/255 the usual one).
-PGD_GRID_MNIST = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
-PGD_GRID_CIFAR = tuple(k / 255 for k in (0, 0.5, 1, 2, 4, 8, 16))
-for _task, _g in EPSILON_GRIDS.items():
-    _g["pgd"] = PGD_GRID_CIFAR if _task.startswith("cifar") else PGD_GRID_MNIST
-
-ATTACKS = ("gaussian", "uniform", "salt-pepper", "fgsm", "pgd", "low-pass", "high-pass", "boundary")
-DEFAULT_CUTOFF = 0.1  # cycles/pixel, low/high-pass split of the band-limited noise attacks
-
-
-def make_attack(name: str, source: nn.Module | None = None, source_id: str | None = None,
-                clip: str = "bounds", cutoff: float = DEFAULT_CUTOFF, steps: int = PGD_STEPS) -> Attack:
-    """Attack by name (``ATTACKS`` minus "boundary"); ``source`` makes "fgsm" a transferred FGSM.
-
-    "pgd" is white-box L∞ PGD with ``steps`` iterations and step 2.5·ε/steps (:class:`~pixelreg.robustness.attacks.PGD`;
-    its repr, which holds ``steps``, is part of the evaluation cache key). Pass ``PGD(steps=10)`` itself as
-    the attack of :func:`robust_accuracy` for a step count other than the default 40.
-    """
-    if name == "gaussian":
-        return GaussianNoise(clip)
-    if name == "uniform":
-        return UniformNoise(clip)
-    if name == "salt-pepper":
-        return SaltPepper(clip)
-    if name == "fgsm":
-        return FGSM(source=source, source_id=source_id)
-    if name == "pgd":
-        if source is not None:
-            raise ConfigError("source", source_id or type(source).__name__, "only for fgsm (PGD is white-box)")
-        return PGD(steps=steps)
-    if name in ("low-pass", "high-pass"):
-        return FilteredNoise(name.split("-")[0], cutoff, clip)
-    raise ConfigError("attack", name, f"one of {ATTACKS[:-1]}")
+# The attacks, their reference ε grids and make_attack live in one registry (pixelreg.robustness.attacks.ATTACKS);
+# EPSILON_GRIDS is its task -> attack -> grid view (units: gaussian = per-pixel std, uniform = L∞ bound,
+# salt-pepper = fraction of pixels, fgsm and pgd = L∞, low/high-pass = per-pixel RMS; [0, 1] pixel units).
+EPSILON_GRIDS = epsilon_grids()
 
 
 def _as_float_images(images: torch.Tensor) -> torch.Tensor:
@@ -220,7 +172,8 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
         runs: a :class:`pixelreg.experiment.runs.Run` or an iterable of them (anything with ``.dir``, ``.config`` and
             ``.load_model(device)``).
         attack: a name in ``ATTACKS`` (not "boundary") or an Attack instance (its ``name`` labels rows).
-        epsilons: the ε grid; None = the reference grid for the run's task (``EPSILON_GRIDS``).
+        epsilons: the ε grid; None = the reference grid for the run's task (the attack's registry entry,
+            :data:`pixelreg.robustness.attacks.ATTACKS`).
         n_images: the first ``n_images`` of the test split (or of ``images``).
         seed: noise seed (the run's training seed is ``config.seed``, column ``seed``).
         source: transfer source for "fgsm": a Run, a run directory or a model; None = white-box.
@@ -263,9 +216,10 @@ def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: S
         cfg = run.config
         task = getattr(cfg, "task", None)
         if epsilons is None:
-            if task not in EPSILON_GRIDS or atk.name not in EPSILON_GRIDS[task]:
+            grid = ATTACKS[atk.name].grids.get(task) if atk.name in ATTACKS else None
+            if grid is None:
                 raise ConfigError("epsilons", None, f"explicit epsilons (no reference grid for {task}/{atk.name})")
-            eps = list(EPSILON_GRIDS[task][atk.name])
+            eps = list(grid)
         else:
             eps = check_epsilons(epsilons, atk.eps_max)
         if images is None:
@@ -425,5 +379,5 @@ def open_run(path: str | Path) -> Run:
     return Run.open(p)
 
 
-__all__ = ["EPSILON_GRIDS", "ATTACKS", "PRECISIONS", "bf16_supported", "resolve_precision", "make_attack",
+__all__ = ["EPSILON_GRIDS", "ATTACKS", "DEFAULT_CUTOFF", "PRECISIONS", "bf16_supported", "resolve_precision", "make_attack",
            "condition_label", "accuracy_curve", "robust_accuracy", "boundary_distances", "open_run"]

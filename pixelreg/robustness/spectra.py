@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import torch
 
-from pixelreg.robustness.attacks import _Noise, _generator
+from pixelreg.robustness.attacks import ATTACKS, DEFAULT_CUTOFF, AttackKind, _Noise, _generator, register
 from pixelreg.errors import ConfigError
 
 KINDS = ("low", "high")
@@ -210,6 +210,13 @@ class FilteredNoise(_Noise):
     def __repr__(self) -> str:
         return f"FilteredNoise(kind={self.kind!r}, cutoff={self.cutoff}, clip={self.clip!r})"
 
+
+# Band-limited noise in the attack registry (pixelreg.robustness.attacks.ATTACKS): the same ε range as
+# Gaussian noise, ε = per-pixel RMS; not in the reference.
+for _kind in KINDS:
+    register(AttackKind(f"{_kind}-pass", f"{_kind}-pass noise", "band",
+                        lambda clip="bounds", cutoff=DEFAULT_CUTOFF, _kind=_kind, **_: FilteredNoise(_kind, cutoff, clip),
+                        ATTACKS["gaussian"].grids, "per-pixel RMS"))
 
 __all__ = ["radial_frequency", "power_spectrum", "radial_profile", "low_frequency_fraction",
            "image_power_spectra", "low_frequency_share", "start_direction", "share_table",
