@@ -12,6 +12,7 @@ import pandas as pd
 from pixelreg.analysis import stats
 from pixelreg.experiment.config import DEFAULT_TASK, PRESETS, TrainConfig
 from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.attacks import ATTACKS as REGISTRY
 from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed
 from pixelreg.figures.common import (NOISE_ATTACKS, PLAN_NAMES, FigureData, TrainedFigure, ensure_runs, fmt, parse_panels,
@@ -33,8 +34,7 @@ PLANS: dict[str, dict[str, str]] = {
 }
 # "fgsm" is FGSM transferred from the task's unregularized source run (Fig. 3's black-box attack)
 ATTACKS = (*NOISE_ATTACKS, "fgsm")
-ATTACK_LABELS = {"gaussian": "Gaussian noise", "uniform": "uniform noise", "salt-pepper": "salt-and-pepper noise",
-                 "fgsm": "transferred FGSM"}
+ATTACK_LABELS = {**{a: REGISTRY[a].label for a in NOISE_ATTACKS}, "fgsm": "transferred FGSM"}
 CONDITIONS = ("unregularized", "S^Th")
 
 

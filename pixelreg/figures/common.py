@@ -24,13 +24,14 @@ from pixelreg.experiment.config import DEFAULT_PROFILE, PLANS, PRESETS, TrainCon
 from pixelreg.experiment.config import profile as get_profile
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.attacks import attacks_of
 from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.experiment.runs import describe_failure, Run, RunStore, missing_runs_error, training_allowed
 
 if TYPE_CHECKING:
     from pixelreg.experiment.config import Profile
 
-NOISE_ATTACKS = ("gaussian", "uniform", "salt-pepper")
+NOISE_ATTACKS = attacks_of("noise")  # the paper's noise attacks, from the attack registry
 
 __all__ = ["NOISE_ATTACKS", "PLAN_NAMES", "OnePoolFigure", "imagenet_dir", "parse_panels", "split_panel", "resolve_panels",
            "FigureData", "Page", "TrainedFigure", "footer", "publish_tables", "book_dir",
