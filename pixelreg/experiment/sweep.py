@@ -672,11 +672,13 @@ def runs_for(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None 
 
 def planned_steps(config: TrainConfig) -> int:
     """Optimizer steps of a run (as :func:`pixelreg.experiment.train.train` counts them): per epoch, one per batch
-    of the training images left after the validation split."""
+    of the training images (those left after the validation split, or the training subset)."""
     from pixelreg.experiment.data import SPLIT_SIZES
 
-    n = config.train_subset or SPLIT_SIZES[config.task][0]
+    n = SPLIT_SIZES[config.task][0]
     n -= int(n * config.valid_portion)
+    if config.train_subset:  # drawn from what the validation split leaves
+        n = min(n, config.train_subset)
     return max(1, math.ceil(-(-n // config.batch_size) * config.epochs))
 
 
