@@ -52,6 +52,7 @@ def built(runs_dir, tmp_path_factory):
     return build_dir, index
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_every_notebook_executed_without_errors(built):
     build_dir, _ = built
     staging = build_dir / "staging" / "smoke"
@@ -69,6 +70,7 @@ def test_every_notebook_executed_without_errors(built):
     assert all(n in timings for n in names)
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_site_built_with_csv_downloads(built):
     build_dir, index = built
     assert index == build_dir / "html" / "index.html" and index.is_file()
@@ -77,6 +79,7 @@ def test_site_built_with_csv_downloads(built):
     assert all(p.stat().st_size > 0 for p in csvs)
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @pytest.mark.parametrize("param, value", [("th", 1.5), ("task", "svhn")])
 def test_bad_parameter_stops_at_the_data_call(param, value, tmp_path, runs_dir):
     """The page object checks its parameters on construction: the first code cell after papermill's
@@ -194,6 +197,7 @@ def raw_tex(html: str) -> list[str]:
     return [text[max(0, m.start() - 40):m.end() + 40] for m in RAW_TEX.finditer(text)]
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_every_page_renders_in_a_browser(server, tmp_path):
     root, base = server
@@ -259,6 +263,7 @@ def test_every_page_renders_in_a_browser(server, tmp_path):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_figure_page_screenshot_is_not_blank(server, tmp_path):
     from PIL import Image
@@ -300,6 +305,7 @@ def test_raw_tex_check_passes_on_rendered_mathjax():
     assert raw_tex(page) == []
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_bundled_mathjax_renders_offline_in_the_browser(tmp_path):
     """A two-equation page with the MathJax the book bundles (sphinx-mathjax-offline): Chromium, no network,
@@ -402,6 +408,7 @@ def test_records_mode_trains_nothing_and_switches_training_off(tmp_path, monkeyp
         assert "PIXELREG_TRAIN" not in os.environ  # restored after the build
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_a_page_without_its_runs_becomes_a_stub_in_records_mode(tmp_path, monkeypatch):
     """With training off, a notebook whose runs are missing is replaced by a page naming them and how to train
     them; without the records mode the same error fails the build."""

@@ -98,3 +98,23 @@ def test_an_old_entry_of_a_record_only_run_is_checked_against_its_record(tmp_pat
     pd.testing.assert_frame_equal(cached_lookup(run, "acc-gaussian", PARAMS), TABLE)
     assert "re-imported" in capsys.readouterr().err
     assert csv.read_bytes() == good
+
+
+def test_fig1_tables_are_served_from_their_checksummed_cache_and_a_damaged_one_is_recomputed(tmp_path, capsys):
+    from pixelreg.figures.fig1 import fig1_tables
+
+    first = fig1_tables("smoke", cache_dir=tmp_path, n_boot=5, num_threads=1)
+    (cached,) = tmp_path.glob("fig1-tables-*.json")
+    again = fig1_tables("smoke", cache_dir=tmp_path, n_boot=5, num_threads=1)
+    meta = dict(zip(again["meta"].parameter, again["meta"].value))
+    assert meta["tables_from"] == str(cached) and meta["cache_hit"] is True
+    pd.testing.assert_frame_equal(again["correlations"], first["correlations"])
+    assert (again["pairs"]["predictor"] - first["pairs"]["predictor"]).abs().max() < 1e-6  # stored as float32
+    cached.write_bytes(cached.read_bytes()[:1000])
+    capsys.readouterr()
+    third = fig1_tables("smoke", cache_dir=tmp_path, n_boot=5, num_threads=1)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(cached) in err[0] and "damaged" in err[0]
+    assert "tables_from" not in set(third["meta"].parameter)  # recomputed, and the cache rewritten
+    pd.testing.assert_frame_equal(third["correlations"], first["correlations"])
+    assert "tables_from" in set(fig1_tables("smoke", cache_dir=tmp_path, n_boot=5, num_threads=1)["meta"].parameter)

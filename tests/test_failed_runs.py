@@ -20,6 +20,7 @@ from pixelreg.figures.fig2 import Fig2
 pytestmark = needs_fmnist
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
     # the rule of the cpu, full and paper profiles, on smoke-sized runs
     monkeypatch.setitem(config.PROFILES, "smoke", dataclasses.replace(config.PROFILES["smoke"], drop_failed=True))

@@ -67,6 +67,7 @@ def test_imagenet_pool_from_the_generated_folder(paper_env):
         build_pool("imagenet", FAKE_IMAGENET_FILES + 1, seed=0)
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_smoke_run_mnist_from_mnist(paper_env):
     run = train(make_config("smoke", preset="mnist-mnist"), runs_dir=paper_env["runs"], progress=False)
     assert run.finished and run.config.task == "mnist" and run.config.pool_source == "mnist"
@@ -75,6 +76,7 @@ def test_smoke_run_mnist_from_mnist(paper_env):
     assert run.provenance["pool_size"] == 64
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @pytest.mark.parametrize("rgb", [False, True], ids=["grey", "colour"])  # colour: the grey pool is repeated
 def test_smoke_run_cifar10_from_imagenet_and_pgd(rgb, paper_env):
     cfg = make_config("smoke", preset="cifar10-imagenet", imagenet_dir=str(paper_env["imagenet"]), rgb=rgb)
@@ -101,6 +103,7 @@ def test_canonical_drops_the_imagenet_folder_of_other_pools():
     assert inet.imagenet_dir == "/somewhere/imagenet"
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_paper_plan_of_figs_2_and_3_at_smoke_scale(paper_env, tmp_path):
     """The paper profile's figure plan (Fig. 2: MNIST <- MNIST, CIFAR-10/100 <- ImageNet; Fig. 3: CIFAR-10 <-
     ImageNet and <- CIFAR-10 with transferred and white-box FGSM and white-box PGD) trained and evaluated end to

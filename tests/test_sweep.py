@@ -102,6 +102,7 @@ def test_bad_yaml_key(tmp_path):
 
 # ------------------------------------------------------------------------------------------ executors
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @needs_data
 def test_local_grid_completes_then_status_reports_done(tmp_path, capsys):
     argv = TINY + ["--alpha", "0,10", "--seeds", "0,1"]
@@ -122,6 +123,7 @@ def test_local_grid_completes_then_status_reports_done(tmp_path, capsys):
     assert rc == 0 and "0 to train" in err
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @needs_data
 def test_failing_config_is_recorded_while_others_complete(tmp_path, capsys):
     argv = TINY + ["--alpha", "0", "--train-subset", "64,1000000"]  # 1e6 > Fashion-MNIST: fails in the job
@@ -137,6 +139,7 @@ def test_failing_config_is_recorded_while_others_complete(tmp_path, capsys):
         train_runs(grid(*argv), runs_dir=tmp_path, executor="debug", progress=False)
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 @needs_data
 def test_sweep_resumes_a_killed_run(tmp_path):
     """A run killed after its first epoch is picked up by the sweep and finished from its checkpoint."""

@@ -84,6 +84,7 @@ def test_missing_data_leaves_nothing(tmp_path, monkeypatch):
     assert not any(p.is_dir() for p in (tmp_path / "runs").glob("*"))
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_cli_train_prints_run_dir_and_reuses(tmp_path):
     args = ["train", "--task", "fashion-mnist", "--reg-data", "fashion-mnist", "--alpha", "10", "--th", "0.8",
             "--seed", "0", "--profile", "smoke", "--quiet"]
@@ -117,6 +118,7 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path):
         run.load_model()
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_kill_and_resume_gives_same_final_metrics(tmp_path):
     """kill -9 after the first completed epoch; the same command resumes and matches an uninterrupted run."""
     args = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--reg-data", "fashion-mnist",
@@ -146,6 +148,7 @@ def test_kill_and_resume_gives_same_final_metrics(tmp_path):
     assert RunStore(killed_dir).runs()[0].finished
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_concurrent_requests_train_once(tmp_path):
     args = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--alpha", "0", "--quiet"]
     env = dict(os.environ, PIXELREG_RUNS_DIR=str(tmp_path))
@@ -158,6 +161,7 @@ def test_concurrent_requests_train_once(tmp_path):
     assert len([d for d in tmp_path.iterdir() if d.is_dir()]) == 1
 
 
+@pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book
 def test_evaluate_cli_on_a_trained_run(tmp_path):
     """`pixelreg evaluate` on a run trained by `pixelreg train`: eps 0 equals clean accuracy; a second call
     is a cache lookup; robust accuracy under noise is not above clean on average."""

@@ -222,7 +222,7 @@ def stored_tables(profile: str, tables_key: str, cache_dir: str | Path | None) -
             print(f"pixelreg: warning: {path} is damaged and is not used ({e.allowed.split(' (')[0]}); "
                   f"recomputing Fig. 1's tables", file=sys.stderr, flush=True)
             continue
-        meta = {**meta, "tables_from": str(path)}
+        meta = {**meta, "cache_hit": True, "tables_from": str(path)}  # nothing recomputed
         return {**tables, "meta": _meta_table(meta)}
     return None
 
