@@ -14,6 +14,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pixelreg.kernel_log >/dev/null  # kernels drop their one unencrypted-TCP warning
 	touch $@
 
 venv: $(VENV)/.installed

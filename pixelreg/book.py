@@ -111,6 +111,9 @@ def ensure_kernel() -> None:
     interpreter, so the venv's kernel (which has pixelreg) is the one that runs; install it if missing."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    from pixelreg.kernel_log import install
+
+    install()  # kernels of this environment drop their unencrypted-TCP warning (jupyter-book build, papermill)
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL)
         exe = spec.argv[0]

@@ -109,7 +109,7 @@ def test_no_import_error_fallbacks_for_own_modules():
 
 # The layers, bottom to top: a module may import its own layer and the layers below, never one above.
 LAYERS = [
-    ("pixelreg.errors", "pixelreg.device", "pixelreg.hashing"),              # foundation
+    ("pixelreg.errors", "pixelreg.device", "pixelreg.hashing", "pixelreg.kernel_log"),  # foundation
     ("pixelreg.similarity", "pixelreg.models", "pixelreg.regularizer"),      # the method a practitioner imports
     ("pixelreg.neural",),                                                    # simulated V1, neural targets
     ("pixelreg.experiment",),                                                # configs, data, runs, training
