@@ -118,3 +118,16 @@ def test_fig1_tables_are_served_from_their_checksummed_cache_and_a_damaged_one_i
     assert "tables_from" not in set(third["meta"].parameter)  # recomputed, and the cache rewritten
     pd.testing.assert_frame_equal(third["correlations"], first["correlations"])
     assert "tables_from" in set(fig1_tables("smoke", cache_dir=tmp_path, n_boot=5, num_threads=1)["meta"].parameter)
+
+
+def test_the_published_fig1_tables_serve_the_full_page_without_computing(monkeypatch):
+    from pixelreg.figures import fig1
+
+    if not any(fig1.published_tables_dir("full").glob("fig1-*.json")):
+        pytest.skip("Fig. 1's tables are not published")
+    monkeypatch.setattr(fig1, "SimulatedV1", lambda *a, **k: pytest.fail("Fig. 1 recomputed"))
+    for zero_dc in fig1.SIMULATIONS.values():
+        t = fig1.fig1_tables("full", seed=0, zero_dc=zero_dc)  # the page's defaults
+        meta = dict(zip(t["meta"].parameter, t["meta"].value))
+        assert meta["tables_from"].startswith(str(fig1.published_tables_dir("full")))
+        assert meta["zero_dc"] is zero_dc and meta["n_neurons"] == 1000 and len(t["pairs"]) == 20_000
