@@ -215,6 +215,7 @@ def test_bf16_curves_agree_with_fp32_and_are_cached_separately(tmp_path, data):
         robust_accuracy(run, "gaussian", epsilons=eps, images=x, labels=y, cache=False, precision="fp16")
 
 
+@pytest.mark.slow  # end-to-end: trains a predictor or a run, or attacks with a trained source
 def test_transferred_fgsm_computes_the_source_gradient_once_per_batch(tmp_path, data):
     """The transferred sign depends on the source and the images only: evaluating three target runs costs one
     source gradient per batch, and the accuracies equal those of separate attacks."""

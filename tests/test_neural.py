@@ -67,6 +67,7 @@ def test_noise_is_poisson_like_and_seeded(v1):
     assert 1.05 < fano < 2.5, float(fano)  # over-dispersed Poisson
 
 
+@pytest.mark.slow  # end-to-end: trains a predictor or a run, or attacks with a trained source
 def test_predictor_denoises_single_trials():
     """Denoising, the role Li et al. give the predictor: on held-out images, the predictor's output
     correlates better with the noise-free rates than one measured trial of the same image does

@@ -26,7 +26,7 @@ from pixelreg.experiment.runs import RECORD_ONLY, Run, RunStore
 from pixelreg.robustness.spectra import low_frequency_fraction, power_spectrum, radial_profile
 from pixelreg.experiment.train import train
 
-pytestmark = needs_fmnist
+pytestmark = [needs_fmnist, pytest.mark.slow]  # end-to-end: trains, evaluates, exports, imports
 
 N = 64  # test images per accuracy curve
 CURVES = [dict(attack="gaussian", precision="auto"), dict(attack="fgsm")]  # noise curve, white-box FGSM

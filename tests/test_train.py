@@ -189,6 +189,7 @@ def test_evaluate_cli_on_a_trained_run(tmp_path):
     assert bad.returncode == 2 and "epsilon" in bad.stderr
 
 
+@pytest.mark.slow  # end-to-end: trains a predictor or a run, or attacks with a trained source
 def test_neural_target_trains_from_a_responses_file(tmp_path):
     """Li et al.'s original regularizer: `--target neural --responses FILE` from an .npz of responses."""
     from pixelreg.experiment.data import natural_image_pool
