@@ -103,11 +103,18 @@ def test_cli_train_prints_run_dir_and_reuses(tmp_path):
     (["--pool-size", "100000"], "pool_size"), (["--task", "svhn"], "task"), (["--reg-data", "svhn"], "reg_data"),
     (["--arch", "vgg"], "arch"), (["--reg-range", "diag"], "reg_range"),
 ])
-def test_cli_bad_input_exits_nonzero_and_writes_nothing(tmp_path, args, param):
-    base = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--alpha", "10", "--quiet"]
-    r = _cli(base + args, tmp_path)
-    assert r.returncode == 2
-    assert param in r.stderr and "error" in r.stderr
+def test_cli_bad_input_exits_nonzero_and_writes_nothing(tmp_path, args, param, capsys):
+    from pixelreg import cli
+
+    base = ["train", "--profile", "smoke", "--task", "fashion-mnist", "--alpha", "10", "--quiet",
+            "--runs-dir", str(tmp_path)]
+    try:  # in this process: the console script is the same main() (test_cli_train_prints_run_dir_and_reuses)
+        rc = cli.main(base + args)
+    except SystemExit as e:  # argparse's own errors
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert param in err and "error" in err
     assert not any(p.is_dir() for p in tmp_path.glob("*")) if tmp_path.exists() else True
 
 
