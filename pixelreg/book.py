@@ -130,6 +130,11 @@ def stage(profile: str, staging: Path) -> None:
         if p.suffix in (".md", ".bib", ".yml") and p.is_file():
             shutil.copy2(p, staging / p.name)
     (staging / "_extra" / "data").mkdir(parents=True, exist_ok=True)
+    findings = staging / "_generated" / "findings.md"  # the intro includes it; the claims page rewrites it
+    if not findings.is_file():
+        findings.parent.mkdir(parents=True, exist_ok=True)
+        findings.write_text("(findings)=\n## What we found\n\nThe findings appear here once the "
+                            "[claims page](claims.ipynb) has been built.\n")
     cfg = yaml.safe_load((REPO / "_config.yml").read_text())
     cfg.setdefault("execute", {})["execute_notebooks"] = "off"
     cfg["title"] = f"{cfg.get('title', 'pixelreg')} ({profile} profile)"

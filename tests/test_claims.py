@@ -555,10 +555,11 @@ def test_forest_plot_and_findings_come_from_the_table():
     ax = cl.forest_plot(t)
     assert [x.get_text() for x in ax.get_yticklabels()] == list(cl.CONFIRMATORY)  # top to bottom
     text = " ".join(cl.findings(t))
-    assert text.startswith(f"Of the {len(cl.CONFIRMATORY)} confirmatory claims")
+    assert text.startswith(f"Of the paper's {len(cl.CONFIRMATORY)} core claims")
     r = t.set_index("key").loc["gain-task"]
     assert f"{r.estimate:+.3f} AUC {r.interval}" in text  # the numbers of the table, not fixed words
-    assert "noise augmentation" in text
+    assert "Gaussian-noise data augmentation" in text
+
 
 
 # ---- Fig. 4: the start directions are the attack's starting points -----------------------------------------

@@ -34,7 +34,8 @@ from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, POOL_
                                         NoData, pair_name, select_pairs)
 from pixelreg.figures.common import FigureData, Page, fmt, split_panel
 
-__all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings", "LEVEL", "POWER",
+__all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings", "compact_html", "write_findings",
+           "LEVEL", "POWER",
            "ROW_PAGES", "OPTIONAL_PAGES"]
 
 # the pages whose modules declare claim rows, in the page's order; optional ones join when their module exists
@@ -226,6 +227,59 @@ def _replication(claim: Claim, d: Mapping[str, FigureData], ctx: dict, level: fl
     return "; ".join(out)
 
 
+# ---- the page's tables as HTML: one line per claim, the rule text folded into a detail ------------------------
+
+def _esc(x) -> str:
+    import html
+    return html.escape(str(x), quote=False)
+
+
+def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
+    """The rows of ``status`` as a compact HTML table (claim, estimate, interval, verdict or label); each row's
+    rule, reason, power, families and what it tested fold into a <details> under the claim."""
+    t = table[table["status"] == status]
+    head = ("<table class='pixelreg-claims' style='width:100%;table-layout:fixed;border-collapse:collapse;"
+            "font-size:0.9em'><colgroup><col style='width:52%'><col style='width:11%'><col style='width:17%'>"
+            "<col style='width:20%'></colgroup><thead><tr><th style='text-align:left'>claim</th><th>estimate</th>"
+            "<th>interval</th><th>" + ("verdict" if status == "confirmatory" else "label") + "</th></tr></thead><tbody>")
+    body = []
+    for r in t.itertuples():
+        col = VERDICT_COLOURS.get(r.category, "#757575")
+        u = f" {r.unit}" if r.unit else ""
+        est = f"{r.estimate:+.3f}{u}" if math.isfinite(r.estimate) else "n/a"
+        ci = (f"{r.interval}<br><small>{100 * r.confidence:.4g}%</small>" if r.interval else "")
+        detail = "".join(f"<p><b>{k}</b>: {_esc(v)}</p>" for k, v in (
+            ("paper", r.paper), ("tested here", r.tested_here), ("summary", r.summary),
+            ("families", r.parts), ("seeds 0-4 and 5-9", r.replication), ("test", r.test), ("power", r.power),
+            ("smallest effect of interest", f"{r.bound:.3g}{u}: {r.sesoi_why}" if r.sesoi_why else ""),
+            ("verdict and rule", r.rule)) if v)
+        body.append(f"<tr style='border-top:1px solid #ddd;vertical-align:top'><td style='overflow-wrap:anywhere'>"
+                    f"<b>{_esc(r.key)}</b>: {_esc(r.claim)}<details><summary>rule, test and power</summary>"
+                    f"<div style='font-size:0.9em'>{detail}</div></details></td><td>{est}</td><td>{ci}</td>"
+                    f"<td style='color:{col};font-weight:bold;overflow-wrap:anywhere'>{_esc(r.label)}</td></tr>")
+    return head + "".join(body) + "</tbody></table>"
+
+
+def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profile: str = "") -> Path:
+    """Write the intro's "What we found" fragment (``findings.md``, included by book/intro.md) and its forest
+    plot (``forest.png``) into ``folder`` (relative to the page being executed: the book's folder)."""
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ax = forest_plot(table)
+    ax.figure.savefig(folder / "forest.png", dpi=110)
+    plt.close(ax.figure)
+    lines = findings(table)
+    text = ("(findings)=\n## What we found\n\n"
+            + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
+               "with the numbers. " if profile else "")
+            + lines[0] + "\n\n```{image} _generated/forest.png\n:alt: forest plot of the confirmatory claims\n"
+            ":width: 100%\n```\n\n" + "\n".join(f"- {s}" for s in lines[1:]) + "\n")
+    (folder / "findings.md").write_text(text)
+    return folder / "findings.md"
+
+
 # ---- the answer first: the forest plot and the findings ------------------------------------------------------
 
 VERDICT_COLOURS = {"reproduced": "#2e7d32", "contradicted": "#c62828", "not reproduced": "#ef6c00",
@@ -241,7 +295,7 @@ def forest_plot(table: pd.DataFrame, ax=None, status: str = "confirmatory"):
 
     t = table[table["status"] == status].reset_index(drop=True)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(t), 1) + 1.1), layout="constrained")
+        _, ax = plt.subplots(figsize=(7.5, 0.3 * max(len(t), 1) + 1.0), layout="constrained")
     ax.axvspan(-1, 1, color="#e0e0e0", zorder=0, label="±SESOI (negligible)")
     ax.axvline(0, color="black", lw=0.8)
     y = np.arange(len(t))[::-1]
@@ -264,42 +318,47 @@ def forest_plot(table: pd.DataFrame, ax=None, status: str = "confirmatory"):
     ax.set_xlabel("effect in units of the row's SESOI (no-loss rows: margin); claimed direction →", fontsize=9)
     for cat, col in VERDICT_COLOURS.items():
         ax.plot([], [], color=col, lw=2.5, label=cat)
-    ax.legend(fontsize=7.5, loc="lower right", frameon=True, ncol=1)
+    ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, ncol=5)
     ax.tick_params(axis="x", labelsize=8)
     return ax
 
 
+SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own images",
+         "gain-natural": "the Gaussian-noise gain regularized with natural images",
+         "sth-vs-pixel": "S^Th ahead of S^pixel", "fgsm-transfer": "the gain against transferred FGSM",
+         "across": "a gain in every attack and dataset pair", "clean-task": "no clean-accuracy loss (own images)",
+         "clean-natural": "only a slight clean-accuracy loss (natural images)",
+         "fourier-band": "insensitivity to high frequencies"}
+
+
+def _num(r) -> str:
+    u = f" {r.unit}" if r.unit else ""
+    return f"{r.estimate:+.3f}{u} {r.interval}" if math.isfinite(r.estimate) else r.verdict.split("(", 1)[-1].rstrip(")")
+
+
 def findings(table: pd.DataFrame) -> list[str]:
-    """The intro's "What we found", a few sentences generated from the claims table (they change with the
-    numbers): the confirmatory counts, each confirmatory row's result, and the noise-augmentation comparison."""
-    t = table.set_index("key")
+    """The intro's "What we found", generated from the claims table (it changes with the numbers): the
+    confirmatory counts, the rows of each outcome with their estimate and deciding interval, and the practical
+    comparison with plain Gaussian-noise augmentation."""
     conf = table[table["status"] == "confirmatory"]
     counts = conf["category"].value_counts()
-    out = [f"Of the {len(conf)} confirmatory claims (fixed on {FAMILY_FIXED}, judged at level {LEVEL:g} with "
-           f"Bonferroni intervals), " + ", ".join(f"{int(counts.get(c, 0))} {c}" for c in
-                                                  ("reproduced", "contradicted", "not reproduced", "inconclusive"))
-           + "."]
-
-    def said(k: str, text: str) -> str | None:
-        if k not in t.index:
-            return None
-        r = t.loc[k]
-        if not math.isfinite(r.estimate):
-            return f"{text}: {r.verdict}."
-        u = f" {r.unit}" if r.unit else ""
-        return f"{text}: {r.estimate:+.3f}{u} {r.interval} ({r.label})."
-    for k, text in (("gain-task", "Robustness to Gaussian noise, regularized with the task's own images"),
-                    ("gain-natural", "... with natural images"),
-                    ("clean-task", "Clean accuracy, own images (no loss within 1 point?)"),
-                    ("clean-natural", "Clean accuracy, natural images (slight loss within 2 points?)"),
-                    ("sth-vs-pixel", "S^Th against S^pixel"),
-                    ("fgsm-transfer", "Transferred FGSM (every pair must pass)"),
-                    ("across", "Every attack and dataset pair of the combinations page"),
-                    ("fourier-band", "Insensitivity to high frequencies (Fourier band test)"),
-                    ("sth-vs-noise-aug", "Practically: S^Th minus plain Gaussian-noise augmentation")):
-        s = said(k, text)
-        if s:
-            out.append(s)
+    out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
+           f"intervals at level {LEVEL:g}), " + ", ".join(
+               f"{int(counts.get(c, 0))} {c}" for c in ("reproduced", "contradicted", "not reproduced",
+                                                        "inconclusive")) + "."]
+    for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
+                      ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
+        sel = conf[conf["category"] == cat]
+        if len(sel):
+            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
+                                               for r in sel.itertuples()) + ".")
+    aug = table[table["key"] == "sth-vs-noise-aug"]
+    if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
+        r = next(aug.itertuples())
+        ahead = "ahead of" if r.estimate < 0 else "behind"
+        out.append(f"The practical comparison (not a claim of the paper): plain Gaussian-noise data augmentation is "
+                   f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} ({r.label}; the "
+                   "[beyond page](beyond.ipynb)).")
     return out
 
 

@@ -575,11 +575,21 @@ def publish_tables(data: FigureData, profile: str, folder: str | Path | None = N
     return "<p><b>Data behind this figure</b> (CSV): " + ", ".join(links) + "</p>"
 
 
+def rerun_box(data: FigureData) -> str:
+    """The "Rerun this page" box: the papermill command that re-executes this page at its profile."""
+    profile = data.params.get("profile") or DEFAULT_PROFILE
+    cmd = f"papermill book/{data.name}.ipynb {data.name}-out.ipynb -p profile {profile}"
+    return ("<div class='admonition tip'><p class='admonition-title'>Rerun this page</p><p><code>" + cmd
+            + "</code> (add <code>-p NAME VALUE</code> for any other parameter of the page's first cell; with "
+            "<code>PIXELREG_TRAIN=0</code> it renders from the published records and trains nothing).</p></div>")
+
+
 def footer(data: FigureData, folder: str | Path | None = None) -> None:
     """The end of every page, in one call: the caption (parameters, runs, generator), download links to the
     CSV tables, and the "What we see" paragraph generated from the tables."""
     from IPython.display import HTML, Markdown, display
 
+    display(HTML(rerun_box(data)))
     display(Markdown("**Caption.** " + data.caption()))
     display(HTML(publish_tables(data, data.params.get("profile", DEFAULT_PROFILE), folder)))
     display(Markdown("## What we see\n\nGenerated from the tables above by "
