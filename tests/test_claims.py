@@ -654,3 +654,14 @@ def test_boundary_starts_are_a_separately_cached_evaluation(tmp_path):
     assert torch.equal(delta.nan_to_num(), delta2.nan_to_num()) and table2.equals(table)
     with pytest.raises(RecordOnlyRunError):  # another setting is not in the cache: it needs the model
         boundary_starts(run, n_images=7)
+
+
+def test_runs_from_a_dirty_tree_are_flagged_in_the_caption():
+    from pixelreg.figures.common import dirty_sentence
+
+    runs = pd.DataFrame(dict(run=["a", "b", "c"], condition=["unregularized", "S^Th", "S^Th"], seed=[0, 0, 1],
+                             git_dirty=[True, False, None]))
+    s = dirty_sentence(runs)
+    assert s.startswith("**1 of 3 runs were trained from a working tree with uncommitted changes**")
+    assert "a (unregularized, seed 0)" in s and "b (" not in s
+    assert dirty_sentence(runs.assign(git_dirty=False)) == "" and dirty_sentence(runs.drop(columns="git_dirty")) == ""

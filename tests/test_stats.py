@@ -280,3 +280,18 @@ def test_seeds_needed_known_values():
 def test_one_p_value_format():
     assert (pformat(0.0123), pformat(0.5), pformat(0.0004), pformat(float("nan")), pformat(None)) == \
         ("0.012", "0.5", "<0.001", "n/a", "n/a")
+
+
+def test_compare_conditions_paired_by_seed():
+    rows = []
+    for s, off in enumerate([0.0, 0.1, -0.1, 0.05]):  # seed offsets shared by both conditions
+        for cond, gain in (("unregularized", 0.0), ("S^Th", 0.02 + 0.001 * s)):
+            rows.append(dict(seed=s, condition=cond, attack="gaussian", epsilon=0.1, accuracy=0.5 + off + gain))
+    t = pd.DataFrame(rows)
+    out = compare_conditions(t, "unregularized", "S^Th", test="paired")
+    a = t[t.condition == "unregularized"].accuracy.to_numpy()
+    b = t[t.condition == "S^Th"].accuracy.to_numpy()
+    assert out.test.iloc[0] == "paired t" and out.p.iloc[0] == pytest.approx(stats.ttest_rel(b, a).pvalue)
+    assert out.p.iloc[0] < 0.001 < compare_conditions(t, "unregularized", "S^Th").p.iloc[0]  # Welch: offsets swamp it
+    lone = t[~((t.condition == "S^Th") & (t.seed > 0))]  # one shared seed: Welch
+    assert compare_conditions(lone, "unregularized", "S^Th", test="paired").test.iloc[0] == "Welch t"

@@ -28,7 +28,7 @@ from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
 from pixelreg.errors import ConfigError
 
-TESTS = ("welch", "permutation")
+TESTS = ("welch", "permutation", "paired")
 
 
 def pformat(p: float | None) -> str:
@@ -175,11 +175,13 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
     Args:
         table: tidy table with columns ``condition``, ``value``, ``x`` and ``by``; one row per seed.
         a, b: condition labels (e.g. "unregularized", "S^Th"); differences are b − a.
-        test: "welch" or "permutation".
+        test: "welch", "permutation" (unpaired), or "paired": a paired t-test over the seeds both conditions
+            have (column ``seed``; they share initial weights, split and data order), Welch's test in a group
+            where fewer than two seeds are shared.
         by: columns defining one family of tests (default one family per attack).
         level: significance level of the Holm family (``significant`` = p_holm <= level).
     Returns:
-        one row per (by, ε): mean_a, mean_b, diff, n_a, n_b, statistic, p, p_holm, significant,
+        one row per (by, ε): mean_a, mean_b, diff, n_a, n_b, test, statistic, p, p_holm, significant,
         g (Hedges' g), g_low, g_high (95% CI, :func:`hedges_g_ci` with method "auto").
     """
     for c in (a, b):
@@ -191,14 +193,28 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
         vb = grp.loc[grp[condition] == b, value].to_numpy(float)
         if len(va) == 0 or len(vb) == 0:
             continue
-        if len(va) >= 2 and len(vb) >= 2 and not (np.ptp(va) == 0 and np.ptp(vb) == 0):
-            stat, p = two_sample_test(va, vb, test, n_resamples=n_resamples, seed=seed)
+        used = test
+        if test == "paired":  # by the seeds both conditions have; Welch where fewer than 2 are shared
+            sa = grp.loc[grp[condition] == a, ["seed", value]].drop_duplicates("seed").set_index("seed")[value]
+            sb = grp.loc[grp[condition] == b, ["seed", value]].drop_duplicates("seed").set_index("seed")[value]
+            shared = sorted(set(sa.index) & set(sb.index))
+            used = "paired" if len(shared) >= 2 else "welch"
+        if used == "paired":
+            d = sb[shared].to_numpy(float) - sa[shared].to_numpy(float)
+            if _spread(_sd(d), sa[shared].to_numpy(float), sb[shared].to_numpy(float)):
+                r = stats.ttest_rel(sb[shared].to_numpy(float), sa[shared].to_numpy(float))
+                stat, p = float(r.statistic), float(r.pvalue)
+            else:
+                stat, p = float("nan"), float("nan")
+        elif len(va) >= 2 and len(vb) >= 2 and not (np.ptp(va) == 0 and np.ptp(vb) == 0):
+            stat, p = two_sample_test(va, vb, used, n_resamples=n_resamples, seed=seed)
         else:
             stat, p = float("nan"), float("nan")
         lo, hi = hedges_g_ci(va, vb, confidence, n_resamples=n_resamples, seed=seed)
         rows.append({**dict(zip([*by, x], key if isinstance(key, tuple) else (key,))),
                      "mean_a": va.mean(), "mean_b": vb.mean(), "diff": vb.mean() - va.mean(),
-                     "n_a": len(va), "n_b": len(vb), "statistic": stat, "p": p,
+                     "n_a": len(va), "n_b": len(vb), "test": {"paired": "paired t", "welch": "Welch t"}.get(used, used),
+                     "statistic": stat, "p": p,
                      "g": hedges_g(va, vb), "g_low": lo, "g_high": hi})
     out = pd.DataFrame(rows)
     if out.empty:
