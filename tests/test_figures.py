@@ -268,12 +268,12 @@ def test_notebook_override_reaches_the_run_config():
 def test_bad_value_rejected_once_naming_the_parameter(page, param, value, allowed, monkeypatch):
     """A bad value stops the page object itself (before any run config is built), with one ConfigError that
     names the parameter and what is allowed."""
-    import pixelreg.figures.common
+    import pixelreg.figures.pages
 
     def no_configs(*a, **k):
         raise AssertionError("a run config was built from a bad parameter")
 
-    monkeypatch.setattr(pixelreg.figures.common, "make_config", no_configs)
+    monkeypatch.setattr(pixelreg.figures.pages, "make_config", no_configs)
     with pytest.raises(ConfigError) as info:
         page(**{"profile": "smoke", param: value})
     assert f"invalid {param}=" in str(info.value) and allowed in str(info.value)

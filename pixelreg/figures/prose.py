@@ -1,0 +1,66 @@
+"""Prose and footer: the end of every page (the rerun box, the caption, the CSV downloads and "What we see")."""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import DEFAULT_PROFILE, PLANS, PRESETS, TrainConfig, check_value, make_config
+from pixelreg.experiment.config import profile as get_profile
+from pixelreg.errors import ConfigError
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.attacks import attacks_of
+from pixelreg.robustness.evaluate import robust_accuracy
+from pixelreg.experiment.runs import describe_failure, Run, RunStore, missing_runs_error, training_allowed
+
+from pixelreg.figures.pages import FigureData
+
+# ----------------------------------------------------------------------------------------------------------
+# the page footer
+
+def book_dir(path: str | Path | None = None) -> Path:
+    """Folder of the book being built: ``path``; else the working directory when it holds ``_toc.yml`` (a
+    notebook executed by jupyter-book or ``pixelreg.book``); else the repository's ``book/``."""
+    if path is not None:
+        return Path(path)
+    if (Path.cwd() / "_toc.yml").is_file():
+        return Path.cwd()
+    return Path(__file__).resolve().parent.parent.parent / "book"
+
+
+def publish_tables(data: FigureData, profile: str, folder: str | Path | None = None) -> str:
+    """Write ``data``'s tables as CSV under ``<book>/_extra/data/<profile>/`` (Sphinx copies ``_extra`` into
+    the site root via ``html_extra_path``) and return HTML download links relative to the page."""
+    out = book_dir(folder) / "_extra" / "data" / profile
+    paths = data.save_csv(out)
+    links = [f'<a href="data/{html.escape(profile)}/{p.name}" download>{html.escape(p.name)}</a>'
+             f' ({len(data.runs) if k == "runs" else len(data.tables[k])} rows)' for k, p in paths.items()
+             if k != "runs" or len(data.runs)]
+    return "<p><b>Data behind this figure</b> (CSV): " + ", ".join(links) + "</p>"
+
+
+def rerun_box(data: FigureData) -> str:
+    """The "Rerun this page" box: the papermill command that re-executes this page at its profile."""
+    profile = data.params.get("profile") or DEFAULT_PROFILE
+    cmd = f"papermill book/{data.name}.ipynb {data.name}-out.ipynb -p profile {profile}"
+    return ("<div class='admonition tip'><p class='admonition-title'>Rerun this page</p><p><code>" + cmd
+            + "</code> (add <code>-p NAME VALUE</code> for any other parameter of the page's first cell; with "
+            "<code>PIXELREG_TRAIN=0</code> it renders from the published records and trains nothing).</p></div>")
+
+
+def footer(data: FigureData, folder: str | Path | None = None) -> None:
+    """The end of every page, in one call: the caption (parameters, runs, generator), download links to the
+    CSV tables, and the "What we see" paragraph generated from the tables."""
+    from IPython.display import HTML, Markdown, display
+
+    display(HTML(rerun_box(data)))
+    display(Markdown("**Caption.** " + data.caption()))
+    display(HTML(publish_tables(data, data.params.get("profile", DEFAULT_PROFILE), folder)))
+    display(Markdown("## What we see\n\nGenerated from the tables above by "
+                     f"`pixelreg.figures.{data.name}`; it changes with the numbers.\n\n" + data.what_we_see()))

@@ -1,0 +1,147 @@
+"""Statistics sentences of "What we see": numbers, p-values (one format, :func:`pixelreg.analysis.stats.pformat`),
+gains, rankings, failed and dirty-tree runs."""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pixelreg.analysis import stats
+from pixelreg.experiment.config import DEFAULT_PROFILE, PLANS, PRESETS, TrainConfig, check_value, make_config
+from pixelreg.experiment.config import profile as get_profile
+from pixelreg.errors import ConfigError
+from pixelreg.experiment.config import condition_label
+from pixelreg.robustness.attacks import attacks_of
+from pixelreg.robustness.evaluate import robust_accuracy
+from pixelreg.experiment.runs import describe_failure, Run, RunStore, missing_runs_error, training_allowed
+
+from pixelreg.analysis.stats import pformat
+from pixelreg.figures.tables import FAILED_RUN_RULE
+
+# ----------------------------------------------------------------------------------------------------------
+# sentences
+
+def fmt(x: float, digits: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+pfmt = pformat  # the package's one p-value format (pixelreg.analysis.stats.pformat)
+
+
+def sem(v) -> float:
+    v = np.asarray(v, float)
+    v = v[~np.isnan(v)]
+    return float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+
+
+def msem(summary: pd.DataFrame, sel: dict, cond: str) -> tuple[float, float]:
+    """Mean and SEM of condition ``cond`` in a ``stats.mean_sem`` table at the rows ``sel``."""
+    m = summary
+    for k, v in {**sel, "condition": cond}.items():
+        m = m[np.isclose(m[k], v)] if isinstance(v, float) else m[m[k] == v]
+    return (float(m["mean"].iloc[0]), float(m["sem"].iloc[0])) if len(m) else (math.nan, math.nan)
+
+
+def gain_summary(tests: pd.DataFrame) -> dict[str, Any]:
+    """Summarise one family of tests (one condition b vs a over ε): where b is significantly better or worse."""
+    t = tests.sort_values("epsilon")
+    noisy = t[t.epsilon > 0]
+    sig = noisy[noisy.significant.fillna(False).astype(bool)]
+    clean = t[t.epsilon == 0]
+    best = noisy.loc[noisy["diff"].idxmax()] if len(noisy) else None
+    return dict(
+        gain_eps=[float(e) for e in sig[sig["diff"] > 0].epsilon],
+        loss_eps=[float(e) for e in sig[sig["diff"] < 0].epsilon],
+        best=best,
+        clean_diff=float(clean["diff"].iloc[0]) if len(clean) else math.nan,
+        clean_p=float(clean["p_holm"].iloc[0]) if len(clean) else math.nan,
+        clean_loss=bool(len(clean) and clean["diff"].iloc[0] < 0 and bool(clean["significant"].iloc[0])),
+        n=(int(t["n_a"].min()), int(t["n_b"].min())) if len(t) else (0, 0),
+        test=str(t["test"].iloc[0]) if "test" in t and len(t) else "Welch t")
+
+
+def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: dict, base="unregularized") -> str:
+    """One bullet of "What we see": the best ε of a family of tests, with its significance and clean cost."""
+    if tests is None or tests.empty:
+        return f"- {label}: no comparison available."
+    g = gain_summary(tests)
+    b = tests["b"].iloc[0]
+    if g["best"] is None:
+        return f"- {label}: no ε > 0 in the grid."
+    e = float(g["best"].epsilon)
+    mb, sb = msem(summary, {**sel, "epsilon": e}, b)
+    ma, sa = msem(summary, {**sel, "epsilon": e}, base)
+    s = (f"- {label}: at ε = {e:.3g}, {b} averages {fmt(mb)} ± {fmt(sb)} vs {base} {fmt(ma)} ± {fmt(sa)} "
+         f"(mean ± SEM over {g['n'][1]} and {g['n'][0]} seeds; {g['test']} p_holm = {pfmt(float(g['best'].p_holm))}). ")
+    if g["gain_eps"]:
+        s += f"The gain is significant after Holm correction at ε = {', '.join(f'{x:.3g}' for x in g['gain_eps'])}. "
+    else:
+        s += ("**No single ε shows a significant gain after Holm correction over the grid**; a non-significant "
+              "result is not evidence of no effect. ")
+    s += ("These per-ε tests (Holm over this page's ε) answer a different question from the claims page, which "
+          "judges one summary, the AUC over ε > 0 paired by seed, with an interval corrected over its "
+          "confirmatory family fixed in advance; where the two differ, the claims page's verdict is the one "
+          "that was pre-specified. ")
+    if g["loss_eps"]:
+        s += f"It is significantly *worse* at ε = {', '.join(f'{x:.3g}' for x in g['loss_eps'])}. "
+    if not math.isnan(g["clean_diff"]):
+        s += (f"Clean accuracy changes by {g['clean_diff']:+.3f} (p_holm = {pfmt(g['clean_p'])}"
+              + ("; a significant loss" if g["clean_loss"] else "") + ").")
+    return s
+
+
+def ranking_sentences(s: pd.DataFrame, cost: bool) -> list[str]:
+    """Ablation settings ranked by robustness AUC against the unregularized one (Figs. 5 and 7).
+
+    ``s`` has columns variant, auc, auc_sem, clean, n (and seconds_per_step with ``cost``)."""
+    base = s[s.variant == "unregularized"]
+    b_auc = float(base["auc"].iloc[0]) if len(base) else math.nan
+    lines = []
+    for _, r in s.sort_values("auc", ascending=False).iterrows():
+        extra = f", {r.seconds_per_step * 1000:.0f} ms/step" if cost else ""
+        lines.append(f"- {r.variant}: robustness AUC {fmt(r.auc)} ± {fmt(r.auc_sem)} "
+                     f"({'+' if r.auc - b_auc >= 0 else ''}{r.auc - b_auc:.3f} vs unregularized), "
+                     f"clean {fmt(r.clean)}{extra}, n = {int(r.n)}.")
+    better = s[(s.variant != "unregularized") & (s.auc - s.auc_sem.fillna(0) > b_auc)]
+    lines.append(f"\n{len(better)} of {len(s) - len(base)} settings beat the unregularized AUC by more than "
+                 "one SEM" + ("; **none does, so the effect does not appear at this scale**." if better.empty
+                              else ".") + " Seeds per cell are few in the ablations (the profile's "
+                 "`ablation_seeds`), so read single differences with care.")
+    return lines
+
+
+
+def failures_sentence(runs: pd.DataFrame, dropped: bool = True) -> str:
+    """"Failed runs: ..." for a caption, from a runs table (its ``failure`` column)."""
+    if runs is None or not len(runs) or "failure" not in runs:
+        return ""
+    bad = runs[runs["failure"].fillna("") != ""]
+    if not len(bad):
+        return f"No run failed (non-finite loss, or the untrained state selected) of {len(runs)}."
+    per = "; ".join(f"{c}: {len(g)} of {int((runs['condition'] == c).sum())} ({', '.join(g['run'] + ' seed ' + g['seed'].astype(str) + ', ' + g['failure'])})"
+                    for c, g in bad.groupby("condition"))
+    if not dropped:
+        return (f"**Failed runs: {len(bad)} of {len(runs)}**: {per}. At this profile they are kept in the means "
+                "and tests, flagged here: its runs are too short to learn, and its pages exist to run the code.")
+    return (f"**Failed runs: {len(bad)} of {len(runs)}**, left out of every mean and test: {per}. "
+            + FAILED_RUN_RULE)
+
+
+def dirty_sentence(runs: pd.DataFrame) -> str:
+    """A flag for a caption: the runs trained from a working tree with uncommitted changes (provenance
+    ``git_dirty``), whose code is not exactly the commit they name; "" when there are none."""
+    if runs is None or not len(runs) or "git_dirty" not in runs:
+        return ""
+    bad = runs[runs["git_dirty"].fillna(False).astype(bool)]
+    if not len(bad):
+        return ""
+    who = ", ".join(f"{r.run} ({r.condition}, seed {r.seed})" for r in bad.itertuples())
+    return (f"**{len(bad)} of {len(runs)} runs were trained from a working tree with uncommitted changes** "
+            f"(provenance git_dirty): {who}; their code is the named commit plus changes not recorded.")
+
+
