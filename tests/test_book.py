@@ -7,6 +7,8 @@ serves every test here, so runs are trained once.
 from __future__ import annotations
 
 import base64
+import html
+import json
 import functools
 import http.server
 import io
@@ -475,3 +477,64 @@ def test_notebook_execution_shows_one_overall_bar(tmp_path, monkeypatch, capsys)
     assert sorted(ran) == ["fig2", "fig3"] and list(times) == ["fig2", "fig3"]  # side by side; toc order kept
     err = capsys.readouterr().err
     assert "executing notebooks" in err and "2/2" in err
+
+
+# ---- layout at a reader's window (issue 20): the answer on the first screen, no code, nothing overflowing -----
+
+_PROBE = """<!doctype html><html><body style="margin:0">
+<iframe id="f" src="%s" style="width:1300px;height:900px;border:0"></iframe><pre id="out">pending</pre>
+<script>
+const f = document.getElementById("f");
+f.onload = () => setTimeout(() => {
+  const d = f.contentDocument, w = f.contentWindow, out = {};
+  const col = d.querySelector("article.bd-article") || d.querySelector("main") || d.body;
+  const cr = col.getBoundingClientRect();
+  const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
+                       w.getComputedStyle(e).visibility !== "hidden"; };
+  out.code_cells = [...d.querySelectorAll("div.cell_input, div.cell div.highlight")].filter(shown).length;
+  const clipped = e => { for (let a = e.parentElement; a && a !== col; a = a.parentElement) {
+      const o = w.getComputedStyle(a).overflowX; if (o === "auto" || o === "scroll" || o === "hidden") return true; }
+    return false; };
+  out.overflow = [...col.querySelectorAll("table, img")].filter(e => shown(e) && !clipped(e) &&
+      e.getBoundingClientRect().right > cr.right + 2).map(e => e.tagName + " " + (e.alt || e.className || "")
+      + " right=" + Math.round(e.getBoundingClientRect().right) + " > " + Math.round(cr.right));
+  const find = d.getElementById("findings") || d.getElementById("what-we-found");
+  out.findings_top = find ? find.getBoundingClientRect().top : null;
+  const img = [...d.querySelectorAll("img")].find(i => (i.alt || "").startsWith("forest plot"));
+  out.forest_bottom = img ? img.getBoundingClientRect().bottom : null;
+  document.getElementById("out").textContent = JSON.stringify(out);
+}, 1500);
+</script></body></html>"""
+
+
+def layout(root: Path, base: str, rel: str, tmp: Path) -> dict:
+    """Open ``rel`` at 1300x900 in headless Chromium (in a same-origin frame of that size) and measure: code
+    cells shown, tables/images wider than the content column (not inside a scrolling box), the top of the
+    "What we found" block and the bottom of the forest plot, in px from the top of the window."""
+    probe = root / f"_probe_{rel.replace('/', '_')}"
+    probe.write_text(_PROBE % ("/" + rel))
+    r = _chromium(["--virtual-time-budget=8000", "--window-size=1300,1000", "--dump-dom",
+                   urljoin(base, probe.name)], tmp)
+    m = re.search(r'<pre id="out">(.*?)</pre>', r.stdout.decode("utf-8", errors="replace"), re.S)
+    assert m and m.group(1) != "pending", f"{rel}: the layout probe did not run"
+    return json.loads(html.unescape(m.group(1)))
+
+
+@pytest.mark.slow  # end-to-end: builds the book
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_answer_first_no_code_and_nothing_overflows(server, tmp_path):
+    root, base = server
+    problems = []
+    intro = layout(root, base, "intro.html", tmp_path)
+    if intro["findings_top"] is None or not 0 <= intro["findings_top"] < 900:
+        problems.append(f"intro: the 'What we found' block is not on the first screen ({intro['findings_top']})")
+    if intro["forest_bottom"] is None or intro["forest_bottom"] > 900:
+        problems.append(f"intro: the forest plot does not end within 900 px ({intro['forest_bottom']})")
+    pages = sorted(p.relative_to(root).as_posix() for p in root.glob("*.html")
+                   if not p.name.startswith(("_", "genindex", "search", "index")))
+    for rel in pages:
+        got = intro if rel == "intro.html" else layout(root, base, rel, tmp_path)
+        if got["code_cells"]:
+            problems.append(f"{rel}: {got['code_cells']} code cell(s) shown by default")
+        problems += [f"{rel}: {o} (overflows the content column)" for o in got["overflow"]]
+    assert not problems, "\n".join(problems)
