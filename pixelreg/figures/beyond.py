@@ -60,6 +60,11 @@ class Beyond(OnePoolFigure):
                 out.append(self.cfg(reg_data=self.reg_data, alpha=a, th=t, target=target, seed=seed))
         return out
 
+    def claim_data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        """The tables the claim rows read (``curves``), without the per-ε tests' bootstrap (the claims page)."""
+        runs = ensure_runs(self.configs(), runs_dir, progress)
+        return self.figure_data(dict(curves=self.curves(runs, self.attacks, self.n_images)), runs_table(runs))
+
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         runs = ensure_runs(self.configs(), runs_dir, progress)
         curves = self.curves(runs, self.attacks, self.n_images)

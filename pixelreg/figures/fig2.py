@@ -93,7 +93,11 @@ class Fig2(TrainedFigure):
     def paper_panel(self, panel: str) -> str:
         return PLANS[self.plan].get(panel, "not in the paper")
 
-    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+    def claim_data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        """The tables the claim rows read (``curves``), without the per-ε tests' bootstrap (the claims page)."""
+        return self.data(runs_dir, progress, with_tests=False)
+
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True, with_tests: bool = True) -> FigureData:
         """Tables: ``curves`` (per run and ε), ``summary`` (mean and SEM over seeds), ``tests`` (each regularized
         condition against the unregularized one per ε, Welch's t with Holm correction over ε), ``auc`` (area
         under each curve per run)."""
@@ -109,6 +113,8 @@ class Fig2(TrainedFigure):
             cur.insert(2, "paper_panel", self.paper_panel(p))
             panels.append(cur)
         curves = pd.concat(panels, ignore_index=True)
+        if not with_tests:  # what the claim rows read (Claims.data): the curves, not the per-ε tests
+            return self.figure_data(dict(curves=curves), runs_table(runs))
         summary = stats.mean_sem(curves, by=("panel", "condition", "attack", "epsilon"))
         tst = pd.concat([tests(g, "unregularized", ["S^pixel", "S^Th"]).assign(panel=k)
                          for k, g in curves.groupby("panel")], ignore_index=True)
