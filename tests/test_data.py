@@ -122,7 +122,7 @@ def test_default_root_env(monkeypatch, tmp_path):
     monkeypatch.setenv("PIXELREG_DATA_DIR", str(tmp_path))
     assert data.default_root() == tmp_path
     monkeypatch.delenv("PIXELREG_DATA_DIR")
-    assert data.default_root() == Path(data.__file__).resolve().parent.parent / "data" / "datasets"
+    assert data.default_root() == Path(data.__file__).resolve().parents[2] / "data" / "datasets"
 
 
 @needs_debian
