@@ -421,6 +421,18 @@ def train_valid_split(n: int, valid_portion: float = 0.01, seed: int = 0) -> tup
     return perm[n_valid:].sort().values, perm[:n_valid].sort().values
 
 
+
+def run_split(n: int, config) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training indices, validation indices) of a run (a TrainConfig): :func:`train_valid_split` by the run's
+    seed, the training part cut to ``config.train_subset`` (ConfigError when the split has fewer images)."""
+    tr_idx, va_idx = train_valid_split(n, config.valid_portion, seed=config.seed)
+    if config.train_subset is not None:
+        if config.train_subset > len(tr_idx):
+            raise ConfigError("train_subset", config.train_subset, f"at most {len(tr_idx)} for {config.task}")
+        tr_idx = tr_idx[: config.train_subset]
+    return tr_idx, va_idx
+
+
 def augment_batch(images: torch.Tensor, generator: torch.Generator, padding: int = CIFAR_PAD) -> torch.Tensor:
     """CIFAR training augmentation on a whole batch: reflect-pad, random crop, random h-flip.
 

@@ -73,11 +73,7 @@ class _Setup:
         c = config
         train_all = data_mod.load_dataset(c.task, "train", rgb=c.rgb)
         test = data_mod.load_dataset(c.task, "test", rgb=c.rgb)
-        tr_idx, va_idx = data_mod.train_valid_split(len(train_all), c.valid_portion, seed=c.seed)
-        if c.train_subset is not None:
-            if c.train_subset > len(tr_idx):
-                raise ConfigError("train_subset", c.train_subset, f"at most {len(tr_idx)} for {c.task}")
-            tr_idx = tr_idx[: c.train_subset]
+        tr_idx, va_idx = data_mod.run_split(len(train_all), c)
         n_test = len(test) if c.test_subset is None else min(c.test_subset, len(test))
         self.x_train, self.y_train = train_all.images[tr_idx], train_all.labels[tr_idx]
         self.x_valid, self.y_valid = train_all.images[va_idx], train_all.labels[va_idx]

@@ -29,7 +29,7 @@ import pandas as pd
 from pixelreg.experiment.config import TrainConfig
 from pixelreg.errors import MissingRunsError, RecordOnlyRunError
 from pixelreg.analysis.stats import Comparison, pformat
-from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, Rule, Verdict, intersection_union, verdict)
+from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, VERDICTS, Rule, Verdict, intersection_union, verdict)
 from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, POOL_ROLES, POWER, TEN_SEED_ROWS, Claim,
                                         NoData, pair_name, select_pairs)
 from pixelreg.figures.common import FigureData, Page, fmt, split_panel
@@ -336,6 +336,11 @@ def _num(r) -> str:
     return f"{r.estimate:+.3f}{u} {r.interval}" if math.isfinite(r.estimate) else r.verdict.split("(", 1)[-1].rstrip(")")
 
 
+def _counts(counts: pd.Series) -> str:
+    """"2 reproduced, 0 contradicted, ..." from the confirmatory rows' category counts, in VERDICTS order."""
+    return ", ".join(f"{int(counts.get(c, 0))} {c}" for c in VERDICTS)
+
+
 def findings(table: pd.DataFrame) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, and the practical
@@ -343,9 +348,7 @@ def findings(table: pd.DataFrame) -> list[str]:
     conf = table[table["status"] == "confirmatory"]
     counts = conf["category"].value_counts()
     out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
-           f"intervals at level {LEVEL:g}), " + ", ".join(
-               f"{int(counts.get(c, 0))} {c}" for c in ("reproduced", "contradicted", "not reproduced",
-                                                        "inconclusive")) + "."]
+           f"intervals at level {LEVEL:g}), " + _counts(counts) + "."]
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
         sel = conf[conf["category"] == cat]
@@ -424,10 +427,8 @@ class Claims(Page):
         conf = t[t["status"] == "confirmatory"]
         counts = conf["category"].value_counts()
         lines = [f"Of the {len(conf)} confirmatory claims (fixed on {FAMILY_FIXED}; Bonferroni, level {LEVEL:g}/"
-                 f"{len(CONFIRMATORY)} per row): " + ", ".join(
-                     f"{int(counts.get(c, 0))} {c}" for c in ("reproduced", "contradicted", "not reproduced",
-                                                              "inconclusive")) + "."]
-        for cat in ("reproduced", "contradicted", "not reproduced", "inconclusive"):
+                 f"{len(CONFIRMATORY)} per row): " + _counts(counts) + "."]
+        for cat in VERDICTS:
             sel = conf[conf["category"] == cat]
             if len(sel):
                 lines.append(f"- **{cat}**: " + "; ".join(

@@ -151,13 +151,10 @@ def reestimate_batchnorm(model: nn.Module, images: torch.Tensor, batches: int = 
 
 def _train_split_images(config: Any) -> torch.Tensor:
     """The images a run trained on (its training split after the validation hold-out and any subset)."""
-    from pixelreg.experiment.data import load_dataset, train_valid_split
+    from pixelreg.experiment.data import load_dataset, run_split
 
     train_all = load_dataset(config.task, "train", rgb=bool(getattr(config, "rgb", False)))
-    tr_idx, _ = train_valid_split(len(train_all), config.valid_portion, seed=config.seed)
-    if getattr(config, "train_subset", None) is not None:
-        tr_idx = tr_idx[: config.train_subset]
-    return train_all.images[tr_idx]
+    return train_all.images[run_split(len(train_all), config)[0]]
 
 
 def robust_accuracy(runs: Any | Iterable[Any], attack: str | Attack, epsilons: Sequence[float] | None = None,
