@@ -5,11 +5,15 @@ Imports only torch and :mod:`pixelreg.errors`, so :mod:`pixelreg.experiment.conf
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
 from pixelreg.errors import ConfigError
 
-__all__ = ["default_device", "PRECISIONS", "bf16_supported", "resolve_precision"]
+__all__ = ["default_device", "PRECISIONS", "bf16_supported", "resolve_precision", "bf16_autocast"]
 
 PRECISIONS = ("fp32", "bf16", "auto")
 
@@ -45,3 +49,42 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     if precision == "auto":
         return "bf16" if bf16_supported(device) else "fp32"
     return precision
+
+
+_CONVS = {F.conv1d, F.conv2d, F.conv3d}
+
+
+def _bf16(t):
+    return t.to(torch.bfloat16).float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+
+class _EmulatedBf16Conv(TorchFunctionMode):
+    """Convolutions as a native bfloat16 kernel computes them, at float32 speed: operands rounded to bfloat16
+    (products of two bfloat16 numbers are exact in float32), accumulated in float32, the output rounded to
+    bfloat16. Everything else runs under the enclosing autocast unchanged."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _CONVS:
+            with torch.autocast("cpu", enabled=False):
+                return func(*[_bf16(a) for a in args], **{k: _bf16(v) for k, v in kwargs.items()}).to(torch.bfloat16)
+        return func(*args, **kwargs)
+
+
+def bf16_autocast(device: str | torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast on ``device`` (a no-op when not ``enabled``).
+
+    On a CPU without native bfloat16 (no AVX-512 BF16), torch's bfloat16 convolution falls back to a kernel
+    about 15x slower than float32 (BENCHMARKS.md section 3b); there the convolutions are emulated instead
+    (:class:`_EmulatedBf16Conv`: the same bfloat16 operands and output, float32 accumulation as in the native
+    kernel; only the order of the float32 additions may differ). Scores agree with torch's own bfloat16 path
+    (tests/test_device.py), so evaluation keys with ``precision="bf16"`` stay one quantity on every machine.
+    """
+    device = torch.device(device)
+    if not enabled:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.autocast(device.type, dtype=torch.bfloat16))
+    if device.type == "cpu" and not bf16_supported(device):
+        stack.enter_context(_EmulatedBf16Conv())
+    return stack

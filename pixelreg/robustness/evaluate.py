@@ -19,6 +19,7 @@ from pixelreg.robustness.attacks import (ATTACKS, DEFAULT_CUTOFF, Attack, Bounda
 from pixelreg.experiment.config import condition_label
 from pixelreg.experiment.data import SPLIT_SIZES
 from pixelreg.errors import ConfigError
+from pixelreg.device import bf16_autocast
 from pixelreg.models import INFERENCE_CHUNK, PRECISIONS, bf16_supported, default_device, resolve_precision
 from pixelreg.experiment.runs import Run, atomic_torch_save, cached_lookup, cached_table
 from pixelreg.experiment.records import tensor_file_name
@@ -43,7 +44,7 @@ def _forward(model: nn.Module, x: torch.Tensor, precision: str) -> torch.Tensor:
     """Logits in chunks of INFERENCE_CHUNK images; ``precision="bf16"`` runs under bfloat16 autocast."""
     dev = x.device.type
     outs = []
-    with torch.autocast(dev, dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with bf16_autocast(dev, enabled=precision == "bf16"):
         for i in range(0, len(x), INFERENCE_CHUNK):
             outs.append(model(x[i:i + INFERENCE_CHUNK]).float())
     return torch.cat(outs)

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from pixelreg.errors import ConfigError
+from pixelreg.device import bf16_autocast
 from pixelreg.models import INFERENCE_CHUNK, resolve_precision
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_NORM", "FourierMap", "BandMasks", "fourier_basis", "fourier_frequencies",
@@ -222,7 +223,7 @@ def fourier_error_map(model: nn.Module, images: torch.Tensor, labels: torch.Tens
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with torch.inference_mode(), bf16_autocast(device, enabled=precision == "bf16"):
             clean_wrong = 0
             for start in range(0, n, chunk):
                 clean_wrong += int((model(x[start:start + chunk]).argmax(1) != y[start:start + chunk]).sum())
