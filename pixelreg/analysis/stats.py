@@ -578,6 +578,88 @@ def mde(c: Comparison, level: float = 0.05, power: float = 0.8) -> float:
     return mde_welch(c.sd_a, c.sd_b, c.n_a, c.n_b, level, power)
 
 
+
+# ----------------------------------------------------------------------------------------------------------
+# Matched clean accuracy (issue 22 item 3): two methods' trade-off curves compared at a fixed clean accuracy
+
+def curve_at(x, y, level: float) -> float:
+    """y of the piecewise-linear curve through the finite points (x, y), ordered by x, at x = ``level``.
+
+    Never extrapolates: NaN when ``level`` lies outside [min x, max x] or no point is finite.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if not len(x) or not (x.min() <= level <= x.max()):
+        return math.nan
+    order = np.argsort(x, kind="stable")
+    return float(np.interp(level, x[order], y[order]))
+
+
+def _seed_means(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(conditions, seeds) values, resampled seed columns ``idx`` (R, S) -> (conditions, R) means over the
+    resampled seeds that have a value (NaN where none has)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a condition with no run among the resampled seeds
+        return np.nanmean(v[:, idx], axis=-1)
+
+
+def matched_difference(a_x, a_y, b_x, b_y, levels: Sequence[float], n_resamples: int = 2000,
+                       confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """b − a of two methods' trade-off curves at fixed values of x (e.g. robust AUC at a clean accuracy).
+
+    Each method is a grid of conditions (e.g. S^Th over α, noise augmentation over σ) trained with the same
+    seeds. Its *seed-mean curve* is the piecewise-linear curve through the points (mean x, mean y) of its
+    conditions, ordered by mean x (:func:`curve_at`); the estimate at a level is b's curve minus a's there. A
+    curve that does not span a level gives NaN (never extrapolated). The interval is a percentile bootstrap
+    over seeds: each resample draws seed indices with replacement, the same indices for both methods (paired
+    seeds: a seed's shared initial weights, split and data order cancel), recomputes both seed-mean curves and
+    their difference; resamples in which a curve does not reach the level are left out and counted
+    (``defined``).
+
+    Args:
+        a_x, a_y, b_x, b_y: (conditions, seeds) arrays, e.g. clean accuracy and AUC; column j is the same seed
+            in all four; NaN marks a missing (e.g. failed) run, left out of its condition's mean.
+        levels: the x values at which the curves are compared.
+        n_resamples: bootstrap resamples (>= 1).
+        confidence: two-sided coverage of the percentile interval, in (0, 1).
+        seed: seed of the resampling generator.
+    Returns:
+        One row per level: ``level``, ``a``, ``b`` (each curve's y there), ``estimate`` (b − a), ``ci_low``,
+        ``ci_high``, ``a_covers``, ``b_covers`` (the seed-mean curve spans the level), ``defined`` (share of
+        resamples in which both curves reach it), ``n_seeds``, ``n_resamples``, ``confidence``.
+    """
+    a_x, a_y, b_x, b_y = (np.atleast_2d(np.asarray(v, float)) for v in (a_x, a_y, b_x, b_y))
+    if a_x.shape != a_y.shape or b_x.shape != b_y.shape or a_x.shape[1] != b_x.shape[1]:
+        raise ConfigError("a_x, a_y, b_x, b_y", [a_x.shape, a_y.shape, b_x.shape, b_y.shape],
+                          "(conditions, seeds) arrays, x and y of a method alike, the same seeds for both methods")
+    if not isinstance(n_resamples, int) or isinstance(n_resamples, bool) or n_resamples < 1:
+        raise ConfigError("n_resamples", n_resamples, "an integer >= 1")
+    if not 0 < confidence < 1:
+        raise ConfigError("confidence", confidence, "a number in (0, 1)")
+    n_seeds = a_x.shape[1]
+    full = np.arange(n_seeds)[None]
+    idx = np.random.default_rng(seed).integers(0, n_seeds, size=(n_resamples, n_seeds))
+    curves = [(_seed_means(x, full)[:, 0], _seed_means(y, full)[:, 0], _seed_means(x, idx), _seed_means(y, idx))
+              for x, y in ((a_x, a_y), (b_x, b_y))]
+    q = 100 * np.array([(1 - confidence) / 2, (1 + confidence) / 2])
+    rows = []
+    for level in levels:
+        level = float(level)
+        at = [curve_at(mx, my, level) for mx, my, _, _ in curves]
+        boot = np.array([[curve_at(bx[:, r], by[:, r], level) for r in range(n_resamples)]
+                         for _, _, bx, by in curves])
+        d = boot[1] - boot[0]
+        d = d[np.isfinite(d)]
+        est = at[1] - at[0]
+        lo, hi = (np.percentile(d, q) if math.isfinite(est) and len(d) else (math.nan, math.nan))
+        rows.append(dict(level=level, a=at[0], b=at[1], estimate=est, ci_low=float(lo), ci_high=float(hi),
+                         a_covers=math.isfinite(at[0]), b_covers=math.isfinite(at[1]), defined=len(d) / n_resamples,
+                         n_seeds=n_seeds, n_resamples=n_resamples, confidence=confidence))
+    return pd.DataFrame(rows)
+
+
 __all__ = ["mean_sem", "auc", "holm", "bonferroni", "interval", "seeds_needed", "pformat", "hedges_g", "hedges_g_ci", "two_sample_test", "compare_conditions",
            "tradeoff", "TESTS", "Comparison", "PERMUTATION_MIN_N", "sign_flip_p", "paired_test", "welch_df",
-           "welch_test", "wald_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde"]
+           "welch_test", "wald_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde",
+           "curve_at", "matched_difference"]
