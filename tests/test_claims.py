@@ -115,6 +115,22 @@ class World:
             rows += self.curve(s, "S^Th", self.e.get("sth-vs-noise-aug", 0.0), attack="gaussian")
         return FigureData("beyond", {}, dict(curves=pd.DataFrame(rows)))
 
+    def batchnorm(self) -> FigureData:
+        """The BatchNorm page's points (per run and treatment: clean accuracy, AUC over ε > 0) on the natural
+        pool: S^Th as trained, re-estimated and trained task-only, and the unregularized runs."""
+        e, rows = self.e, []
+        for s in range(self.n):
+            base = dict(seed=s, clean=0.9 + self.off[s], auc=0.5 + self.off[s])
+            rows.append(dict(base, run=f"u-{s}", pool="-", target="unregularized", treatment="as trained"))
+            rows.append(dict(base, run=f"u-{s}", pool="-", target="unregularized", treatment="re-estimated"))
+            for treat, dc, da in (("as trained", 0.0, 0.0),
+                                  ("re-estimated", e.get("bn-clean", 0.0), e.get("bn-gain-reestimated", 0.0)),
+                                  ("task-only BN", 0.0, e.get("bn-gain-task-only", 0.0))):
+                n = self.eps_noise(s)
+                rows.append(dict(run=f"th-{treat}-{s}", seed=s, pool="natural", target="S^Th", treatment=treat,
+                                 clean=0.9 + self.off[s] + n + dc, auc=0.5 + self.off[s] + n + da))
+        return FigureData("batchnorm", {}, dict(points=pd.DataFrame(rows)))
+
     def fig4(self, with_start: bool = True) -> FigureData:
         e, rows, bnd, sh = self.e, [], [], []
         for s in range(self.n):
@@ -174,7 +190,7 @@ class World:
         r = fig1 or {"with mean-luminance response": (0.0, 0.5)}
         return dict(fig1=self.fig1(r), fig2=self.fig2(), fig3=self.fig3(), fig4=self.fig4(), fig5=self.fig5(),
                     fig6=self.fig6(), combos=self.combos(),  # combos late: the others' draws stay as they were
-                    fourier=self.fourier(), beyond=self.beyond())
+                    fourier=self.fourier(), beyond=self.beyond(), batchnorm=self.batchnorm())
 
 
 def _row(key: str, figures, **kw) -> pd.Series:

@@ -39,7 +39,7 @@ __all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings
            "ROW_PAGES", "OPTIONAL_PAGES"]
 
 # the pages whose modules declare claim rows, in the page's order; optional ones join when their module exists
-ROW_PAGES = ("fig1", "fig2", "fig3", "combos", "fig4", "fig5", "beyond")
+ROW_PAGES = ("fig1", "fig2", "fig3", "combos", "fig4", "fig5", "beyond", "batchnorm")
 OPTIONAL_PAGES = ("fourier",)
 
 
