@@ -157,3 +157,18 @@ def test_pair_bn_is_a_later_field():
     with pytest.raises(ConfigError) as err:
         make_config("full", preset="fashion-mnist-natural", pair_bn="off")
     assert err.value.param == "pair_bn"
+
+
+def test_main_seeds_raise_only_the_main_comparison(monkeypatch):
+    """A profile's main_seeds drive Fig. 2 (and the diagnostics of its runs), not the other pages."""
+    import dataclasses
+    from pixelreg.experiment import config as cfg
+    from pixelreg.figures.beyond import Beyond
+    from pixelreg.figures.diagnostics import Diagnostics
+    from pixelreg.figures.fig2 import Fig2
+    smoke = cfg.PROFILES["smoke"]
+    assert smoke.main_comparison_seeds == smoke.seeds  # None: the profile's seeds
+    monkeypatch.setitem(cfg.PROFILES, "smoke", dataclasses.replace(smoke, main_seeds=(0, 1, 7)))
+    assert {c.seed for c in Fig2(profile="smoke").configs()} == {0, 1, 7}
+    assert Diagnostics(profile="smoke").seeds == (0, 1, 7)
+    assert {c.seed for c in Beyond(profile="smoke").configs()} == set(smoke.seeds)

@@ -29,11 +29,11 @@ class Diagnostics(TrainedFigure):
     reg_data: tuple[str, ...] | None = None  # None: as Fig. 2 (the plan's pools)
     alpha: float | None = None  # None: as Fig. 2
     th: float | None = None  # None: as Fig. 2
-    seeds: tuple[int, ...] | None = None  # None: the profile's seeds
+    seeds: tuple[int, ...] | None = None  # None: the profile's main_comparison_seeds
 
     def profile_defaults(self, prof):
         f2 = Fig2(profile=self.profile, plan=self.plan, panels=self.panels, task=self.task, reg_data=self.reg_data)
-        return dict(panels=f2.panels, task=f2.task, reg_data=f2.reg_data, seeds=prof.seeds)
+        return dict(panels=f2.panels, task=f2.task, reg_data=f2.reg_data, seeds=prof.main_comparison_seeds)
 
     def fig2(self) -> Fig2:
         return Fig2(profile=self.profile, plan=self.plan, panels=self.panels, alpha=self.alpha, th=self.th,

@@ -56,14 +56,14 @@ class Fig2(TrainedFigure):
     reg_data: tuple[str, ...] | None = None  # regularization pools of ``task``; None: the plan's
     alpha: float | None = None  # None: the profile's alpha (smoke/cpu: 1), else the paper's table
     th: float | None = None  # None: the paper's Th for each dataset pair
-    seeds: tuple[int, ...] | None = None  # None: the profile's seeds
+    seeds: tuple[int, ...] | None = None  # None: the profile's main_comparison_seeds
     attacks: tuple[str, ...] = NOISE_ATTACKS
     n_images: int | None = None  # test images per curve; None: the profile's
 
     def profile_defaults(self, prof):
         return dict(**resolve_panels(tuple(PLANS[self.plan]), lambda t: default_pools(self.plan, t), self.task,
                                      self.reg_data, self.panels),
-                    seeds=prof.seeds, n_images=prof.eval_images)
+                    seeds=prof.main_comparison_seeds, n_images=prof.eval_images)
 
     def check(self) -> None:
         self._set("panels", parse_panels("panels", self.panels))
