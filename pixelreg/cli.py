@@ -362,17 +362,18 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
                    help="ignore the published records in data/results/<profile> and train every run they cover")
     p.add_argument("--imagenet-dir", default=None, metavar="FOLDER",
                    help="the ImageNet folder of the paper plan's ImageNet pools (sets $PIXELREG_IMAGENET_DIR for "
-                        "the build and its notebooks; default: that variable). Its absolute path is part of the "
-                        "ImageNet runs' hashes")
+                        "the build and its notebooks; default: that variable). The ImageNet runs' hashes name "
+                        "the images their pools read, not the folder's path")
     p.add_argument("--list-runs", action="store_true",
                    help="print every run the book needs, one JSON line each ({hash, figures, config}), "
-                        "and per figure its runs on stderr; trains nothing, needs no data")
+                        "and per figure its runs on stderr; trains nothing, needs no data but the ImageNet pools' "
+                        "images at the paper profile (they name its ImageNet runs)")
 
 
 def set_imagenet_dir(folder: str) -> str:
     """``--imagenet-dir``: check that ``folder`` is a folder and make it the one setting, ``$PIXELREG_IMAGENET_DIR``
-    (absolute, so the notebooks' kernels, which run elsewhere, and the runs' hashes see the same path). Whether it
-    holds enough images is checked with the other datasets, before any training."""
+    (absolute, so the notebooks' kernels, which run elsewhere, see the same folder). Whether it holds enough images
+    is checked when the ImageNet runs are planned: their hashes name the images their pools read."""
     from pixelreg.experiment.data import IMAGENET_ENV, IMAGENET_LAYOUT
 
     path = Path(folder).expanduser()
@@ -384,7 +385,8 @@ def set_imagenet_dir(folder: str) -> str:
 
 def _list_runs(per_page: dict) -> None:
     """``--list-runs``: one JSON line per distinct run, {"hash", "figures" (the pages that need it), "config"}
-    on stdout; per page, its runs by dataset pair on stderr. Plans only: needs no data, trains nothing."""
+    on stdout; per page, its runs by dataset pair on stderr. Plans only: trains nothing, needs no data but the
+    ImageNet pools' files at the paper plan (their digest names the ImageNet runs)."""
     from collections import Counter
 
     from pixelreg.experiment.config import config_hash

@@ -131,6 +131,72 @@ def make_fake_imagenet(folder, n: int = FAKE_IMAGENET_FILES, seed: int = 0):
     return folder
 
 
+# The paper profile's pinned run hashes (tests/data/book_hashes.json) name its ImageNet runs by the digest of
+# their pool's images (pixelreg.experiment.imagefolder.pool_digest), so they are pinned for one folder whose
+# bytes are the same on every machine: grey PNGs written here byte by byte (stored deflate blocks, checksums from
+# the PNG and zlib specifications), not by an encoder whose output could change with its version. Enough images
+# for the paper's N = 5,000, in 10 synset-like class folders; tiny (16x32) because planning reads only bytes.
+PINNED_IMAGENET_FILES = 5000
+PINNED_IMAGE_HW = (16, 32)
+
+
+def png_bytes(gray) -> bytes:
+    """A greyscale 8-bit PNG of ``gray`` ((H, W) uint8), with the same bytes on every machine."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    gray = np.ascontiguousarray(gray, dtype=np.uint8)
+    h, w = gray.shape
+    raw = b"".join(b"\x00" + gray[r].tobytes() for r in range(h))  # filter type 0 on every row
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    blocks, pos = [], 0  # zlib stream of stored (uncompressed) deflate blocks
+    while True:
+        part = raw[pos:pos + 65535]
+        pos += len(part)
+        last = pos >= len(raw)
+        blocks.append(bytes([last]) + struct.pack("<HH", len(part), 0xFFFF ^ len(part)) + part)
+        if last:
+            break
+    stream = b"\x78\x01" + b"".join(blocks) + struct.pack(">I", zlib.adler32(raw))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", stream) + chunk(b"IEND", b""))
+
+
+def pinned_image(i: int):
+    """Image ``i`` of the pinned folder: (16, 32) uint8 from SHA-256 of its index (no random generator whose
+    stream could change between library versions)."""
+    import hashlib
+
+    import numpy as np
+
+    h, w = PINNED_IMAGE_HW
+    data = b"".join(hashlib.sha256(f"pinned-imagenet/{i}/{k}".encode()).digest() for k in range(h * w // 32))
+    return np.frombuffer(data, dtype=np.uint8).reshape(h, w)
+
+
+def make_pinned_imagenet(folder, n: int = PINNED_IMAGENET_FILES):
+    """``n`` deterministic grey PNGs under ``folder``/n000000NN/ (see :func:`png_bytes`, :func:`pinned_image`)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    for i in range(n):
+        path = folder / f"n{i % 10:08d}" / f"n{i % 10:08d}_{i:05d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png_bytes(pinned_image(i)))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pinned_imagenet_dir(tmp_path_factory):
+    """The folder the paper profile's pinned hashes are computed from (see make_pinned_imagenet)."""
+    return make_pinned_imagenet(tmp_path_factory.mktemp("pinned-imagenet"))
+
+
 @pytest.fixture(scope="session")
 def fake_data_root(tmp_path_factory):
     """A data folder with generated MNIST/Fashion-MNIST/CIFAR-10/CIFAR-100 (see make_fake_datasets)."""

@@ -432,10 +432,11 @@ def test_a_page_without_its_runs_becomes_a_stub_in_records_mode(tmp_path, monkey
         book.execute(["fig5"], "smoke", staging, str(runs))
 
 
-def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeypatch, capsys):
+def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeypatch, capsys, pinned_imagenet_dir):
     """``--imagenet-dir`` is the book's spelling of $PIXELREG_IMAGENET_DIR: with the variable unset, the paper
-    plan's ImageNet runs carry the folder's absolute path; a path that is not a folder stops with exit 2 naming
-    the option, before anything is planned."""
+    plan's ImageNet runs carry the folder's absolute path, and are named by its images (the pinned hashes of
+    tests/data/book_hashes.json, computed from the same images elsewhere); a path that is not a folder stops with
+    exit 2 naming the option, before anything is planned."""
     import json
 
     from pixelreg import cli
@@ -443,7 +444,7 @@ def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeyp
 
     monkeypatch.delenv(IMAGENET_ENV, raising=False)
     folder = tmp_path / "imagenet"
-    folder.mkdir()
+    folder.symlink_to(pinned_imagenet_dir, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["book", "--profile", "paper", "--imagenet-dir", "imagenet", "--list-runs"]) == 0
     runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -454,6 +455,9 @@ def test_book_imagenet_dir_option_reaches_the_paper_plans_runs(tmp_path, monkeyp
     imagenet = [r for r in runs if r["config"]["reg_data"] == "imagenet"]
     assert imagenet and {r["config"]["imagenet_dir"] for r in imagenet} == {str(folder.resolve())}
     assert all(r["config"]["imagenet_dir"] is None for r in runs if r["config"]["reg_data"] != "imagenet")
+    pinned = json.loads((Path(__file__).parent / "data" / "book_hashes.json").read_text())["paper"]
+    pinned_runs = [r for r in imagenet if set(r["figures"]) & set(pinned)]  # later pages are not pinned
+    assert pinned_runs and {r["hash"] for r in pinned_runs} <= {h for hs in pinned.values() for h in hs}
 
     monkeypatch.delenv(IMAGENET_ENV, raising=False)
     (tmp_path / "a-file").write_text("")

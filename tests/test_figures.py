@@ -55,17 +55,22 @@ def _configs_from_notebook(name: str, **injected) -> list:
 
 # ------------------------------------------------------------------------------------------------ the plan
 
-# The paper plan's ImageNet runs carry the folder in their config (TrainConfig.imagenet_dir), so their hashes
-# are pinned for this value of $PIXELREG_IMAGENET_DIR; planning needs only the setting, not the folder.
-IMAGENET_DIR = "/data/imagenet"
+# The paper plan's ImageNet runs are named by the digest of their pool's images (TrainConfig.imagenet_sha256),
+# not by the folder's path, so their hashes are pinned for the images of conftest's pinned folder (the same bytes
+# on every machine), wherever pytest puts it; planning reads those files.
+@pytest.fixture
+def imagenet_env(pinned_imagenet_dir, monkeypatch):
+    """$PIXELREG_IMAGENET_DIR set to the pinned folder; returns it as a string."""
+    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", str(pinned_imagenet_dir))
+    return str(pinned_imagenet_dir)
 
 
-def test_run_hashes_unchanged_by_the_figure_package(monkeypatch):
+def test_run_hashes_unchanged_by_the_figure_package(imagenet_env):
     """Every page's runs at every profile, with its default parameters, are the runs trained before the move
     (tests/data/book_hashes.json: computed by the old ``book_configs`` from the notebooks' parameters cells;
     the paper profile's entry since it runs the paper's plan, issue 14). A changed hash would orphan trained
-    runs and their cached evaluations: the smoke, cpu and full entries never change."""
-    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+    runs and their cached evaluations: the smoke, cpu and full entries never change. The paper entries changed
+    once, when ImageNet runs came to be named by their pool's images (issue 21)."""
     expected = json.loads((Path(__file__).parent / "data" / "book_hashes.json").read_text())
     assert set(expected) == set(PROFILES)
     for profile, per_fig in expected.items():
@@ -78,10 +83,9 @@ def test_run_hashes_unchanged_by_the_figure_package(monkeypatch):
             assert claims <= {h for hs in per_fig.values() for h in hs}, "the claims page judges the figures' runs"
 
 
-def test_claims_judge_the_paper_plan_runs(monkeypatch):
+def test_claims_judge_the_paper_plan_runs(imagenet_env):
     """At the paper profile the claims page reads the figures' paper-plan runs (no Fashion-MNIST outside the
     combinations page's table rows)."""
-    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
     plan = {config_hash(c) for c in book.union(book.book_configs("paper"))}
     claims = FIGURES["claims"](profile="paper")
     assert {config_hash(c) for c in claims.configs()} <= plan
@@ -89,7 +93,7 @@ def test_claims_judge_the_paper_plan_runs(monkeypatch):
     assert {c.task for c in outside} == {"mnist", "cifar10", "cifar100"}
 
 
-def test_combinations_page_runs(monkeypatch):
+def test_combinations_page_runs(imagenet_env):
     """At smoke, cpu and full the combinations page needs only runs that Figs. 2 and 3 need (so the book's plan
     is unchanged); at the paper profile its runs are the paper's table: 10 pairs with PRESETS' alpha and Th, the
     unregularized run of each task, 7 seeds, one transfer source per task, and the runs it shares with Figs. 2
@@ -97,7 +101,6 @@ def test_combinations_page_runs(monkeypatch):
     from pixelreg.experiment.config import PRESETS
     from pixelreg.figures import Combos
 
-    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
     for profile in ("smoke", "cpu", "full"):
         per = book.book_configs(profile)
         assert set(per["combos"]) <= set(per["fig2"]) | set(per["fig3"]), profile
@@ -116,11 +119,10 @@ def test_combinations_page_runs(monkeypatch):
         ("mnist", "mnist"), ("cifar10", "imagenet"), ("cifar100", "imagenet"), ("cifar10", "cifar10")}
 
 
-def test_paper_plan_is_the_papers_figures(monkeypatch):
+def test_paper_plan_is_the_papers_figures(imagenet_env):
     """The paper profile runs the paper's datasets: Fig. 2 MNIST <- MNIST (alpha 4, Th 0.2) and CIFAR-10/100 <-
     ImageNet (10, 0.8), Fig. 3 CIFAR-10 <- ImageNet and <- CIFAR-10, 7 seeds, grey images, 20/40/60 epochs;
     the analogue profiles keep Fashion-MNIST and the natural photographs."""
-    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
     f2, f3 = Fig2(profile="paper"), Fig3(profile="paper")
     pairs = {(c.task, c.pool_source, c.alpha, c.th if c.target == "thresholded" else None, c.target)
              for c in f2.configs() if c.regularized}  # S^pixel ignores Th
@@ -132,7 +134,9 @@ def test_paper_plan_is_the_papers_figures(monkeypatch):
     for c in f2.configs() + f3.configs():
         assert c.seed in range(7) or c.seed == Fig3.source_seed
         assert not c.rgb and c.width == 64 and c.epochs == {"mnist": 20, "cifar10": 40, "cifar100": 60}[c.task]
-        assert c.imagenet_dir == (IMAGENET_DIR if c.regularized and c.pool_source == "imagenet" else None)
+        inet = c.regularized and c.pool_source == "imagenet"
+        assert c.imagenet_dir == (imagenet_env if inet else None)
+        assert (len(c.imagenet_sha256) == 64) if inet else c.imagenet_sha256 is None
     assert len({c.seed for c in f2.configs()}) == 7
     assert f3.pgd_steps == 40 and f3.pgd_images == 10000 and f3.pgd_panel == "cifar10<-imagenet"
     for profile in ("smoke", "cpu", "full"):
@@ -150,8 +154,7 @@ def test_paper_plan_needs_the_imagenet_setting(monkeypatch):
     assert Fig2(profile="cpu").configs()
 
 
-def test_captions_name_the_plan_and_the_paper_panels(monkeypatch):
-    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
+def test_captions_name_the_plan_and_the_paper_panels(imagenet_env):
     assert "cifar10 <- imagenet stands for Fig. 2b" in Fig2(profile="paper").plan_text()
     assert "analogue" in Fig2(profile="cpu").plan_text() and "Fig. 2a" in Fig2(profile="cpu").plan_text()
     text = Fig3(profile="cpu").plan_text()
@@ -161,9 +164,8 @@ def test_captions_name_the_plan_and_the_paper_panels(monkeypatch):
         assert "offline analogue" in FIGURES[name](profile="smoke").plan_text(), name
 
 
-def test_panels_parameter(monkeypatch):
+def test_panels_parameter(imagenet_env):
     """A page's panels are named once: the plan's, or ``panels``, or ``task`` and ``reg_data`` (not both)."""
-    monkeypatch.setenv("PIXELREG_IMAGENET_DIR", IMAGENET_DIR)
     f = Fig2(profile="smoke", panels="cifar10<-imagenet,mnist<-mnist")
     assert f.panels == ("cifar10<-imagenet", "mnist<-mnist") and f.task is None
     assert Fig2(profile="smoke", plan="paper").panels == ("mnist<-mnist", "cifar10<-imagenet", "cifar100<-imagenet")

@@ -90,17 +90,20 @@ def test_smoke_run_cifar10_from_imagenet_and_pgd(rgb, paper_env):
     assert t["accuracy"].iloc[-1] <= t["accuracy"].iloc[0]
 
 
-def test_canonical_drops_the_imagenet_folder_of_other_pools():
-    """Only an ImageNet pool reads ``imagenet_dir``: elsewhere it cannot enter the run's hash."""
+def test_canonical_drops_the_imagenet_folder_of_other_pools(paper_env):
+    """Only an ImageNet pool reads ``imagenet_dir``: elsewhere it cannot enter the run's hash. An ImageNet pool
+    keeps the folder (to read it) and gains the digest of its images, which names the run."""
     from pixelreg.experiment.config import config_hash
+    from pixelreg.experiment.imagefolder import pool_digest
 
     plain = make_config("smoke", preset="cifar10-cifar10")
     leaked = make_config("smoke", preset="cifar10-cifar10", imagenet_dir="/somewhere/imagenet")
     assert leaked.imagenet_dir is None and config_hash(leaked) == config_hash(plain)
     unreg = make_config("smoke", task="cifar10", alpha=0.0, imagenet_dir="/somewhere/imagenet")
-    assert unreg.imagenet_dir is None
-    inet = make_config("smoke", preset="cifar10-imagenet", imagenet_dir="/somewhere/imagenet")
-    assert inet.imagenet_dir == "/somewhere/imagenet"
+    assert unreg.imagenet_dir is None and unreg.imagenet_sha256 is None
+    folder = str(paper_env["imagenet"])
+    inet = make_config("smoke", preset="cifar10-imagenet", imagenet_dir=folder)
+    assert inet.imagenet_dir == folder and inet.imagenet_sha256 == pool_digest(folder, 64, seed=0)
 
 
 @pytest.mark.slow  # end-to-end: trains runs, executes notebooks or builds the book

@@ -181,8 +181,17 @@ def test_natural_and_imagenet_pools(env, tmp_path):
     check_datasets([make_config("smoke", task="fashion-mnist", reg_data="natural", alpha=1.0)], runs_dir=runs)
     folder = tmp_path / "imagenet"
     (folder / "n01").mkdir(parents=True)
-    cfg = make_config("smoke", task="fashion-mnist", reg_data="imagenet", alpha=1.0, imagenet_dir=str(folder),
-                      pool_size=3)
+    # planning an ImageNet run reads its pool's images (their digest names the run): an empty folder stops it
+    with pytest.raises(ConfigError, match="imagenet_dir"):
+        make_config("smoke", task="fashion-mnist", reg_data="imagenet", alpha=1.0, imagenet_dir=str(folder),
+                    pool_size=3)
+    # a run named elsewhere (its config carries the digest) whose folder here is empty: preflight says so
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "n01").mkdir(parents=True)
+    for i in range(3):
+        (elsewhere / "n01" / f"{i}.JPEG").write_bytes(b"jpg")
+    cfg = make_config("smoke", task="fashion-mnist", reg_data="imagenet", alpha=1.0, imagenet_dir=str(elsewhere),
+                      pool_size=3).replace(imagenet_dir=str(folder))
     with pytest.raises(MissingDataError) as info:
         check_datasets([cfg], runs_dir=runs)
     assert str(folder) in str(info.value) and "imagenet" in str(info.value)

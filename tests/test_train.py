@@ -13,7 +13,7 @@ import torch
 
 from pixelreg.experiment.config import make_config
 from pixelreg.errors import ConfigError
-from pixelreg.experiment.runs import Run, RunStore, load_checkpoint
+from pixelreg.experiment.runs import Run, RunStore, load_checkpoint, weights_digest
 from pixelreg.experiment.train import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +52,15 @@ def test_regularized_run_records_metrics_and_provenance(tmp_path):
     model = run.load_model()
     assert not model.training
     assert not (run.dir / "checkpoint.pt").exists()
+    # which weights and which CPU kernels: the digest names the selected weights, and names a transfer source
+    assert prov["weights_sha256"] == weights_digest(best["model"]) == weights_digest(model.state_dict())
+    assert prov["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    from pixelreg.robustness.evaluate import _source_model
+    assert _source_model(run, "cpu")[1] == f"run:{run.id}@{prov['weights_sha256']}"
+    older = dict(prov)
+    del older["weights_sha256"]  # a run trained before the digest was recorded keeps its published key
+    (run.dir / "provenance.json").write_text(json.dumps(older))
+    assert _source_model(run, "cpu")[1] == f"run:{run.id}"
 
 
 def test_same_config_same_metrics_and_reuse(tmp_path):

@@ -55,7 +55,8 @@ class TrainConfig:
     pool_size: int = 5000  # N, regularization images
     responses: str | None = None  # .npz of neural responses, for target "neural"
     responses_sha256: str | None = None  # content hash of that file (filled in by resolve())
-    imagenet_dir: str | None = None  # image folder for reg_data "imagenet"
+    imagenet_dir: str | None = None  # image folder for reg_data "imagenet" (where it is; not in the run's hash)
+    imagenet_sha256: str | None = None  # digest of that pool's images (filled in by canonical(); names the run)
     arch: str = "resnet18"
     width: int = 64  # base channels (64 in the paper)
     rgb: bool = False  # keep 3 colour channels (CIFAR only); the paper trains on grayscale
@@ -138,6 +139,11 @@ def _integer(name, value, lo, allowed):
         raise ConfigError(name, value, allowed)
 
 
+def _sha256(name, value):
+    if not (isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)):
+        raise ConfigError(name, value, "a SHA-256 digest: 64 lowercase hex digits")
+
+
 def _optional(rule):
     return lambda name, v, ctx: None if v is None else rule(name, v, ctx)
 
@@ -172,6 +178,7 @@ _FIELD_RULES: dict[str, Any] = {
     "noise_aug": lambda n, v, c: _number(n, v, lo=0.0, hi=1.0, allowed="a number in [0, 1] (pixel units)"),
     "train_subset": _optional(lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1, or None for all")),
     "test_subset": _optional(lambda n, v, c: _integer(n, v, lo=1, allowed="an integer >= 1, or None for all")),
+    "imagenet_sha256": _optional(lambda n, v, c: _sha256(n, v)),
 }
 
 
@@ -191,15 +198,28 @@ def check_value(field_name: str, value: Any, name: str | None = None, th: float 
 # Fields added to TrainConfig after runs were published (data/results/): name -> the default that reproduces
 # the behaviour before the field existed. A field listed here enters the hash only when it differs from that
 # default, so adding a field never orphans the published records. Policy: every new field goes here.
-HASH_LATER_FIELDS: dict[str, Any] = {"pair_bn": "update"}
+HASH_LATER_FIELDS: dict[str, Any] = {"pair_bn": "update", "imagenet_sha256": None}
 
 
 def config_hash(config: TrainConfig, length: int = 12) -> str:
     """Stable hash of every field (canonical JSON, floats normalised so 10 and 10.0 agree); a field of
-    :data:`HASH_LATER_FIELDS` at its listed default is left out."""
+    :data:`HASH_LATER_FIELDS` at its listed default is left out.
+
+    An ImageNet pool is named by its images, not by where they are: ``imagenet_sha256`` enters the hash and
+    ``imagenet_dir`` is hashed as null (as for every other pool), so two users with the same images share runs.
+
+    Raises:
+        ConfigError: naming ``imagenet_sha256`` for a regularized ImageNet config without it (a config not made
+            by :func:`make_config` / :func:`canonical`, which fill it in from the folder).
+    """
     d = {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and k in _FLOAT_FIELDS else v)
          for k, v in config.to_dict().items()
          if not (k in HASH_LATER_FIELDS and v == HASH_LATER_FIELDS[k])}
+    if config.regularized and config.pool_source == "imagenet":
+        if not config.imagenet_sha256:
+            raise ConfigError("imagenet_sha256", None, "the digest of the ImageNet pool's images, filled in by "
+                              "canonical() / make_config() from imagenet_dir; an ImageNet run is named by it")
+        d["imagenet_dir"] = None
     return content_hash(d, length=length)  # compact canonical JSON
 
 
@@ -357,7 +377,7 @@ def make_config(profile_name: str = DEFAULT_PROFILE, preset: str | None = None, 
 
 
 _REG_FIELDS = ("reg_data", "th", "th2", "reg_range", "target", "criterion", "pairs", "pool_size", "responses",
-               "responses_sha256", "imagenet_dir", "pair_bn")
+               "responses_sha256", "imagenet_dir", "imagenet_sha256", "pair_bn")
 
 
 def canonical(config: TrainConfig) -> TrainConfig:
@@ -367,6 +387,13 @@ def canonical(config: TrainConfig) -> TrainConfig:
     ``imagenet_dir``; a raw-similarity target over all pairs
     (target "pixel" or "neural" with reg_range "all") ignores Th. Precision "auto" becomes the precision it
     resolves to on this machine's default device, so the hash names the arithmetic that actually ran.
+    An ImageNet pool without ``imagenet_sha256`` gets it from its folder
+    (:func:`pixelreg.experiment.imagefolder.pool_digest`: the pool's files, read once per process), so planning
+    an ImageNet run needs the folder; a config that has it (read from a run or a record) keeps it.
+
+    Raises:
+        ConfigError: naming ``imagenet_dir`` when an ImageNet pool's folder is missing, not a folder, or holds
+            fewer than ``pool_size`` images.
     """
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     if config.precision == "auto":
@@ -375,8 +402,13 @@ def canonical(config: TrainConfig) -> TrainConfig:
         config = config.replace(precision=resolve_precision("auto"))
     if not config.regularized:
         return config.replace(**{k: defaults[k] for k in _REG_FIELDS})
-    if config.pool_source != "imagenet" and config.imagenet_dir is not None:
-        config = config.replace(imagenet_dir=None)  # only an ImageNet pool reads the folder
+    if config.pool_source != "imagenet":
+        if config.imagenet_dir is not None or config.imagenet_sha256 is not None:
+            config = config.replace(imagenet_dir=None, imagenet_sha256=None)  # only an ImageNet pool reads them
+    elif config.imagenet_sha256 is None:
+        from pixelreg.experiment.imagefolder import pool_digest  # reads the pool's files (no torch at import)
+
+        config = config.replace(imagenet_sha256=pool_digest(config.imagenet_dir, config.pool_size, config.seed))
     if config.target in ("pixel", "neural") and config.reg_range == "all":
         return config.replace(th=defaults["th"], th2=None)
     return config

@@ -20,7 +20,8 @@ natural images made like the reference's ImageNet pool (``"natural"``: photograp
 installed packages, the offline stand-in; ``"imagenet"``: a folder of the user's ImageNet images).
 
 The ImageNet folder is configured in one place: ``imagenet_dir`` when given, else ``$PIXELREG_IMAGENET_DIR``
-(:func:`default_imagenet_dir`, :func:`resolve_imagenet_dir`; the layout is :data:`IMAGENET_LAYOUT`).
+(:mod:`pixelreg.experiment.imagefolder`, re-exported here: :func:`default_imagenet_dir`,
+:func:`resolve_imagenet_dir`, the layout :data:`IMAGENET_LAYOUT`, the files a pool reads and their digest).
 """
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ from pixelreg.experiment.atomic import atomic_write
 from pixelreg.experiment.config import NUM_CLASSES, REG_DATA  # noqa: F401 - re-exported: data.NUM_CLASSES
 from pixelreg.experiment.config import TASKS as DATASETS
 from pixelreg.errors import ConfigError, DataNotFoundError
+# the ImageNet folder and the pool format: owned by imagefolder, re-exported here (data.IMAGENET_ENV ...)
+from pixelreg.experiment.imagefolder import (CROP_HW, IMAGENET_ENV, IMAGENET_LAYOUT, IMAGENET_POOL_SIZE,  # noqa: F401
+                                             POOL_SHAPE, SUBSAMPLE, count_images, default_imagenet_dir, pool_files,
+                                             resolve_imagenet_dir)
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "local", "torchvision", "system", "samples")
@@ -51,9 +56,6 @@ NATIVE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
 SPLIT_SIZES = {"mnist": (60_000, 10_000), "fashion-mnist": (60_000, 10_000),
                "cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000)}
 
-POOL_SHAPE = (1, 36, 64)       # reference ImageNet pool: Li et al.'s mouse-V1 stimulus format
-CROP_HW = (144, 256)           # centre crop / window before subsampling, (H, W) in pixels
-SUBSAMPLE = 4                  # keep every 4th pixel, no anti-aliasing (reference `process_imagenet`)
 CIFAR_PAD = 4                  # RandomCrop(32, padding=4, padding_mode="reflect")
 
 # torchvision class name and folder inside root, per dataset.
@@ -98,75 +100,12 @@ class Dataset:
 
 # ----------------------------------------------------------------------------- paths and checks
 
-IMAGENET_ENV = "PIXELREG_IMAGENET_DIR"  # the ImageNet folder, beside PIXELREG_DATA_DIR and PIXELREG_RUNS_DIR
-IMAGENET_POOL_SIZE = 5000  # the reference's N (--reg_image_num); the pool needs at least this many images
-IMAGENET_LAYOUT = (
-    "a folder of JPEG/PNG images (*.jpg, *.jpeg, *.png in any case), searched recursively, so ImageNet's "
-    "ILSVRC2012 train/<synset>/*.JPEG works as is (class subfolders are optional and the labels are not "
-    f"used); it must hold at least pool_size images (the paper's N = {IMAGENET_POOL_SIZE:,}), chosen by a "
-    "seeded permutation of the sorted file list; each is converted to 8-bit grayscale (PIL 'L'), "
-    f"centre-cropped to {CROP_HW[0]}x{CROP_HW[1]} (HxW; smaller images are first upscaled) and subsampled by "
-    f"{SUBSAMPLE} to {POOL_SHAPE[1]}x{POOL_SHAPE[2]}, as the reference's process_imagenet "
-    "(reference-spec section 3)")
-
-
 def default_root() -> Path:
     """The data folder: ``$PIXELREG_DATA_DIR`` if set, else ``<repo>/data/datasets``."""
     env = os.environ.get("PIXELREG_DATA_DIR")
     if env:
         return Path(env).expanduser()
     return Path(__file__).resolve().parents[2] / "data" / "datasets"
-
-
-def default_imagenet_dir() -> Path | None:
-    """The ImageNet folder from ``$PIXELREG_IMAGENET_DIR``, or None when it is unset or empty."""
-    env = os.environ.get(IMAGENET_ENV, "").strip()
-    return Path(env).expanduser() if env else None
-
-
-def _image_file(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in _IMAGE_EXTS
-
-
-def count_images(folder: str | os.PathLike, at_least: int | None = None) -> int:
-    """Image files (jpg/jpeg/png, any case) below ``folder``; counting stops once ``at_least`` are found
-    (a full ImageNet train folder holds 1.28 million files)."""
-    n = 0
-    for _, _, files in os.walk(folder):
-        n += sum(1 for f in files if _image_file(f))
-        if at_least is not None and n >= at_least:
-            break
-    return n
-
-
-def resolve_imagenet_dir(imagenet_dir: str | os.PathLike | None = None, pool_size: int | None = None) -> Path:
-    """The ImageNet folder to use: ``imagenet_dir`` if given, else ``$PIXELREG_IMAGENET_DIR``, checked.
-
-    Checks only what is cheap (the folder exists and holds at least ``pool_size`` image files, counting
-    stops there), so callers can run it before any training.
-
-    Raises:
-        ConfigError: naming ``imagenet_dir`` / ``$PIXELREG_IMAGENET_DIR`` and the expected layout
-            (:data:`IMAGENET_LAYOUT`) when neither is set, the folder does not exist, or it holds fewer
-            than ``pool_size`` (at least 1) images.
-    """
-    setting = f"imagenet_dir (--imagenet-dir) or ${IMAGENET_ENV}"
-    if imagenet_dir is not None and str(imagenet_dir).strip():
-        folder, origin = Path(imagenet_dir).expanduser(), "imagenet_dir"
-    else:
-        folder, origin = default_imagenet_dir(), f"${IMAGENET_ENV}"
-    if folder is None:
-        raise ConfigError(setting, None, f"set one of them to {IMAGENET_LAYOUT}; without ImageNet, "
-                                         "reg_data 'natural' is the offline stand-in")
-    if not folder.is_dir():
-        raise ConfigError(f"{origin} (the ImageNet folder)", str(folder),
-                          f"an existing folder; expected {IMAGENET_LAYOUT}")
-    want = max(1, int(pool_size or 1))
-    found = count_images(folder, want)
-    if found < want:
-        raise ConfigError(f"{origin} (the ImageNet folder)", str(folder),
-                          f"{found} image files found, {want} needed (pool_size); expected {IMAGENET_LAYOUT}")
-    return folder
 
 
 def _check_name(name: str, param: str = "dataset", allowed: tuple[str, ...] = DATASETS) -> None:
@@ -549,9 +488,6 @@ def _subsample(window: np.ndarray) -> np.ndarray:
     return window[::SUBSAMPLE, ::SUBSAMPLE]
 
 
-_IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-
-
 def image_folder_pool(path: str | os.PathLike, n: int, seed: int = 0) -> torch.Tensor:
     """A 36x64 grayscale pool from a folder of images (e.g. ImageNet), like the reference's.
 
@@ -576,18 +512,11 @@ def image_folder_pool(path: str | os.PathLike, n: int, seed: int = 0) -> torch.T
     """
     from PIL import Image
 
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise ConfigError(f"imagenet_dir (or ${IMAGENET_ENV})", str(folder), f"an existing folder; expected {IMAGENET_LAYOUT}")
-    files = sorted(p for p in folder.rglob("*") if _image_file(p.name) and p.is_file())
-    if not 1 <= n <= len(files):
-        raise ConfigError("pool_size", n, f"1 <= pool_size <= {len(files)} (images found under {folder}; "
-                                          f"expected {IMAGENET_LAYOUT})")
-    chosen = torch.randperm(len(files), generator=torch.Generator().manual_seed(int(seed)))[:n]
+    files = pool_files(path, n, seed)  # the one definition of the files a pool reads, and its checks
     ch, cw = CROP_HW
-    out = np.empty((n, *POOL_SHAPE), dtype=np.uint8)
-    for k, i in enumerate(chosen.tolist()):
-        with Image.open(files[i]) as img:
+    out = np.empty((len(files), *POOL_SHAPE), dtype=np.uint8)
+    for k, file in enumerate(files):
+        with Image.open(file) as img:
             gray = _at_least_crop(_gray_array(img))
         h, w = gray.shape
         top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))

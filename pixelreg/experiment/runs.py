@@ -122,7 +122,8 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def provenance(device: str | torch.device) -> dict:
-    """Git commit (and whether the tree was dirty), package versions, device and torch threads of this process."""
+    """Git commit (and whether the tree was dirty), package versions, device, CPU kernels and torch threads of
+    this process."""
     import numpy
     import torchvision
 
@@ -141,7 +142,16 @@ def provenance(device: str | torch.device) -> dict:
         "torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": numpy.__version__,
         "device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
         else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+        # the CPU kernels torch dispatched to ("AVX2", "AVX512"): float32 results differ in their last bits
+        # between them, so a run retrained on another kind of CPU is not bit-identical to its record
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+
+
+def weights_digest(state: dict) -> str:
+    """sha256 (16 hex digits) over the (name, tensor bytes) pairs of a state dict, in order: which weights a
+    run's evaluations were computed on (``provenance["weights_sha256"]``)."""
+    return content_hash(*[part for k, v in state.items() for part in (k, v)], length=16)
 
 
 def build_model(config) -> nn.Module:

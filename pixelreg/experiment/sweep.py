@@ -754,7 +754,7 @@ def describe(cfg: TrainConfig, varying: Sequence[str]) -> str:
 
 
 def varying_fields(configs: Sequence[TrainConfig]) -> list[str]:
-    names = [f.name for f in fields(TrainConfig) if f.name != "responses_sha256"]
+    names = [f.name for f in fields(TrainConfig) if f.name not in ("responses_sha256", "imagenet_sha256")]
     if len(configs) <= 1:
         return [n for n in ("task", "reg_data", "alpha", "th", "seed")]
     return [n for n in names if len({json.dumps(getattr(c, n)) for c in configs}) > 1]

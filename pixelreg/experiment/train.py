@@ -28,11 +28,12 @@ import torch.nn.functional as F
 
 from pixelreg.experiment import data as data_mod
 from pixelreg.experiment.config import TrainConfig, canonical
+from pixelreg.experiment.imagefolder import check_pool
 from pixelreg.errors import ConfigError
 from pixelreg.models import INFERENCE_CHUNK, default_device
 from pixelreg.regularizer import SimilarityRegularizer, similarity_loss
 from pixelreg.experiment.runs import (build_model, NONFINITE, UNTRAINED, Run, RunStore, atomic_torch_save, atomic_write_json, describe_failure,
-                   load_checkpoint)
+                   load_checkpoint, weights_digest)
 from pixelreg.similarity import PairSampler, centered_unit_rows
 
 def learning_rate(config: TrainConfig, t: float) -> float:
@@ -97,6 +98,9 @@ class _Setup:
                 transform = "pixel"  # Li et al. regress on the raw (predicted) neural similarity
             else:
                 # only a CIFAR pool has colour; grey pools (MNIST-like, natural, ImageNet) are repeated below
+                if c.pool_source == "imagenet":  # the folder must hold the images the run is named by
+                    check_pool(data_mod.resolve_imagenet_dir(c.imagenet_dir, c.pool_size), c.pool_size, c.seed,
+                               c.imagenet_sha256)
                 self.pool = data_mod.build_pool(c.pool_source, c.pool_size, seed=c.seed,
                                                 rgb=c.rgb and c.pool_source in ("cifar10", "cifar100"),
                                                 imagenet_dir=c.imagenet_dir)
@@ -340,7 +344,8 @@ def _train_locked(config: TrainConfig, run: Run, setup: _Setup, device: torch.de
     run.write_provenance(device, wall_time_seconds=wall, best_epoch=best["epoch"], epochs_run=metrics[-1]["epoch"],
                          steps=total_steps, train_images=n_train,
                          pool_size=len(setup.pool) if setup.pool is not None else 0,
-                         selected_pair_share=getattr(setup.sampler, "selected_share", None), failure=failure)
+                         selected_pair_share=getattr(setup.sampler, "selected_share", None), failure=failure,
+                         weights_sha256=weights_digest(best["model"]))
     (run.dir / "DONE").write_text("")
     ckpt_path.unlink(missing_ok=True)  # the finished run keeps best.pt; the resume state is no longer needed
 

@@ -309,7 +309,8 @@ PLAN_NAMES = {"paper": "the paper's plan (its datasets: MNIST, CIFAR-10/100, an 
 
 def imagenet_dir() -> str:
     """The ImageNet folder of the figures' ImageNet pools: ``$PIXELREG_IMAGENET_DIR`` (the one setting; it is
-    part of the run's config). Only the setting is needed to plan runs; the book's preflight checks the folder.
+    part of the run's config, not of its hash). Planning reads the pool's files there: their digest names the run
+    (:func:`pixelreg.experiment.imagefolder.pool_digest`), so a missing folder stops the plan, naming it.
 
     Raises:
         ConfigError: naming ``$PIXELREG_IMAGENET_DIR`` and the expected layout when it is unset.

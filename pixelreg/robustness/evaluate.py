@@ -112,8 +112,11 @@ def _source_model(source: Any, device) -> tuple[nn.Module | None, str | None]:
         return source.to(device).eval(), model_fingerprint(source)
     if isinstance(source, (str, Path)):
         source = open_run(source)
-    # loaded on first use only: a cached curve (e.g. from a published record) needs no source checkpoint
-    return (lambda run=source: run.load_model(device)), f"run:{Path(source.dir).name}"
+    # loaded on first use only: a cached curve (e.g. from a published record) needs no source checkpoint.
+    # A source trained since runs record their weights' digest is named by it too: a source retrained from the
+    # same config on another CPU is not bit-identical, so its evaluations must not share the older keys.
+    digest = source.provenance.get("weights_sha256")
+    return (lambda run=source: run.load_model(device)), f"run:{Path(source.dir).name}" + (f"@{digest}" if digest else "")
 
 
 def _run_id(run: Any) -> str:
