@@ -1,0 +1,199 @@
+"""The noise-augmentation frontier: S^Th over α beside Gaussian noise augmentation over σ, compared at the same
+clean accuracy (issue 22 item 3).
+
+Both methods trade clean accuracy for robustness, each along its own strength parameter, so a single setting
+of each says little: one method can look ahead only because it gives up more clean accuracy. This page trains
+a grid of each, plots clean accuracy against the robust AUC over ε > 0 per run, and compares the two seed-mean
+curves at clean accuracies fixed in book/reproduce.md before the grid was evaluated (0.86 and 0.88), by linear
+interpolation with a bootstrap over paired seeds (:func:`pixelreg.analysis.stats.matched_difference`). A
+curve that does not reach a level is reported as not covering it, never extrapolated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+
+from pixelreg.analysis.stats import matched_difference
+from pixelreg.analysis.verdicts import auc_by_run, value_at
+from pixelreg.errors import ConfigError
+from pixelreg.experiment.config import TrainConfig, check_value
+from pixelreg.figures.common import (NOISE_ATTACKS, FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt,
+                                     positive_int, runs_table)
+
+__all__ = ["Frontier", "METHODS", "LEVELS"]
+
+# The methods of the page (column ``method``): the two curves, the combination and the reference point.
+STH, AUG, BOTH, UNREG = "S^Th", "noise augmentation", "S^Th + noise augmentation", "unregularized"
+METHODS = (STH, AUG, BOTH, UNREG)
+# The clean accuracies at which the curves are compared, fixed in book/reproduce.md ("This round's runs at
+# full") on 2026-12-03, before the grid was evaluated.
+LEVELS = (0.86, 0.88)
+# The grids where a profile's differ from the plan's: the smoke book trains 2 of each (seconds per run).
+ALPHAS = {"smoke": (1.0, 10.0)}
+SIGMAS = {"smoke": (0.2, 0.5)}
+NOT_COMPUTED = ("Transferred FGSM and the boundary attack are not computed on these runs this round: the transfer "
+                "source's weights could not be reproduced bit for bit on this machine (see "
+                "[Reproducing](reproduce.md)).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Frontier(OnePoolFigure):
+    """Clean accuracy against robust AUC (ε > 0) for S^Th over ``alphas`` and Gaussian noise augmentation over
+    ``sigmas`` (plus S^Th with augmentation and the unregularized run); which method is ahead at the clean
+    accuracies ``levels``?"""
+
+    name: ClassVar[str] = "frontier"
+    PLANS: ClassVar[dict[str, tuple[str, str]]] = {
+        "paper": ("cifar10<-imagenet", "no paper panel (a baseline the paper did not run), on Fig. 2b's pair"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "no paper panel (a baseline the paper did not run)"),
+    }
+
+    plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
+    task: str | None = None  # None: the plan's (paper: cifar10; analogue: fashion-mnist)
+    reg_data: str | None = None  # None: the plan's pool (paper: imagenet), else the task's own images
+    th: float | None = None  # None: the paper's Th for the dataset pair
+    seeds: tuple[int, ...] | None = None  # None: the profile's seeds
+    alphas: tuple[float, ...] | None = None  # α of the S^Th curve; None: 1, 3, 10, 30 (smoke: 1, 10)
+    sigmas: tuple[float, ...] | None = None  # σ of the augmentation curve, pixel units; None: 0.05, 0.1, 0.2,
+    # 0.3, 0.5 (smoke: 0.2, 0.5)
+    combo_alpha: float = 10.0  # α of the S^Th + augmentation run
+    combo_sigma: float = 0.2  # σ of the S^Th + augmentation run
+    levels: tuple[float, ...] = LEVELS  # clean accuracies at which the curves are compared
+    n_boot: int = 2000  # bootstrap resamples over paired seeds
+    attacks: tuple[str, ...] = NOISE_ATTACKS
+    n_images: int | None = None  # test images per curve; None: the profile's
+
+    def profile_defaults(self, prof):
+        return dict(**self.pair_defaults(), seeds=prof.seeds, n_images=prof.eval_images,
+                    alphas=ALPHAS.get(prof.name, (1.0, 3.0, 10.0, 30.0)),
+                    sigmas=SIGMAS.get(prof.name, (0.05, 0.1, 0.2, 0.3, 0.5)))
+
+    def check(self) -> None:
+        for name, field_, grid in (("alphas", "alpha", self.alphas), ("sigmas", "noise_aug", self.sigmas)):
+            values = as_tuple(name, grid, float)
+            if not values:
+                raise ConfigError(name, grid, "one or more numbers > 0")
+            for v in values:
+                check_value(field_, v, name=name)
+                if v == 0:
+                    raise ConfigError(name, grid, "numbers > 0 (0 is the unregularized run, always on the page)")
+            self._set(name, tuple(dict.fromkeys(values)))
+        for name, field_ in (("combo_alpha", "alpha"), ("combo_sigma", "noise_aug")):
+            check_value(field_, getattr(self, name), name=name)
+            if getattr(self, name) == 0:
+                raise ConfigError(name, getattr(self, name), "a number > 0")
+        levels = as_tuple("levels", self.levels, float)
+        if not levels or any(not 0 < v < 1 for v in levels):
+            raise ConfigError("levels", self.levels, "one or more clean accuracies in (0, 1)")
+        self._set("levels", levels)
+        positive_int("n_boot", self.n_boot)
+
+    # -- the plan -------------------------------------------------------------------------------------------
+    def sth(self, seed: int, alpha: float, noise_aug: float = 0.0) -> TrainConfig:
+        """S^Th on the page's pool at ``alpha`` (the beyond page's and Fig. 2's config at the same values)."""
+        th = self.reg_params(self.reg_data)[1]
+        kw = dict(noise_aug=float(noise_aug)) if noise_aug else {}
+        return self.cfg(reg_data=self.reg_data, alpha=float(alpha), th=th, target="thresholded", seed=seed, **kw)
+
+    def plan_runs(self) -> list[tuple[str, float, float, TrainConfig]]:
+        """(method, α, σ, config) of every run, seed by seed."""
+        out = []
+        for seed in self.seeds:
+            out.append((UNREG, 0.0, 0.0, self.unreg(seed)))
+            out += [(STH, float(a), 0.0, self.sth(seed, a)) for a in self.alphas]
+            out += [(AUG, 0.0, float(s), self.unreg(seed, noise_aug=float(s))) for s in self.sigmas]
+            out.append((BOTH, float(self.combo_alpha), float(self.combo_sigma),
+                        self.sth(seed, self.combo_alpha, self.combo_sigma)))
+        return out
+
+    def configs(self) -> list[TrainConfig]:
+        return list(dict.fromkeys(c for *_, c in self.plan_runs()))
+
+    # -- the tables -----------------------------------------------------------------------------------------
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        plan = self.plan_runs()
+        runs = ensure_runs([c for *_, c in plan], runs_dir, progress)
+        method = {r.id: m for (m, *_), r in zip(plan, runs)}
+        sigma = {r.id: s for (_, _, s, _), r in zip(plan, runs)}
+        curves = self.curves(runs, self.attacks, self.n_images)
+        curves = curves.assign(method=curves["run"].map(method), sigma=curves["run"].map(sigma))
+        points = run_points(curves)
+        frontier = (points.groupby(["attack", "method", "alpha", "sigma"], sort=True)
+                    .agg(clean=("clean", "mean"), auc=("auc", "mean"), n=("seed", "count")).reset_index())
+        matched = self.matched(points)
+        return self.figure_data(dict(curves=curves, points=points, frontier=frontier, matched=matched),
+                                runs_table(runs))
+
+    def matched(self, points: pd.DataFrame) -> pd.DataFrame:
+        """Per attack and level: augmentation − S^Th of the seed-mean curves' AUC at that clean accuracy, with
+        its bootstrap-over-paired-seeds interval (:func:`pixelreg.analysis.stats.matched_difference`)."""
+        seeds = sorted(points["seed"].unique())
+        rows = []
+        for attack, g in points.groupby("attack", sort=True):
+            arrays = {}
+            for method, strength in ((STH, "alpha"), (AUG, "sigma")):
+                t = g[g["method"] == method]
+                arrays[method] = [t.pivot_table(index=strength, columns="seed", values=v, aggfunc="mean")
+                                  .reindex(columns=seeds).to_numpy(float) for v in ("clean", "auc")]
+            if not all(a[0].size for a in arrays.values()):
+                continue
+            m = matched_difference(*arrays[STH], *arrays[AUG], self.levels, n_resamples=self.n_boot)
+            m.insert(0, "attack", attack)
+            rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"}))
+        cols = ["attack", "level", "sth", "aug", "estimate", "ci_low", "ci_high", "sth_covers", "aug_covers",
+                "defined", "n_seeds", "n_resamples", "confidence"]
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+
+    def what_we_see(self, data: FigureData) -> str:
+        return "\n".join([matched_sentences(data["matched"]), "", NOT_COMPUTED])
+
+
+def run_points(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per run and attack: its method, α and σ, clean accuracy (the curve's ε = 0 point) and AUC over ε > 0
+    (:func:`pixelreg.analysis.verdicts.auc_by_run`, the book's one robustness summary)."""
+    keys = ["run", "seed", "method", "alpha", "sigma", "attack"]
+    noisy = sorted(float(e) for e in curves["epsilon"].unique() if e > 0)
+    auc = auc_by_run(curves, keys=keys, epsilons=noisy)
+    clean = value_at(curves, 0.0, keys=keys).rename(columns={"accuracy": "clean"})
+    return clean.merge(auc[[*keys, "auc"]], on=keys, how="inner")[[*keys, "clean", "auc"]]
+
+
+def matched_sentences(matched: pd.DataFrame) -> str:
+    """The page's statement, from the numbers: per level and attack, which method's AUC is higher at that clean
+    accuracy and by how much, or which curve does not reach it."""
+    if matched.empty:
+        return "No comparison at matched clean accuracy: the tables hold no S^Th or no augmentation runs."
+    lines = ["At a fixed clean accuracy, the seed-mean curves of each method (clean accuracy against the AUC over "
+             "ε > 0, joined by straight lines in order of clean accuracy) compared, noise augmentation minus S^Th, "
+             "with a 95% bootstrap interval over paired seeds (exploratory, unadjusted; the levels were fixed in "
+             "[Reproducing](reproduce.md) before the grid was evaluated):"]
+    for level, g in matched.groupby("level", sort=True):
+        parts = []
+        for r in g.itertuples():
+            if not (r.sth_covers and r.aug_covers):
+                missing = [n for n, ok in (("S^Th", r.sth_covers), ("noise augmentation", r.aug_covers)) if not ok]
+                parts.append(f"{r.attack}: {' and '.join(missing)} "
+                             f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated)")
+                continue
+            if r.ci_low > 0:
+                call = "noise augmentation ahead"
+            elif r.ci_high < 0:
+                call = "S^Th ahead"
+            else:
+                call = "the interval includes 0: neither is shown ahead"
+            partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples" if r.defined < 1 else "")
+            parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}, "
+                         f"{r.estimate:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}], {r.n_seeds} seeds{partial} - "
+                         f"{call}")
+        lines.append(f"- At clean accuracy {level:g}: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+PAGE = Frontier
+
+# No claim rows: the page's statement is exploratory and is made on the page (its interval unadjusted); the
+# claims page's practical comparison reads the beyond page (sth-vs-noise-aug).
+CLAIMS: tuple = ()

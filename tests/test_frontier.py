@@ -1,0 +1,183 @@
+"""The noise-augmentation frontier (issue 22 item 3): the matched-clean-accuracy rule on known answers, the
+page's plan (the beyond page's and Fig. 2's runs reused under their hashes) and the page built at smoke."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import needs_fmnist
+
+from pixelreg.analysis.stats import curve_at, matched_difference
+from pixelreg.errors import ConfigError
+from pixelreg.experiment.config import config_hash
+from pixelreg.figures.beyond import Beyond
+from pixelreg.figures.fig2 import Fig2
+from pixelreg.figures.frontier import AUG, BOTH, LEVELS, STH, UNREG, Frontier, matched_sentences
+
+SEEDS = 5
+
+
+def line(xs, slope, intercept, jitter=0.0, seed_shift=None):
+    """(conditions, seeds) x and y of points on y = slope·x + intercept; each seed moves a condition's point
+    along the line by ``jitter`` (so the seed mean stays on it) and shifts y by ``seed_shift`` (per seed)."""
+    rng = np.random.default_rng(1)
+    x = np.asarray(xs, float)[:, None] + jitter * rng.standard_normal((len(xs), SEEDS))
+    y = slope * x + intercept
+    if seed_shift is not None:
+        y = y + np.asarray(seed_shift, float)[None]
+    return x, y
+
+
+# ---- the rule, on known answers ------------------------------------------------------------------------------
+
+def test_curve_at_interpolates_in_order_of_x_and_never_extrapolates():
+    assert curve_at([0.9, 0.8, 0.85], [0.1, 0.3, 0.2], 0.825) == pytest.approx(0.25)  # unsorted input
+    assert curve_at([0.8, 0.9], [0.3, 0.1], 0.8) == pytest.approx(0.3)  # the ends are covered
+    assert math.isnan(curve_at([0.8, 0.9], [0.3, 0.1], 0.91))
+    assert math.isnan(curve_at([0.8, 0.9], [0.3, 0.1], 0.79))
+    assert math.isnan(curve_at([np.nan], [np.nan], 0.8))
+
+
+def test_two_lines_with_a_known_offset_give_that_offset_and_a_narrow_interval():
+    # S^Th: AUC = 2·clean − 1 on its grid; augmentation: the same line + 0.05, at other clean accuracies; the
+    # seeds scatter each point along its line, so every resample's seed-mean curve is still the line
+    a = line([0.80, 0.84, 0.87, 0.90], 2.0, -1.0, jitter=0.004)
+    b = line([0.82, 0.86, 0.89, 0.92], 2.0, -0.95, jitter=0.004)
+    m = matched_difference(*a, *b, LEVELS, n_resamples=500)
+    assert list(m.level) == list(LEVELS)
+    np.testing.assert_allclose(m.estimate, 0.05, atol=1e-12)
+    np.testing.assert_allclose(m.a, 2 * np.array(LEVELS) - 1, atol=1e-12)
+    np.testing.assert_allclose(m.ci_low, 0.05, atol=1e-9)
+    np.testing.assert_allclose(m.ci_high, 0.05, atol=1e-9)
+    assert m.a_covers.all() and m.b_covers.all() and (m.defined == 1).all() and (m.n_seeds == SEEDS).all()
+
+
+def test_a_curve_that_does_not_reach_a_level_is_not_covered():
+    a = line([0.80, 0.83, 0.85], 1.0, 0.0)  # S^Th never reaches 0.86
+    b = line([0.85, 0.90], 1.0, 0.0)
+    m = matched_difference(*a, *b, (0.86, 0.95), n_resamples=200).set_index("level")
+    assert not m.loc[0.86, "a_covers"] and m.loc[0.86, "b_covers"]
+    assert not m.loc[0.95, "a_covers"] and not m.loc[0.95, "b_covers"]
+    assert m[["a", "estimate", "ci_low", "ci_high"]].isna().all().all()
+    assert m.loc[0.86, "b"] == pytest.approx(0.86)
+    text = matched_sentences(m.reset_index().rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers",
+                                                             "b_covers": "aug_covers"}).assign(attack="gaussian"))
+    assert "S^Th does not reach this clean accuracy" in text
+    assert "S^Th and noise augmentation do not reach" in text
+
+
+def _noisy_pair(offset: float, noise: float = 0.01):
+    """Both methods on the same line, b shifted by ``offset``, plus independent per-run noise in the AUC."""
+    rng = np.random.default_rng(7)
+    a = line([0.82, 0.86, 0.90], 1.0, 0.0)
+    b = line([0.82, 0.86, 0.90], 1.0, offset)
+    return (a[0], a[1] + noise * rng.standard_normal(a[1].shape), b[0], b[1] + noise * rng.standard_normal(b[1].shape))
+
+
+@pytest.mark.parametrize("offset, call", [(0.05, "noise augmentation ahead"), (-0.05, "S^Th ahead"),
+                                          (0.0, "the interval includes 0")])
+def test_the_interval_decides_ahead_behind_or_neither(offset, call):
+    m = matched_difference(*_noisy_pair(offset), (0.86,), n_resamples=2000, seed=3)
+    r = m.iloc[0]
+    assert r.ci_low <= r.estimate <= r.ci_high
+    if offset > 0:
+        assert r.ci_low > 0
+    elif offset < 0:
+        assert r.ci_high < 0
+    else:
+        assert r.ci_low < 0 < r.ci_high
+    t = m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"})
+    assert call in matched_sentences(t.assign(attack="gaussian"))
+
+
+def test_seeds_are_paired_a_shared_seed_effect_cancels():
+    # a large seed effect common to both methods (same initial weights, split and data order) moves both curves
+    # alike: resampling the same seed indices for both keeps the difference exact; unpaired it would not
+    shift = [0.0, 0.1, -0.1, 0.05, -0.05]
+    a = line([0.82, 0.86, 0.90], 1.0, 0.0, seed_shift=shift)
+    b = line([0.82, 0.86, 0.90], 1.0, 0.03, seed_shift=shift)
+    r = matched_difference(*a, *b, (0.86,), n_resamples=1000).iloc[0]
+    assert r.estimate == pytest.approx(0.03) and r.ci_low == pytest.approx(0.03) and r.ci_high == pytest.approx(0.03)
+
+
+def test_a_missing_run_is_left_out_of_its_conditions_mean():
+    a = line([0.82, 0.86, 0.90], 1.0, 0.0)
+    b = line([0.82, 0.86, 0.90], 1.0, 0.02)
+    b[0][1, 2] = b[1][1, 2] = np.nan  # a failed run
+    r = matched_difference(*a, *b, (0.86,), n_resamples=300).iloc[0]
+    assert r.estimate == pytest.approx(0.02) and np.isfinite(r.ci_low)
+
+
+def test_the_bootstrap_is_seeded_and_bad_input_is_named():
+    args = _noisy_pair(0.02)
+    pd.testing.assert_frame_equal(matched_difference(*args, LEVELS, seed=5), matched_difference(*args, LEVELS, seed=5))
+    with pytest.raises(ConfigError, match="a_x"):
+        matched_difference(args[0], args[1], args[2][:, :3], args[3][:, :3], LEVELS)
+    with pytest.raises(ConfigError, match="n_resamples"):
+        matched_difference(*args, LEVELS, n_resamples=0)
+
+
+# ---- the plan ------------------------------------------------------------------------------------------------
+
+def test_the_grid_reuses_the_beyond_and_fig2_runs_at_full():
+    page = Frontier(profile="full")
+    plan = page.plan_runs()
+    assert page.seeds == (0, 1, 2, 3, 4) and len(plan) == len(page.configs()) == 5 * 11
+    beyond = Beyond(profile="full")
+    fig2 = {config_hash(c) for c in Fig2(profile="full").configs()}
+    for seed in page.seeds:
+        mine = {(m, a, s): config_hash(c) for m, a, s, c in plan if c.seed == seed}
+        # the beyond page's unregularized, noise-augmentation (σ 0.2) and S^Th runs, and Fig. 2's
+        b = {config_hash(c): c for c in beyond.configs() if c.seed == seed}
+        assert mine[(UNREG, 0.0, 0.0)] == config_hash(beyond.unreg(seed)) in fig2
+        assert mine[(AUG, 0.0, 0.2)] == config_hash(beyond.unreg(seed, noise_aug=0.2)) in b
+        sth = beyond.cfg(reg_data="fashion-mnist", alpha=10.0, th=0.8, target="thresholded", seed=seed)
+        assert mine[(STH, 10.0, 0.0)] == config_hash(sth) in fig2 and config_hash(sth) in b
+        # this round's queue (scripts/round_queue.py) builds the rest the same way
+        for a in (1.0, 3.0, 30.0):
+            assert mine[(STH, a, 0.0)] == config_hash(beyond.cfg(reg_data="fashion-mnist", alpha=a, th=0.8,
+                                                                 target="thresholded", seed=seed))
+        for s in (0.05, 0.1, 0.3, 0.5):
+            assert mine[(AUG, 0.0, s)] == config_hash(beyond.unreg(seed, noise_aug=s))
+        assert mine[(BOTH, 10.0, 0.2)] == config_hash(sth.replace(noise_aug=0.2))
+
+
+def test_smoke_grid_is_small_and_bad_grids_are_named():
+    page = Frontier(profile="smoke")
+    assert page.alphas == (1.0, 10.0) and page.sigmas == (0.2, 0.5) and len(page.configs()) == 2 * 6
+    assert Frontier(profile="smoke", alphas="1,3", sigmas="0.1").alphas == (1.0, 3.0)
+    for kw, name in ((dict(alphas="0"), "alphas"), (dict(sigmas="1.5"), "sigmas"), (dict(levels="0.9,1.2"), "levels"),
+                     (dict(combo_sigma=0), "combo_sigma"), (dict(n_boot=0), "n_boot"), (dict(alphas="a"), "alphas")):
+        with pytest.raises(ConfigError, match=name):
+            Frontier(profile="smoke", **kw)
+
+
+# ---- the page at smoke ---------------------------------------------------------------------------------------
+
+@needs_fmnist
+@pytest.mark.slow  # trains 12 smoke runs and evaluates 3 noise curves on each
+def test_page_builds_at_smoke(tmp_path):
+    page = Frontier(profile="smoke", n_boot=200)
+    data = page.data(runs_dir=tmp_path / "runs", progress=False)
+    p = data["points"]
+    assert set(p.method) == {STH, AUG, BOTH, UNREG} and len(p) == 12 * 3
+    assert p[["clean", "auc"]].apply(lambda v: v.between(0, 1)).all().all()
+    assert set(data["frontier"].n) == {2}
+    m = data["matched"]
+    assert len(m) == 3 * len(LEVELS) and set(m.attack) == {"gaussian", "uniform", "salt-pepper"}
+    # at a level between the two curves' clean accuracies (whatever they are at this scale) the estimate is the
+    # difference of the two interpolated seed-mean curves
+    text = data.what_we_see()
+    assert "At clean accuracy 0.86" in text and "Transferred FGSM and the boundary attack are not computed" in text
+    g = data["frontier"][data["frontier"].attack == "gaussian"]
+    lo = max(g[g.method == STH].clean.min(), g[g.method == AUG].clean.min())
+    hi = min(g[g.method == STH].clean.max(), g[g.method == AUG].clean.max())
+    if lo <= hi:
+        level = (lo + hi) / 2
+        r = Frontier(profile="smoke", n_boot=200, levels=(level,)).matched(p).set_index("attack").loc["gaussian"]
+        def at(method):
+            t = g[g.method == method]
+            return curve_at(t.clean, t.auc, level)
+        assert r.estimate == pytest.approx(at(AUG) - at(STH))
