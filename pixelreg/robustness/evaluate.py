@@ -115,7 +115,7 @@ def _source_model(source: Any, device) -> tuple[nn.Module | None, str | None]:
     # loaded on first use only: a cached curve (e.g. from a published record) needs no source checkpoint.
     # A source trained since runs record their weights' digest is named by it too: a source retrained from the
     # same config on another CPU is not bit-identical, so its evaluations must not share the older keys.
-    digest = source.provenance.get("weights_sha256")
+    digest = getattr(source, "provenance", {}).get("weights_sha256")
     return (lambda run=source: run.load_model(device)), f"run:{Path(source.dir).name}" + (f"@{digest}" if digest else "")
 
 
