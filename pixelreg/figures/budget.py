@@ -1,37 +1,57 @@
-"""Does the effect grow with training? The Gaussian-noise robustness gain (AUC) and the clean-accuracy cost of
-S^Th over the unregularized model against the number of training steps, from separate runs of several budgets.
+"""Does the effect change with training? Each condition's clean accuracy and Gaussian-noise robustness (AUC over
+ε > 0), and the difference S^Th minus unregularized paired by seed, against the number of training steps, from
+separate runs of several budgets.
 
 Each budget is a complete compressed learning-rate cycle (5 phases of ``epochs / 5``) at the page's profile, so
-a run of 1 epoch is not the first epoch of a longer run. At the ``full`` profile the budgets are 1, 2 and 3
-epochs of all 59,400 training images, and the ``cpu`` profile's runs (158 steps on 5,000 images, with its own
-alpha) are added as a separate, differently configured point. This page reads runs of several budgets by design.
+a run of 1 epoch is not the first epoch of a longer run. At the ``full`` profile the budgets are 1, 2, 3, 10
+and 20 epochs of all 59,400 training images (20 epochs is the paper's budget for its MNIST-type data), and the
+``cpu`` profile's runs (other training images, their own alpha) are listed beside them as a separate,
+differently configured point, left out of the plot and the trend. This page reads runs of several budgets by
+design.
+
+Statistics: per budget, :func:`pixelreg.analysis.verdicts.compare_by_seed` (the book's paired t-test by seed,
+95% interval) of each summary; the trend over the profile's own budgets is an ordinary least-squares line of the
+per-seed paired differences on log2(steps) (:func:`linear_trend`, statsmodels), its slope per doubling of the
+steps with a 95% interval; the minimum detectable effect of the largest budget's paired test
+(:func:`pixelreg.analysis.stats.mde`) says what its seeds can decide.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
+from statsmodels.regression.linear_model import OLS
 
 from pixelreg.analysis import stats
+from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed, value_at
+from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, make_config
 from pixelreg.experiment.config import profile as get_profile
-from pixelreg.errors import ConfigError
-from pixelreg.figures.common import FigureData, OnePoolFigure, imagenet_dir, as_tuple, ensure_runs, fmt, pfmt, runs_table
+from pixelreg.experiment.sweep import planned_steps
+from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, runs_table
 
-__all__ = ["Budget"]
+__all__ = ["Budget", "budget_tables", "linear_trend", "plot", "step_ticks", "overlapping_tick_labels"]
 
-#: the page's budgets (epochs, each one full 5-phase cycle) per profile; the largest is the profile's own
-DEFAULT_EPOCHS = {"smoke": (0.5, 1.0), "cpu": (1.0, 2.0), "full": (1.0, 2.0, 3.0), "paper": (10.0, 20.0, 40.0)}
+#: the page's budgets (epochs, each one full 5-phase cycle) per profile; full: up to the paper's 20 epochs
+DEFAULT_EPOCHS = {"smoke": (0.5, 1.0), "cpu": (1.0, 2.0), "full": (1.0, 2.0, 3.0, 10.0, 20.0),
+                  "paper": (10.0, 20.0, 40.0)}
+CONDITIONS = ("unregularized", "S^Th")  # a, b of every difference (b - a)
+METRICS = {"clean": "clean accuracy (ε = 0)", "auc": "Gaussian AUC over ε > 0"}
+LEVEL, POWER = 0.05, 0.8  # of the minimum detectable effect (two-sided paired t)
+CPU_LABEL = "cpu profile (5,000 images, its alpha)"
+POINT_COLUMNS = ["budget", "own_profile", "run", "seed", "condition", "alpha", "epochs", "train_images", "steps",
+                 "clean", "auc"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Budget(OnePoolFigure):
-    """Gain (Gaussian AUC) and clean cost of S^Th over unregularized, per training budget, paired by seed."""
+    """Clean accuracy and Gaussian AUC (over ε > 0) of the unregularized model and of S^Th per training budget,
+    their paired differences, the trend of the differences on log2(steps), and the largest budget's verdict."""
 
     name: ClassVar[str] = "budget"
     # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
@@ -82,92 +102,356 @@ class Budget(OnePoolFigure):
         if self.with_cpu:
             for seed in self.seeds:
                 u, r = self._pair("cpu", seed)
-                out.append(("cpu profile (5,000 images, its alpha)", u, r))
+                out.append((CPU_LABEL, u, r))
         return out
 
     def configs(self) -> list[TrainConfig]:
         return [c for _, u, r in self.budget_plan() for c in (u, r)]
 
+    def budgets_text(self) -> str:
+        """The page's budgets in epochs and SGD steps, from the profile's configs (nothing trained or read)."""
+        own = [(e, planned_steps(self._pair(self.profile, self.seeds[0], epochs=e, phase_duration=e / 5)[0]))
+               for e in self.epochs]
+        u = self._pair(self.profile, self.seeds[0])[0]
+        images = (f"a {u.train_subset:,}-image training subset" if u.train_subset else
+                  f"all {u.task} training images but the validation split")
+        text = (f"At the `{self.profile}` profile the budgets are {_join([f'{e:g}' for e, _ in own])} epoch"
+                f"{'s' if len(own) > 1 or own[0][0] != 1 else ''} of {images} in batches of {u.batch_size}: "
+                f"{_join([f'{s:,}' for _, s in own])} SGD steps per run, each a complete 5-phase learning-rate "
+                f"cycle; {len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} ({_join(map(str, self.seeds))}) "
+                f"per condition.")
+        if self.with_cpu:
+            c = self._pair("cpu", self.seeds[0])[1]
+            text += (f" The `cpu` profile's runs ({planned_steps(c):,} steps on {c.train_subset:,} images, "
+                     f"alpha {c.alpha:g}) are listed as a separate point: another training set and alpha, so they "
+                     "are left out of the plot and the trend.")
+        return text
+
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
-        """Tables: ``points`` (per run: budget, steps, clean accuracy, Gaussian AUC), ``effects`` (per budget and
-        seed: S^Th - unregularized), ``summary`` (per budget: paired t-test of each difference, 95% CI),
-        ``trend`` (least-squares slope of the AUC gain on log10(steps) over this profile's budgets, with its
-        95% CI)."""
+        """Tables: ``points`` (per run: budget, steps, clean accuracy, Gaussian AUC over ε > 0), and from them
+        (:func:`budget_tables`) ``effects``, ``summary`` and ``trend``."""
         plan = self.budget_plan()
         configs = [c for _, u, r in plan for c in (u, r)]
         runs = dict(zip(configs, ensure_runs(configs, runs_dir, progress)))
         cur = self.curves(list(dict.fromkeys(runs.values())), ["gaussian"], self.n_images)
-        per_run = {}
-        for rid, g in cur.groupby("run"):
-            g = g.sort_values("epsilon")
-            per_run[rid] = (float(g["accuracy"].iloc[0]), stats.auc(g["epsilon"], g["accuracy"]))
+        noisy = sorted(float(e) for e in cur["epsilon"].unique() if e > 0)
+        clean = value_at(cur, 0.0, keys=("run",)).set_index("run")["accuracy"]
+        auc = auc_by_run(cur, keys=("run",), epsilons=noisy).set_index("run")["auc"]  # the book's one summary
         rows = []
         for label, u, r in plan:
-            for cond, c in (("unregularized", u), ("S^Th", r)):
+            for cond, c in zip(CONDITIONS, (u, r)):
                 run = runs[c]
-                if run.id not in per_run:  # a failed run (FAILED_RUN_RULE): no curve, no point
+                if run.id not in clean.index:  # a failed run (FAILED_RUN_RULE): no curve, no point
                     continue
-                clean, auc = per_run[run.id]
-                rows.append(dict(budget=label, own_profile=not label.startswith("cpu profile"), run=run.id,
-                                 seed=c.seed, condition=cond, alpha=c.alpha, epochs=c.epochs,
+                rows.append(dict(budget=label, own_profile=label != CPU_LABEL, run=run.id, seed=c.seed,
+                                 condition=cond, alpha=c.alpha, epochs=c.epochs,
                                  train_images=run.provenance.get("train_images"), steps=run.provenance.get("steps"),
-                                 clean=clean, auc=auc))
-        points = pd.DataFrame(rows)
-        w = points.pivot_table(index=["budget", "own_profile", "seed"], columns="condition",
-                               values=["clean", "auc", "steps"]).reset_index()
-        effects = pd.DataFrame({"budget": w["budget"], "own_profile": w["own_profile"], "seed": w["seed"],
-                                "steps": w[("steps", "S^Th")].astype(int),
-                                "d_auc": w[("auc", "S^Th")] - w[("auc", "unregularized")],
-                                "d_clean": w[("clean", "S^Th")] - w[("clean", "unregularized")]})
-        summ = []
-        for (label, own), g in effects.groupby(["budget", "own_profile"], sort=False):
-            sub = points[points.budget == label]
-            row = dict(budget=label, own_profile=own, steps=int(g["steps"].median()), n=len(g))
-            for col, metric in (("d_auc", "auc"), ("d_clean", "clean")):
-                a = sub[sub.condition == "unregularized"].sort_values("seed")[metric].to_numpy()
-                b = sub[sub.condition == "S^Th"].sort_values("seed")[metric].to_numpy()
-                c = stats.paired_test(a, b)
-                row.update({f"{col}_mean": c.estimate, f"{col}_ci_low": c.ci_low, f"{col}_ci_high": c.ci_high,
-                            f"{col}_p": c.p})
-            summ.append(row)
-        summary = pd.DataFrame(summ).sort_values("steps", ignore_index=True)
-        own = effects[effects.own_profile]
-        trend = pd.DataFrame([_trend(own, "d_auc"), _trend(own, "d_clean")])
-        return self.figure_data(dict(points=points, effects=effects, summary=summary, trend=trend),
+                                 clean=float(clean[run.id]), auc=float(auc[run.id])))
+        points = pd.DataFrame(rows, columns=POINT_COLUMNS)
+        return self.figure_data(dict(points=points, **budget_tables(points)),
                                 runs_table(list(dict.fromkeys(runs.values()))))
 
     def what_we_see(self, data: FigureData) -> str:
         s, tr = data["summary"], data["trend"]
-        lines = []
+        if not len(s):
+            return "No numbers to summarise (empty tables)."
+        lines = ["Per budget, each condition's mean and S^Th minus unregularized paired by seed (95% paired t "
+                 "interval, unadjusted):"]
         for _, r in s.iterrows():
-            lines.append(f"- **{r.budget}** ({r.steps:,} steps, {r.n} seeds): AUC gain of S^Th "
-                         f"{r.d_auc_mean:+.3f} [{fmt(r.d_auc_ci_low)}, {fmt(r.d_auc_ci_high)}] "
-                         f"(paired t p = {pfmt(r.d_auc_p)}), clean accuracy {r.d_clean_mean:+.3f} "
-                         f"[{fmt(r.d_clean_ci_low)}, {fmt(r.d_clean_ci_high)}] (p = {pfmt(r.d_clean_p)}).")
-        t = tr[tr.metric == "d_auc"].iloc[0] if len(tr) else None
-        if t is not None and t.n_budgets >= 2 and math.isfinite(t.slope):
-            grows = t.ci_low > 0
-            shrinks = t.ci_high < 0
-            lines.append(f"\nAcross this profile's budgets, the AUC gain changes by {t.slope:+.3f} per tenfold "
-                         f"more steps (95% CI [{fmt(t.ci_low)}, {fmt(t.ci_high)}], {t.n_points} run pairs): "
-                         + ("**it grows with training**." if grows else "**it shrinks with training**."
-                            if shrinks else "the interval includes 0, so these runs cannot say whether it grows "
-                            "or shrinks."))
-        else:
-            lines.append("\nFewer than two budgets at this profile: no trend can be estimated.")
+            lines.append(
+                f"- **{r.budget}** ({r.steps:,} steps, {r.n} seed pair{'s' if r.n != 1 else ''}): clean accuracy "
+                f"{fmt(r.clean_a)} -> {fmt(r.clean_b)}, difference {_est(r, 'd_clean')}; Gaussian AUC over ε > 0 "
+                f"{fmt(r.auc_a)} -> {fmt(r.auc_b)}, gain {_est(r, 'd_auc')}.")
+        lines.append("")
+        lines.append(trend_text(tr))
+        own = s[s.own_profile]
+        if len(own):
+            lines.append("")
+            lines.append(final_text(own.sort_values("steps").iloc[-1]))
         return "\n".join(lines)
 
 
-def _trend(effects: pd.DataFrame, col: str) -> dict:
-    x = np.log10(effects["steps"].to_numpy(float))
-    y = effects[col].to_numpy(float)
-    out = dict(metric=col, n_points=len(y), n_budgets=int(len(set(x))), slope=math.nan, ci_low=math.nan,
-               ci_high=math.nan, p=math.nan)
-    if len(set(x)) >= 2 and len(y) >= 3:
-        fit = st.linregress(x, y)
-        half = st.t.ppf(0.975, len(y) - 2) * fit.stderr
-        out.update(slope=fit.slope, ci_low=fit.slope - half, ci_high=fit.slope + half, p=fit.pvalue)
+# ----------------------------------------------------------------------------------------------------------
+# tables
+
+def linear_trend(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict:
+    """Ordinary least squares ``y = intercept + slope · x`` (statsmodels ``OLS``): the slope, its two-sided
+    ``confidence`` interval (t with n − 2 df) and p-value, the intercept, n. NaN where fewer than 3 points or
+    fewer than 2 distinct x (no slope, or no residual degree of freedom)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    out = dict(n_points=len(y), n_x=int(len(np.unique(x))), slope=math.nan, ci_low=math.nan, ci_high=math.nan,
+               p=math.nan, intercept=math.nan, se=math.nan)
+    if out["n_x"] < 2 or len(y) < 3:
+        return out
+    fit = OLS(y, np.column_stack([np.ones_like(x), x])).fit()
+    lo, hi = fit.conf_int(1 - confidence)[1]
+    out.update(slope=float(fit.params[1]), ci_low=float(lo), ci_high=float(hi), p=float(fit.pvalues[1]),
+               intercept=float(fit.params[0]), se=float(fit.bse[1]))
     return out
+
+
+def budget_tables(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, pd.DataFrame]:
+    """From ``points`` (one row per run: budget, own_profile, seed, condition in :data:`CONDITIONS`, epochs,
+    steps, clean, auc):
+
+    - ``effects``: per budget and seed with both conditions, S^Th − unregularized of each summary;
+    - ``summary``: per budget, each condition's mean over the paired seeds and the paired difference
+      (:func:`pixelreg.analysis.verdicts.compare_by_seed`: paired t by seed, ``confidence`` interval, p), the SD
+      of the paired differences, the minimum detectable effect at this n and at n + 2 seeds
+      (:func:`pixelreg.analysis.stats.mde`, 5% level, 80% power) and the seeds;
+    - ``trend``: per summary, the least-squares slope of the paired differences on log2(steps) over the
+      profile's own budgets (:func:`linear_trend`), per doubling of the steps.
+    """
+    pts = points[points.condition.isin(CONDITIONS)]
+    w = pts.pivot_table(index=["budget", "own_profile", "epochs", "seed"], columns="condition",
+                        values=["clean", "auc", "steps"]).reset_index()
+    eff_cols = ["budget", "own_profile", "epochs", "seed", "steps", "d_clean", "d_auc"]
+    if all((m, c) in w.columns for m in ("clean", "auc", "steps") for c in CONDITIONS):
+        effects = pd.DataFrame({"budget": w["budget"], "own_profile": w["own_profile"], "epochs": w["epochs"],
+                                "seed": w["seed"], "steps": w[("steps", "S^Th")],
+                                "d_clean": w[("clean", "S^Th")] - w[("clean", "unregularized")],
+                                "d_auc": w[("auc", "S^Th")] - w[("auc", "unregularized")]}).dropna()
+        effects["steps"] = effects["steps"].astype(int)
+        effects = effects.sort_values(["steps", "seed"], ignore_index=True)
+    else:
+        effects = pd.DataFrame(columns=eff_cols)
+    summ = []
+    for (label, own), sub in pts.groupby(["budget", "own_profile"], sort=False):
+        if set(sub.condition) != set(CONDITIONS):
+            continue  # every run of one condition failed: nothing to compare
+        row = dict(budget=label, own_profile=bool(own), epochs=float(sub.epochs.median()),
+                   steps=int(sub.steps.median()))
+        for m in METRICS:
+            c = compare_by_seed(sub, *CONDITIONS, value=m, confidence=confidence)
+            n = c.n_a if c.paired else min(c.n_a, c.n_b)
+            row.update({"n": n, "test": c.test, f"{m}_a": float(np.mean(c.a)), f"{m}_b": float(np.mean(c.b)),
+                        f"d_{m}_mean": c.estimate, f"d_{m}_ci_low": c.ci_low, f"d_{m}_ci_high": c.ci_high,
+                        f"d_{m}_p": c.p, f"d_{m}_sd": c.sd, f"d_{m}_mde": stats.mde(c, LEVEL, POWER),
+                        f"d_{m}_mde_next": stats.mde_paired(c.sd, n + 2, LEVEL, POWER)
+                        if c.paired and math.isfinite(c.sd) else math.nan})
+        paired = sorted(set(sub.seed[sub.condition == CONDITIONS[0]]) & set(sub.seed[sub.condition == CONDITIONS[1]]))
+        row["seeds"] = ",".join(str(int(x)) for x in paired)
+        row["seed_max"] = int(sub.seed.max())  # a failed run's seed is not replaced: more seeds start above it
+        summ.append(row)
+    summary = pd.DataFrame(summ)
+    if len(summary):
+        summary = summary.sort_values(["own_profile", "steps"], ignore_index=True)
+    own = effects[effects.own_profile.astype(bool)] if len(effects) else effects
+    trend = []
+    for m in METRICS:
+        fit = linear_trend(np.log2(own["steps"].to_numpy(float)), own[f"d_{m}"].to_numpy(float), confidence) \
+            if len(own) else linear_trend([], [])
+        trend.append(dict(metric=f"d_{m}", n_points=fit["n_points"], n_budgets=fit["n_x"],
+                          epochs_min=float(own.epochs.min()) if len(own) else math.nan,
+                          epochs_max=float(own.epochs.max()) if len(own) else math.nan,
+                          slope_per_doubling=fit["slope"], ci_low=fit["ci_low"], ci_high=fit["ci_high"], p=fit["p"],
+                          intercept=fit["intercept"], confidence=confidence))
+    return dict(effects=effects, summary=summary, trend=pd.DataFrame(trend))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# sentences
+
+def _join(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _est(r, col: str) -> str:
+    m, lo, hi = r[f"{col}_mean"], r[f"{col}_ci_low"], r[f"{col}_ci_high"]
+    if not math.isfinite(lo):
+        return f"{m:+.3f} (no interval: fewer than 2 seed pairs or no spread)"
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}] ({r.test}, p = {pfmt(r[f'{col}_p'])})"
+
+
+def _sign(lo: float, hi: float) -> int | None:
+    """+1 / −1 when the interval excludes 0 on that side, 0 when it holds 0, None without an interval."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def trend_text(trend: pd.DataFrame) -> str:
+    """The trend paragraph: per summary, the slope per doubling of the steps and what its interval decides."""
+    rows = {r.metric: r for r in trend.itertuples()} if len(trend) else {}
+    ok = [r for r in rows.values() if math.isfinite(r.slope_per_doubling)]
+    if not ok:
+        return ("**Trend:** fewer than two budgets (or fewer than 3 seed pairs) at this profile: no trend can be "
+                "estimated.")
+    r0 = ok[0]
+    out = [f"**Trend over {r0.epochs_min:g}-{r0.epochs_max:g} epochs** (ordinary least squares of the paired "
+           f"differences on log2 of the steps, {r0.n_points} seed pairs at {r0.n_budgets} budgets; "
+           f"{r0.confidence:.0%} interval of the slope, t with n − 2 df):"]
+    names = {"d_clean": "The clean-accuracy difference", "d_auc": "The Gaussian-AUC gain"}
+    for key in ("d_clean", "d_auc"):
+        r = rows.get(key)
+        if r is None or not math.isfinite(r.slope_per_doubling):
+            continue
+        sign = _sign(r.ci_low, r.ci_high)
+        says = {1: "**it rises with training**", -1: "**it falls with training**",
+                0: "the interval includes 0, so these runs cannot say whether it rises or falls"}[sign]
+        out.append(f"{names[key]} changes by {r.slope_per_doubling:+.4f} per doubling of the steps "
+                   f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] (p = {pfmt(r.p)}): {says}.")
+    out.append("The line treats the seed pairs as independent, although a seed's runs share their initial "
+               "weights and data order across budgets, and it says nothing beyond the largest budget.")
+    return " ".join(out)
+
+
+def sd_interval_factors(n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The ``confidence`` interval of a normal SD estimated from n values, as factors of the estimate:
+    sqrt(df / χ²_{df, (1+c)/2}) and sqrt(df / χ²_{df, (1−c)/2}), df = n − 1 (``scipy.stats.chi2``)."""
+    if n < 2:
+        return math.nan, math.nan
+    df = n - 1
+    return (math.sqrt(df / st.chi2.ppf(0.5 + confidence / 2, df)), math.sqrt(df / st.chi2.ppf(0.5 - confidence / 2, df)))
+
+
+def final_text(r) -> str:
+    """The largest budget's statement (``r``: its row of ``summary``): the paired clean difference and AUC gain
+    with their intervals, what the intervals decide, and what its seeds can and cannot decide (the minimum
+    detectable effect at the seeds' SD). An interval of the clean difference that includes 0 makes the sign
+    undecided, and the next step is two more seeds at this budget."""
+    n, e = int(r.n), f"{r.epochs:g} epoch{'s' if r.epochs != 1 else ''}"
+    nxt = f"{int(r.seed_max) + 1}-{int(r.seed_max) + 2}"
+    out = [f"**At {e}** ({r.steps:,} steps, the largest budget; {n} seed pair{'s' if n != 1 else ''}), S^Th minus "
+           f"unregularized, paired by seed: clean accuracy {_est(r, 'd_clean')}, Gaussian AUC over ε > 0 "
+           f"{_est(r, 'd_auc')}."]
+    clean = _sign(r.d_clean_ci_low, r.d_clean_ci_high)
+    if clean == -1:
+        out.append(f"The clean interval lies below 0: **S^Th costs clean accuracy at {e}**, between "
+                   f"{-100 * r.d_clean_ci_high:.1f} and {-100 * r.d_clean_ci_low:.1f} points.")
+    elif clean == 1:
+        out.append(f"The clean interval lies above 0: **S^Th gains clean accuracy at {e}**, between "
+                   f"{100 * r.d_clean_ci_low:.1f} and {100 * r.d_clean_ci_high:.1f} points.")
+    else:
+        out.append(f"The clean interval {'includes 0' if clean == 0 else 'is undefined'}: **the sign of the clean "
+                   f"difference is undecided at {n} seed{'s' if n != 1 else ''}** (which is not evidence of no "
+                   f"cost); the next step is seeds {nxt} at {e}.")
+    auc = _sign(r.d_auc_ci_low, r.d_auc_ci_high)
+    out.append({1: f"The AUC interval lies above 0: **the Gaussian-noise gain of S^Th holds at {e}**.",
+                -1: f"The AUC interval lies below 0: **S^Th is less robust to Gaussian noise at {e}**.",
+                0: f"The AUC interval includes 0: the sign of the Gaussian-AUC gain is undecided at {n} seeds.",
+                None: "The AUC gain has no interval."}[auc])
+    if math.isfinite(r.d_clean_mde) and math.isfinite(r.d_auc_mde):
+        lo, hi = sd_interval_factors(n)
+        out.append(
+            f"**What {n} seeds can decide:** at the seeds' SD of the paired differences (clean "
+            f"{r.d_clean_sd:.4f}, AUC {r.d_auc_sd:.4f}), a paired t-test at the {LEVEL:.0%} level with {n - 1} df "
+            f"detects a true difference with {POWER:.0%} power only if it is at least ±{r.d_clean_mde:.4f} in clean "
+            f"accuracy ({100 * r.d_clean_mde:.1f} points) and ±{r.d_auc_mde:.4f} in AUC (the minimum detectable "
+            f"effects); a smaller true difference, a cost or a gain, is what {n} seeds cannot decide. The SD itself "
+            f"is estimated from {n} differences (its 95% interval runs from {lo:.2f} to {hi:.2f} times the "
+            f"estimate), so these figures are rough. With {n + 2} seed pairs at the same SD they would be "
+            f"±{r.d_clean_mde_next:.4f} (clean) and ±{r.d_auc_mde_next:.4f} (AUC).")
+    else:
+        out.append(f"**What {n} seed{'s' if n != 1 else ''} can decide:** nothing yet: a paired test needs at "
+                   "least 2 seed pairs with some spread.")
+    return " ".join(out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the figure
+
+COLORS = {"unregularized": "0.35", "S^Th": "C3"}
+LABELS = {"unregularized": "unregularized", "S^Th": r"$S^{Th}$"}
+
+
+def step_ticks(ax, ticks: dict[float, str], fontsize: float = 9) -> None:
+    """A log x axis with one labelled tick per budget (``ticks``: steps -> label) and no minor ticks."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
+    xs = sorted(ticks)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(xs))
+    ax.xaxis.set_major_formatter(FixedFormatter([ticks[x] for x in xs]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.tick_params(axis="x", labelsize=fontsize)
+    ax.set_xlim(xs[0] / 1.2, xs[-1] * 1.2)
+
+
+def overlapping_tick_labels(ax, gap_pt: float = 3.0) -> list[tuple[str, str]]:
+    """Pairs of neighbouring visible, non-empty x tick labels of ``ax`` whose drawn boxes overlap or lie closer
+    than ``gap_pt`` points (lays the figure out without rendering it)."""
+    fig = ax.figure
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    boxes = sorted(((t.get_window_extent(r), t.get_text()) for t in ax.get_xticklabels()
+                    if t.get_visible() and t.get_text()), key=lambda b: b[0].x0)
+    gap = gap_pt * fig.dpi / 72
+    return [(a[1], b[1]) for a, b in zip(boxes, boxes[1:]) if a[0].x1 + gap > b[0].x0]
+
+
+def _thin(ax, ticks: dict[float, str]) -> None:
+    """Blank the left label of the first overlapping pair (the right one where the left is the largest
+    budget's, which is always kept) until no labels overlap."""
+    from matplotlib.ticker import FixedFormatter
+
+    labels = dict(ticks)
+    largest = ticks[max(ticks)]
+    while pairs := overlapping_tick_labels(ax):
+        a, b = pairs[0]
+        drop = b if a == largest else a
+        labels = {x: ("" if t == drop else t) for x, t in labels.items()}
+        ax.xaxis.set_major_formatter(FixedFormatter([labels[x] for x in sorted(labels)]))
+
+
+def plot(data: FigureData, width: float = 9.5):
+    """The page's figure: top row, each condition's clean accuracy and Gaussian AUC over ε > 0 per budget (seeds
+    faint, seed means as lines); bottom row, S^Th − unregularized paired by seed (pairs faint, mean with its 95%
+    paired interval, the least-squares trend). Log steps on x, each budget's tick labelled with its epochs and
+    steps. The profile's own budgets only (the cpu point is another configuration). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    pts = data["points"]
+    pts = pts[pts.own_profile.astype(bool)] if len(pts) else pts
+    eff, summ, trend = data["effects"], data["summary"], data["trend"]
+    eff = eff[eff.own_profile.astype(bool)] if len(eff) else eff
+    summ = summ[summ.own_profile.astype(bool)] if len(summ) else summ
+    fig, axes = plt.subplots(2, 2, figsize=(width, 7.2), sharex=True)
+    if not len(pts):
+        fig.text(0.5, 0.5, "no runs to plot", ha="center")
+        return fig
+    steps = pts.groupby("steps")["epochs"].first()
+    ticks = {float(s): f"{e:g} ep\n{int(s):,}" for s, e in steps.items()}
+    shift = {"unregularized": 0.96, "S^Th": 1.04}  # a small dodge so the two conditions' seeds do not cover each other
+    for col, m in enumerate(METRICS):
+        ax = axes[0, col]
+        for cond in CONDITIONS:
+            g = pts[pts.condition == cond]
+            ax.scatter(g.steps * shift[cond], g[m], color=COLORS[cond], alpha=0.3, s=16, lw=0)
+            mean = g.groupby("steps")[m].mean()
+            ax.plot(mean.index, mean.to_numpy(), "-o", color=COLORS[cond], ms=4,
+                    label=f"{LABELS[cond]}: mean of seeds (faint: each seed)")
+        ax.set_ylabel(METRICS[m] if m == "clean" else "Gaussian AUC over ε > 0\n(mean accuracy over noisy ε)")
+        ax = axes[1, col]
+        d = f"d_{m}"
+        ax.axhline(0, color="grey", lw=1)
+        ax.scatter(eff.steps, eff[d], color="k", alpha=0.25, s=16, lw=0, label="each seed pair")
+        if len(summ):
+            yerr = np.array([summ[f"{d}_mean"] - summ[f"{d}_ci_low"], summ[f"{d}_ci_high"] - summ[f"{d}_mean"]])
+            ax.errorbar(summ.steps, summ[f"{d}_mean"], yerr=np.nan_to_num(yerr), fmt="o", color="k", capsize=3,
+                        ms=4, label="mean, 95% CI (paired t)")
+        t = trend[trend.metric == d]
+        if len(t) and math.isfinite(t.iloc[0].slope_per_doubling):
+            t = t.iloc[0]
+            xs = np.geomspace(min(ticks), max(ticks), 50)
+            ax.plot(xs, t.intercept + t.slope_per_doubling * np.log2(xs), "--", color="C0",
+                    label=f"least squares: {t.slope_per_doubling:+.4f} per doubling\n"
+                          f"[{t.ci_low:+.4f}, {t.ci_high:+.4f}]")
+        ax.set_ylabel(r"$S^{Th}$ − unregularized:" + "\n" + ("clean accuracy" if m == "clean" else "AUC over ε > 0"))
+        ax.set_xlabel("training steps (log scale); tick: epochs and steps")
+        ax.legend(fontsize=7.5, loc="best")
+    axes[0, 0].legend(fontsize=7.5, loc="best")
+    for ax in axes.flat:
+        step_ticks(ax, ticks)
+    fig.suptitle(f"Unregularized and $S^{{Th}}$ per training budget ({data.params.get('profile')} profile, "
+                 f"{pts.seed.nunique()} seeds)", fontsize=11)
+    fig.tight_layout()
+    for ax in axes[1]:
+        _thin(ax, ticks)
+    return fig
 
 
 PAGE = Budget
