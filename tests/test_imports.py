@@ -140,3 +140,34 @@ def test_layers_import_downwards_only():
             if ld > lm or (ld == lm and pd != pm and lm in SIBLINGS_APART):
                 bad.append(f"{mod} -> {d}")
     assert not bad, "imports against the layering:\n" + "\n".join(sorted(bad))
+
+
+# Libraries a page rendered from its records never calls: attacks (foolbox, eagerpy) and torchvision (datasets,
+# image transforms). Importing them costs seconds per notebook (torchvision alone about 4 s of CPU here), so
+# the modules that need them import them inside the functions that train, attack or corrupt images. torch itself
+# is still imported: the configs (the method's vocabulary in pixelreg.models), the run store and every
+# robustness module import it at the top.
+RECORDS_PATH_UNUSED = ("foolbox", "eagerpy", "torchvision")
+
+
+def test_the_records_path_of_a_page_imports_no_attack_or_dataset_library(tmp_path):
+    """In a fresh interpreter: importing every page (pixelreg.figures) and rendering Fig. 5 at the published
+    profile from its records (PIXELREG_TRAIN=0, a private run store the records are imported into) imports none
+    of RECORDS_PATH_UNUSED."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import pixelreg.figures as F\n"
+        f"heavy = {RECORDS_PATH_UNUSED!r}\n"
+        "print('import:', sorted(m for m in heavy if m in sys.modules))\n"
+        "F.FIGURES['fig5'](profile='full').data()\n"
+        "print('records:', sorted(m for m in heavy if m in sys.modules))\n")
+    env = dict(os.environ, PIXELREG_TRAIN="0", PIXELREG_RUNS_DIR=str(tmp_path / "runs"), OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=PKG.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("import:", "records:"))]
+    assert lines == ["import: []", "records: []"], out.stdout[-2000:]

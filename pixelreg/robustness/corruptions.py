@@ -43,7 +43,6 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision.transforms.v2.functional as TF
 
 from pixelreg.errors import ConfigError
 
@@ -266,13 +265,21 @@ def zoom_blur(images: torch.Tensor, severity: int, seed: int | torch.Generator =
     return _to_uint8(((x + out) / (len(factors) + 1)).double())
 
 
+def _tv():
+    """torchvision's v2 functional transforms, imported on first use: importing torchvision costs seconds, and the
+    pages that import this module render from records without corrupting an image."""
+    import torchvision.transforms.v2.functional as TF
+
+    return TF
+
+
 def gaussian_blur(images: torch.Tensor, severity: int, seed: int | torch.Generator = 0) -> torch.Tensor:
     """Gaussian blur of sigma 0.4 .. 1.0 pixels, truncated at 4 sigma (scikit-image's default), through
     torchvision (reflect borders; scikit-image repeats the edge)."""
     _check(images, severity)
     sigma = float(_param("gaussian_blur", severity))
     ksize = 2 * int(4 * sigma + 0.5) + 1
-    return _to_uint8(TF.gaussian_blur(_unit(images), [ksize, ksize], [sigma, sigma]))
+    return _to_uint8(_tv().gaussian_blur(_unit(images), [ksize, ksize], [sigma, sigma]))
 
 
 def fog(images: torch.Tensor, severity: int, seed: int | torch.Generator = 0) -> torch.Tensor:
@@ -298,7 +305,7 @@ def brightness(images: torch.Tensor, severity: int, seed: int | torch.Generator 
 def contrast(images: torch.Tensor, severity: int, seed: int | torch.Generator = 0) -> torch.Tensor:
     """(x − mean)·c + mean, mean over each image; c = 0.75 .. 0.15 (torchvision's ``adjust_contrast``)."""
     _check(images, severity)
-    return _to_uint8(TF.adjust_contrast(_unit(images), float(_param("contrast", severity))))
+    return _to_uint8(_tv().adjust_contrast(_unit(images), float(_param("contrast", severity))))
 
 
 def pixelate(images: torch.Tensor, severity: int, seed: int | torch.Generator = 0) -> torch.Tensor:
@@ -319,7 +326,7 @@ def pixelate(images: torch.Tensor, severity: int, seed: int | torch.Generator = 
 def jpeg_compression(images: torch.Tensor, severity: int, seed: int | torch.Generator = 0) -> torch.Tensor:
     """JPEG encoding and decoding at quality 80, 65, 58, 50, 40 (torchvision's ``jpeg``, libjpeg)."""
     _check(images, severity)
-    return TF.jpeg(images.contiguous(), int(_param("jpeg_compression", severity)))
+    return _tv().jpeg(images.contiguous(), int(_param("jpeg_compression", severity)))
 
 
 CORRUPTIONS: dict[str, Callable[..., torch.Tensor]] = {f.__name__: f for f in (
