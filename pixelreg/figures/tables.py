@@ -2,23 +2,16 @@
 rule, the runs table, robustness curves, per-ε tests and per-run AUCs."""
 from __future__ import annotations
 
-import html
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from pixelreg.analysis import stats
-from pixelreg.experiment.config import DEFAULT_PROFILE, PLANS, PRESETS, TrainConfig, check_value, make_config
-from pixelreg.experiment.config import profile as get_profile
-from pixelreg.errors import ConfigError
-from pixelreg.experiment.config import condition_label
-from pixelreg.robustness.attacks import attacks_of
+from pixelreg.experiment.config import TrainConfig, condition_label
 from pixelreg.robustness.evaluate import robust_accuracy
-from pixelreg.experiment.runs import describe_failure, Run, RunStore, missing_runs_error, training_allowed
+from pixelreg.experiment.runs import describe_failure, Run
 
 
 # ----------------------------------------------------------------------------------------------------------
