@@ -513,16 +513,26 @@ class BoundaryAttack:
         This is what foolbox does inside ``BoundaryAttack.run``, except that foolbox raises ValueError for
         the whole batch when any init fails; splitting here keeps the batch and loses only the failures.
         """
+        start, ok = self._starts(model, fmodel, x, y)
+        return self._attack_from(fmodel, x, y, start, ok)
+
+    def _starts(self, model, fmodel, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The init attack's starting points of one batch and whether each is adversarial."""
         fb = import_foolbox()
         init = self.foolbox_kwargs.get("init_attack")
         if init is None:  # the reference's default init attack, scheduled per image (see the function)
-            start, ok = blended_uniform_noise_init(model, x, y)
-        else:
-            with warnings.catch_warnings():  # init-attack failures are counted, not warned about
-                warnings.filterwarnings("ignore", message=".*failed to draw sufficient random", category=UserWarning)
-                start = init.run(fmodel, x, fb.criteria.Misclassification(y))
-            with torch.no_grad():
-                ok = fmodel(start).argmax(-1) != y
+            return blended_uniform_noise_init(model, x, y)
+        with warnings.catch_warnings():  # init-attack failures are counted, not warned about
+            warnings.filterwarnings("ignore", message=".*failed to draw sufficient random", category=UserWarning)
+            start = init.run(fmodel, x, fb.criteria.Misclassification(y))
+        with torch.no_grad():
+            ok = fmodel(start).argmax(-1) != y
+        return start, ok
+
+    def _attack_from(self, fmodel, x: torch.Tensor, y: torch.Tensor, start: torch.Tensor, ok: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """foolbox's boundary attack from ``start`` on the images where ``ok``; NaN and False elsewhere."""
+        fb = import_foolbox()
         adv = torch.full_like(x, float("nan"))
         success = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         if ok.any():
@@ -564,6 +574,198 @@ class BoundaryAttack:
         delta[~success] = float("nan")
         mse = delta.flatten(2).pow(2).mean(2)
         return BoundaryResult(delta=delta, success=success, mse=mse, labels=labels.cpu())
+
+
+@dataclass
+class BoundaryIterates:
+    """The boundary attack's perturbations at checkpoints of one run (:func:`boundary_iterates`).
+
+    Attributes:
+        start: (N, C, H, W) float32, ``start − x``: the direction the init attack's starting point alone implies
+            (:func:`pixelreg.robustness.spectra.start_direction`); NaN where the init found no start.
+        deltas: steps -> (N, C, H, W) float32, ``adv − x`` after that many boundary steps; NaN where failed.
+            Holds every checkpoint the attack reached (all of them unless ``stop`` ended it early).
+        success: (N,) bool, True where the init found an adversarial start (the attack then stays adversarial).
+        labels: (N,) int64, the model's own predictions (the criterion).
+        steps_run: the boundary steps actually run (the last checkpoint reached).
+        stopped_early: True when ``stop`` ended the attack before its last checkpoint.
+    """
+
+    start: torch.Tensor
+    deltas: dict[int, torch.Tensor]
+    success: torch.Tensor
+    labels: torch.Tensor
+    steps_run: int
+    stopped_early: bool
+
+
+class _StopBoundary(Exception):
+    """Raised inside foolbox's loop to end a checkpointed boundary attack early."""
+
+
+@contextlib.contextmanager
+def _watch_boundary(watch: Callable[[int, torch.Tensor], None]):
+    """For the block, foolbox's boundary attack calls ``watch(k, best)`` before its step k + 1, where ``best`` is its
+    current best adversarial batch (the result it would return after ``k`` steps).
+
+    foolbox 3.3.4's ``BoundaryAttack.run`` calls the module function ``draw_proposals(bounds, originals, best_advs,
+    ...)`` once per step with its current best adversarials; the block wraps that function (restored afterwards).
+    Nothing else of the attack changes: its random stream and its step-size adaptation are those of one
+    uninterrupted run (tests/test_convergence.py checks the iterate after k steps against ``steps=k``).
+    """
+    fb = import_foolbox()
+    module = fb.attacks.boundary_attack
+    original = module.draw_proposals
+    calls = [0]
+
+    def draw_proposals(bounds, originals, perturbed, *args):
+        watch(calls[0], perturbed.raw)
+        calls[0] += 1
+        return original(bounds, originals, perturbed, *args)
+
+    module.draw_proposals = draw_proposals
+    try:
+        yield
+    finally:
+        module.draw_proposals = original
+
+
+def check_checkpoints(checkpoints: Sequence[int]) -> tuple[int, ...]:
+    """Checkpoints as a strictly increasing tuple of integers >= 1 (ConfigError otherwise)."""
+    cps = tuple(checkpoints)
+    if not cps or any(not isinstance(c, (int, np.integer)) or isinstance(c, bool) or c < 1 for c in cps) \
+            or any(b <= a for a, b in zip(cps, cps[1:])):
+        raise ConfigError("checkpoints", cps, "a non-empty, strictly increasing sequence of integers >= 1 (steps)")
+    return tuple(int(c) for c in cps)
+
+
+def boundary_iterates(model: nn.Module, images: torch.Tensor, checkpoints: Sequence[int],
+                      stop: Callable[[int, torch.Tensor], bool] | None = None, seed: int = 0,
+                      **foolbox_kwargs) -> BoundaryIterates:
+    """One boundary attack on all ``images``, its perturbations kept at each checkpoint (a number of steps).
+
+    The attack is :class:`BoundaryAttack`'s first repeat with ``batch_size >= len(images)`` (the same init, the
+    same torch seed ``seed * 1000``, one foolbox call), run for ``max(checkpoints)`` steps; the perturbation
+    kept at checkpoint k is exactly what ``BoundaryAttack(steps=k, repeats=1)`` returns on these images, so one
+    run of the longest attack measures every shorter one (no restart: a restart from ``starting_points`` would
+    reset foolbox's step sizes and success statistics).
+
+    Args:
+        model: (B, C, H, W) float in [0, 1] -> logits.
+        images: (N, C, H, W) float in [0, 1].
+        checkpoints: strictly increasing step counts >= 1.
+        stop: ``stop(k, delta)`` is called at every checkpoint but the last with the perturbations after k steps
+            ((N, C, H, W), NaN where failed); True ends the attack there (e.g. once it has converged).
+        seed: as :class:`BoundaryAttack` (torch seed ``seed * 1000``).
+        foolbox_kwargs: as :class:`BoundaryAttack` (passed to foolbox's BoundaryAttack).
+    """
+    cps = check_checkpoints(checkpoints)
+    fb = import_foolbox()
+    device = model_device(model)
+    x = images.to(device)
+    attack = BoundaryAttack(steps=cps[-1], repeats=1, batch_size=max(1, len(x)), **foolbox_kwargs)
+    deltas: dict[int, torch.Tensor] = {}
+    state = dict(stopped=False, last=0)
+    with eval_mode(model):
+        fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
+        with torch.no_grad():
+            labels = model(x).argmax(1)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed * 1000)  # repeat 0 of BoundaryAttack
+            start, ok = attack._starts(model, fmodel, x, labels)
+
+            def full(sub: torch.Tensor) -> torch.Tensor:  # the attacked images' δ in the whole batch, NaN elsewhere
+                d = torch.full_like(x, float("nan"))
+                d[ok] = sub - x[ok]
+                return d.float().cpu()
+
+            def watch(k: int, best: torch.Tensor) -> None:
+                if k in cps[:-1]:
+                    deltas[k] = full(best)
+                    state["last"] = k
+                    if stop is not None and stop(k, deltas[k]):
+                        state["stopped"] = True
+                        raise _StopBoundary
+
+            try:
+                with _watch_boundary(watch):
+                    adv, success = attack._attack_from(fmodel, x, labels, start, ok)
+                d = (adv - x).float().cpu()
+                for k in cps:  # foolbox ends early only when every step size has collapsed: the rest equal its result
+                    deltas.setdefault(k, d)
+                state["last"] = cps[-1]
+            except _StopBoundary:
+                success = ok.clone()
+    start_dir = torch.where(ok.view(-1, *([1] * (x.ndim - 1))), start - x, torch.full_like(x, float("nan")))
+    return BoundaryIterates(start=start_dir.float().cpu(), deltas=dict(sorted(deltas.items())),
+                            success=success.cpu(), labels=labels.cpu(), steps_run=int(state["last"]),
+                            stopped_early=bool(state["stopped"]))
+
+
+def hopskipjump_iterates(model: nn.Module, images: torch.Tensor, checkpoints: Sequence[int],
+                         stop: Callable[[int, torch.Tensor], bool] | None = None, seed: int = 0,
+                         **foolbox_kwargs) -> BoundaryIterates:
+    """foolbox's HopSkipJump (Chen, Jordan & Wainwright 2020; L2, untargeted) from the boundary attack's starting
+    points, its perturbations kept after each checkpoint's number of iterations.
+
+    The starting points are :class:`BoundaryAttack`'s first repeat (its init attack under torch seed
+    ``seed * 1000``), so the start directions are those of the reference protocol; HopSkipJump's own random draws
+    follow under the same forked generator. One run of ``max(checkpoints)`` iterations: the iterate after k
+    iterations is read where iteration k + 1 begins (foolbox passes it to ``approximate_gradients``), and equals
+    what ``HopSkipJumpAttack(steps=k)`` returns (nothing in an iteration depends on the total). ``stop`` and the
+    result are as in :func:`boundary_iterates` (``deltas`` keyed by iterations).
+    """
+    cps = check_checkpoints(checkpoints)
+    fb = import_foolbox()
+    device = model_device(model)
+    x = images.to(device)
+    init = BoundaryAttack(steps=1, repeats=1, batch_size=max(1, len(x)))
+    deltas: dict[int, torch.Tensor] = {}
+    state = dict(stopped=False, last=0)
+    with eval_mode(model):
+        fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
+        with torch.no_grad():
+            labels = model(x).argmax(1)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed * 1000)  # repeat 0 of BoundaryAttack: the same starting points
+            start, ok = init._starts(model, fmodel, x, labels)
+
+            def full(sub: torch.Tensor) -> torch.Tensor:
+                d = torch.full_like(x, float("nan"))
+                d[ok] = sub - x[ok]
+                return d.float().cpu()
+
+            class _Watched(fb.attacks.HopSkipJumpAttack):
+                def select_delta(self, originals, distances, step):  # the first call of each iteration
+                    self._iteration = step
+                    return super().select_delta(originals, distances, step)
+
+                def approximate_gradients(self, is_adversarial, x_advs, steps, delta):
+                    k = self._iteration
+                    if k in cps[:-1]:
+                        deltas[k] = full(x_advs.raw)
+                        state["last"] = k
+                        if stop is not None and stop(k, deltas[k]):
+                            state["stopped"] = True
+                            raise _StopBoundary
+                    return super().approximate_gradients(is_adversarial, x_advs, steps, delta)
+
+            success = ok.clone()
+            try:
+                if ok.any():
+                    attack = _Watched(steps=cps[-1], **foolbox_kwargs)
+                    adv = attack.run(fmodel, x[ok], fb.criteria.Misclassification(labels[ok]),
+                                     starting_points=start[ok])
+                    deltas[cps[-1]] = full(adv)
+                else:
+                    for k in cps:
+                        deltas[k] = torch.full_like(x, float("nan")).float().cpu()
+                state["last"] = cps[-1]
+            except _StopBoundary:
+                pass
+    start_dir = torch.where(ok.view(-1, *([1] * (x.ndim - 1))), start - x, torch.full_like(x, float("nan")))
+    return BoundaryIterates(start=start_dir.float().cpu(), deltas=dict(sorted(deltas.items())), success=success.cpu(),
+                            labels=labels.cpu(), steps_run=int(state["last"]), stopped_early=bool(state["stopped"]))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -677,7 +879,7 @@ def epsilon_grids() -> dict[str, dict[str, tuple[float, ...]]]:
 
 
 __all__ = ["Attack", "GaussianNoise", "UniformNoise", "SaltPepper", "FGSM", "PGD", "PGD_STEPS", "BoundaryAttack",
-           "blended_uniform_noise_init",
+           "blended_uniform_noise_init", "BoundaryIterates", "boundary_iterates", "hopskipjump_iterates", "check_checkpoints",
            "BoundaryResult", "as_foolbox", "import_foolbox", "check_epsilons", "eval_mode",
            "model_fingerprint", "model_device", "CLIPS", "AttackKind", "ATTACKS", "FAMILIES", "register", "attacks_of",
            "make_attack", "epsilon_grids", "DEFAULT_CUTOFF", "PGD_GRID_MNIST", "PGD_GRID_CIFAR"]
