@@ -214,15 +214,18 @@ def _check_corruptions(corruptions, severities) -> tuple[tuple[str, ...], tuple[
     return names, tuple(int(s) for s in sev)
 
 
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str, device) -> float:
-    """Accuracy of ``model`` on uint8 images ``x`` in chunks of INFERENCE_CHUNK (model in eval mode)."""
-    correct = 0
+def _accuracies(model: nn.Module, sets: Sequence[torch.Tensor], y: torch.Tensor, precision: str,
+                device) -> list[float]:
+    """Accuracy of ``model`` (in eval mode) on each of ``sets`` (uint8, each labelled ``y``), the sets' images
+    run together in chunks of INFERENCE_CHUNK: a small set does not cost a forward pass of its own."""
+    x = torch.cat(list(sets))
+    y_all = y.repeat(len(sets)).to(device)
+    hits = torch.zeros(len(x), dtype=torch.bool, device=device)
     with torch.inference_mode(), bf16_autocast(device, enabled=precision == "bf16"):
         for i in range(0, len(x), INFERENCE_CHUNK):
-            xb = x[i:i + INFERENCE_CHUNK].to(device)
-            xb = xb.float() / 255 if xb.dtype == torch.uint8 else xb.float()
-            correct += int((model(xb).argmax(1) == y[i:i + INFERENCE_CHUNK].to(device)).sum())
-    return correct / len(x)
+            xb = x[i:i + INFERENCE_CHUNK].to(device).float() / 255
+            hits[i:i + INFERENCE_CHUNK] = model(xb).argmax(1) == y_all[i:i + INFERENCE_CHUNK]
+    return (hits.view(len(sets), len(y)).double().mean(1)).tolist()
 
 
 def _corruption_params(names, sev, seed: int, data_id: str, n: int, precision: str) -> dict:
@@ -260,12 +263,10 @@ def corruption_accuracy(runs: Any | Iterable[Any], corruptions: Sequence[str] | 
     def compute_of(run, x, y):
         def compute() -> pd.DataFrame:
             model = run.load_model(device)
-            rows = [dict(corruption="none", severity=0, accuracy=_accuracy(model, x, y, precision, device))]
-            for name in names:
-                for s in sev:
-                    acc = _accuracy(model, corrupted_set(x, name, s, seed), y, precision, device)
-                    rows.append(dict(corruption=name, severity=s, accuracy=acc))
-            return pd.DataFrame(rows)
+            keys = [("none", 0)] + [(name, s) for name in names for s in sev]
+            sets = [x if name == "none" else corrupted_set(x, name, s, seed) for name, s in keys]
+            acc = _accuracies(model, sets, y, precision, device)
+            return pd.DataFrame([dict(corruption=k, severity=s, accuracy=a) for (k, s), a in zip(keys, acc)])
         return compute
 
     done = _evaluate_runs(runs, "corruptions", n_images, images, labels,
