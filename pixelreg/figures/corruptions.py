@@ -1,0 +1,181 @@
+"""Common corruptions (beyond the paper; Hendrycks & Dietterich 2019): does the robustness to additive noise
+that the regularizer buys carry over to blur, contrast, fog and JPEG, or is it traded for them, as a model
+that relies on low frequencies would predict?
+
+Accuracy per corruption and severity (:func:`pixelreg.robustness.sensitivity.corruption_accuracy`) on the
+first test images, for the runs of the Fourier page (:class:`pixelreg.figures.fourier.FrequencyPlan`: Fig.
+2's five conditions and Gaussian-noise augmentation). The corruptions are the twelve of
+:mod:`pixelreg.robustness.corruptions` (CIFAR-10-C's definitions and severity parameters, written for
+one-channel 28x28 images): the four noises (Gaussian, shot, impulse, speckle), three blurs (defocus, zoom,
+Gaussian), fog, brightness, contrast, pixelate and JPEG. Frost (needs photographs), snow and motion blur
+(ImageMagick's motion blur), spatter and saturate (colour) and glass blur and elastic transform are left out
+(the module says why). Each run's accuracy is averaged over the five severities, then compared with the
+unregularized runs paired by seed (Welch's t where the conditions share no seeds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from pixelreg.analysis.verdicts import compare_by_seed
+from pixelreg.errors import ConfigError
+from pixelreg.figures.common import FigureData, as_tuple, fmt, runs_table
+from pixelreg.figures.fourier import FrequencyPlan
+from pixelreg.robustness.corruptions import CORRUPTIONS
+from pixelreg.robustness.sensitivity import corruption_accuracy
+
+__all__ = ["Corruptions", "FAMILIES", "CORRUPTION_IMAGES", "family_tests", "carry_over_sentence"]
+
+# Test images per corruption and severity, per profile: full 2,000 (the robustness curves' count), cpu 200 and
+# smoke 16 (their books' time budgets).
+CORRUPTION_IMAGES = {"smoke": 16, "cpu": 200, "full": 2000, "paper": 10000}
+
+# Families of corruptions, in the page's order: the noises whose robustness the paper measures, then the
+# corruptions the question is about (a low-pass model should do better under noise and JPEG's high-frequency
+# artefacts and worse under contrast and fog, which act at low frequencies), then the rest.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "noise": ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"),
+    "blur": ("defocus_blur", "gaussian_blur", "zoom_blur"),
+    "contrast": ("contrast",),
+    "fog": ("fog",),
+    "JPEG": ("jpeg_compression",),
+    "brightness": ("brightness",),
+    "pixelate": ("pixelate",),
+}
+FAMILY_OF = {c: f for f, cs in FAMILIES.items() for c in cs}
+ASKED = ("blur", "contrast", "fog", "JPEG")  # the families the carry-over question names
+
+
+def _sign(r) -> int | None:
+    if r is None or not np.isfinite(r["ci_low"]):
+        return None
+    return 1 if r["ci_low"] > 0 else -1 if r["ci_high"] < 0 else 0
+
+
+def family_tests(accuracy: pd.DataFrame, by: str = "group", base: str = "unregularized", level: str = "family",
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """Each ``by`` value minus ``base`` in accuracy per corruption family (``level="family"``) or per corruption
+    (``level="corruption"``), each run's accuracy averaged over the family's corruptions and every severity;
+    paired by seed where the two share seeds, else Welch. The clean row (corruption "none") is its own
+    family "clean". Columns: group, <level>, test, n_a, n_b, mean_a, mean_b, diff, ci_low, ci_high, p."""
+    t = accuracy.copy()
+    t[by] = t[by].astype(str)
+    if level == "family":
+        t["family"] = t["corruption"].map(lambda c: "clean" if c == "none" else FAMILY_OF.get(c, c))
+    per_run = t.groupby([by, "seed", level], sort=False)["accuracy"].mean().reset_index()
+    order = [x for x in (["clean", *FAMILIES] if level == "family" else ["none", *CORRUPTIONS])
+             if x in set(per_run[level])]
+    rows = []
+    groups = [g for g in dict.fromkeys(per_run[by]) if g != base]
+    for b in groups if base in set(per_run[by]) else []:
+        for key in order:
+            sel = per_run[per_run[level] == key]
+            c = compare_by_seed(sel, base, b, value="accuracy", condition=by, confidence=confidence)
+            rows.append({"group": b, level: key, "test": c.test, "n_a": c.n_a, "n_b": c.n_b,
+                         "mean_a": float(np.mean(c.a)) if len(c.a) else np.nan,
+                         "mean_b": float(np.mean(c.b)) if len(c.b) else np.nan, "diff": c.estimate,
+                         "ci_low": c.ci_low, "ci_high": c.ci_high, "p": c.p})
+    return pd.DataFrame(rows, columns=["group", level, "test", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low",
+                                       "ci_high", "p"])
+
+
+def carry_over_sentence(group: str, fam: pd.DataFrame) -> str:
+    """One sentence, from one condition's rows of :func:`family_tests`: does its robustness gain under the noise
+    corruptions carry over to blur, contrast, fog and JPEG (accuracy higher than unregularized, 95% interval
+    above 0), is it traded for them (interval below 0), or neither (interval holds 0)?"""
+    rows = {r["family"]: r for _, r in fam.iterrows()}
+
+    def say(f):
+        r = rows[f]
+        return f"{f} {r['diff']:+.3f} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+
+    noise = rows.get("noise")
+    asked = [f for f in ASKED if f in rows]
+    if noise is None or not asked:
+        return f"**{group}**: no noise or blur/contrast/fog/JPEG corruptions in the table."
+    if _sign(noise) is None:
+        return f"**{group}**: too few runs for intervals (noise {noise['diff']:+.3f})."
+    gains = [say(f) for f in asked if _sign(rows[f]) == 1]
+    losses = [say(f) for f in asked if _sign(rows[f]) == -1]
+    flat = [say(f) for f in asked if _sign(rows[f]) == 0]
+    tail = []
+    if gains:
+        tail.append(("carries over to " if _sign(noise) == 1 else "gains under ") + ", ".join(gains))
+    if losses:
+        tail.append(("is traded for " if _sign(noise) == 1 else "loses under ") + ", ".join(losses))
+    if flat:
+        tail.append("neither gains nor loses beyond its interval under " + ", ".join(flat))
+    if _sign(noise) == 1:
+        head = f"**{group}** gains accuracy under the noise corruptions ({say('noise')}), and that robustness "
+    elif _sign(noise) == -1:
+        head = (f"**{group}** loses accuracy under the noise corruptions ({say('noise')}), so there is no noise "
+                "robustness to carry over; it ")
+    else:
+        head = (f"**{group}** gains no accuracy under the noise corruptions beyond its interval ({say('noise')}), "
+                "so there is nothing to carry over; it ")
+    return head + "; ".join(tail) + " (accuracy minus unregularized, mean over severities)."
+
+
+@dataclass(frozen=True, kw_only=True)
+class Corruptions(FrequencyPlan):
+    """Accuracy under twelve common corruptions at five severities per condition, and the paired differences
+    to the unregularized model per corruption and per family."""
+
+    name: ClassVar[str] = "corruptions"
+
+    corruptions: tuple[str, ...] | None = None  # names in pixelreg.robustness.corruptions; None: all twelve
+    n_images: int | None = None  # test images per corruption and severity; None: the profile's (full: 2,000)
+
+    def profile_defaults(self, prof):
+        return dict(**super().profile_defaults(prof), corruptions=tuple(CORRUPTIONS),
+                    n_images=CORRUPTION_IMAGES.get(prof.name, 2000))
+
+    def check(self) -> None:
+        super().check()
+        names = as_tuple("corruptions", self.corruptions, str)
+        if not names or any(n not in CORRUPTIONS for n in names):
+            raise ConfigError("corruptions", self.corruptions, f"one or more of {', '.join(CORRUPTIONS)}")
+        self._set("corruptions", tuple(dict.fromkeys(names)))
+
+    def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        """Tables: ``accuracy`` (per run, corruption and severity, plus the clean row: corruption "none",
+        severity 0), ``by_severity`` (per condition, corruption and severity: mean and SEM over runs),
+        ``by_corruption`` (per condition and corruption, each run averaged over the severities), ``differences``
+        (each condition minus unregularized per corruption) and ``families`` (the same per family of
+        :data:`FAMILIES`; 95% intervals, paired by seed where the conditions share seeds, else Welch)."""
+        runs, ok = self.ready_runs(runs_dir, progress)
+        # the cache key names the corruptions in the library's order, whatever order the page was given
+        names = [c for c in CORRUPTIONS if c in self.corruptions]
+        acc = self.grouped(corruption_accuracy(ok, names, n_images=self.n_images, precision=self.precision), ok)
+        acc["family"] = acc["corruption"].map(lambda c: "clean" if c == "none" else FAMILY_OF[c])
+        sev = (acc.groupby(["group", "corruption", "severity"], observed=True)["accuracy"]
+               .agg(mean="mean", sem="sem", runs="size").reset_index())
+        per_run = acc.groupby(["group", "run", "seed", "family", "corruption"], observed=True, sort=False)[
+            "accuracy"].mean().reset_index()
+        by_corr = (per_run.groupby(["group", "family", "corruption"], observed=True, sort=False)["accuracy"]
+                   .agg(mean="mean", sem="sem", runs="size").reset_index())
+        return self.figure_data(dict(accuracy=acc, by_severity=sev, by_corruption=by_corr,
+                                     differences=family_tests(acc, level="corruption"),
+                                     families=family_tests(acc, level="family")), runs_table(runs))
+
+    def what_we_see(self, data: FigureData) -> str:
+        fam = data["families"]
+        if not len(fam):
+            return "No numbers to summarise (empty tables)."
+        lines = ["Does robustness to noise carry over to blur, contrast, fog and JPEG, or is it traded for them? "
+                 "Each condition minus the unregularized model, accuracy averaged over the five severities and "
+                 "the family's corruptions (95% intervals, unadjusted: exploratory):"]
+        for g, gf in fam.groupby("group", sort=False):
+            lines.append("- " + carry_over_sentence(g, gf))
+        clean = fam[fam.family == "clean"]
+        if len(clean):
+            lines.append("Clean accuracy on the same images, minus unregularized: " + "; ".join(
+                f"{r.group} {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" for r in clean.itertuples()) + ".")
+        return "\n".join(lines)
+
+
+PAGE = Corruptions
