@@ -141,6 +141,14 @@ class Corruptions(FrequencyPlan):
             raise ConfigError("corruptions", self.corruptions, f"one or more of {', '.join(CORRUPTIONS)}")
         self._set("corruptions", tuple(dict.fromkeys(names)))
 
+    def evaluate(self, runs) -> pd.DataFrame:
+        """The page's corruption table of ``runs`` (:func:`pixelreg.robustness.sensitivity.corruption_accuracy`
+        with the page's corruptions, images and the profile's precision; cached per run): the call that fills
+        the cache the page reads, e.g. ``Corruptions(profile="full").evaluate([Run.open(path)])``."""
+        # the cache key names the corruptions in the library's order, whatever order the page was given
+        names = [c for c in CORRUPTIONS if c in self.corruptions]
+        return corruption_accuracy(runs, names, n_images=self.n_images, precision=self.precision)
+
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """Tables: ``accuracy`` (per run, corruption and severity, plus the clean row: corruption "none",
         severity 0), ``by_severity`` (per condition, corruption and severity: mean and SEM over runs),
@@ -148,9 +156,7 @@ class Corruptions(FrequencyPlan):
         (each condition minus unregularized per corruption) and ``families`` (the same per family of
         :data:`FAMILIES`; 95% intervals, paired by seed where the conditions share seeds, else Welch)."""
         runs, ok = self.ready_runs(runs_dir, progress)
-        # the cache key names the corruptions in the library's order, whatever order the page was given
-        names = [c for c in CORRUPTIONS if c in self.corruptions]
-        acc = self.grouped(corruption_accuracy(ok, names, n_images=self.n_images, precision=self.precision), ok)
+        acc = self.grouped(self.evaluate(ok), ok)
         acc["family"] = acc["corruption"].map(lambda c: "clean" if c == "none" else FAMILY_OF[c])
         sev = (acc.groupby(["group", "corruption", "severity"], observed=True)["accuracy"]
                .agg(mean="mean", sem="sem", runs="size").reset_index())

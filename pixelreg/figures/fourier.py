@@ -230,6 +230,12 @@ class Fourier(FrequencyPlan):
             raise ConfigError("norm", self.norm, "an L2 norm > 0 ([0, 1] pixel units)")
         band_masks(28, self.low_cutoff, self.high_cutoff)  # ConfigError naming the cutoff
 
+    def evaluate(self, runs) -> pd.DataFrame:
+        """The page's Fourier maps of ``runs`` (:func:`pixelreg.robustness.sensitivity.fourier_maps` with the
+        page's images, norm and the profile's precision; cached per run): the call that fills the cache the page
+        reads, e.g. ``Fourier(profile="full").evaluate([Run.open(path)])``."""
+        return fourier_maps(runs, n_images=self.n_images, norm=float(self.norm), precision=self.precision)
+
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """Tables: ``maps`` (per condition and frequency u, v in cycles per image: mean error over seeds, runs),
         ``differences`` (each condition's mean map minus the unregularized one), ``bands`` (per run and band:
@@ -237,8 +243,7 @@ class Fourier(FrequencyPlan):
         unregularized in low, high and excess error; paired by seed where they share seeds, else Welch; 95%),
         ``clean`` (per run: clean error)."""
         runs, ok = self.ready_runs(runs_dir, progress)
-        per_run = self.grouped(fourier_maps(ok, n_images=self.n_images, norm=float(self.norm),
-                                            precision=self.precision), ok)
+        per_run = self.grouped(self.evaluate(ok), ok)
         maps = (per_run.groupby(["group", "u", "v"], observed=True)
                 .agg(error=("error", "mean"), runs=("run", "nunique")).reset_index())
         base = maps[maps["group"] == "unregularized"][["u", "v", "error"]].rename(columns={"error": "base"})
