@@ -4,7 +4,7 @@ import json, sys
 from pixelreg.experiment.config import config_hash
 from pixelreg.figures.fig2 import Fig2
 from pixelreg.figures.beyond import Beyond
-from pixelreg.figures.budget import Budget
+from pixelreg.figures.budget import PAPER_BUDGETS, Budget
 from pixelreg.figures.fig3 import Fig3
 
 P = "full"
@@ -25,7 +25,7 @@ for seed in range(5):
         out.append(b.unreg(seed, noise_aug=s))
     out.append(b.cfg(reg_data="fashion-mnist", alpha=10.0, th=0.8, target="thresholded", seed=seed, noise_aug=0.2))
 # issue 19 item 1: 10- and 20-epoch budgets, 3 seeds
-bud = Budget(profile=P, epochs=(10.0, 20.0), seeds=(0, 1, 2))
+bud = Budget(profile=P, epochs=PAPER_BUDGETS, seeds=(0, 1, 2))
 for e in (10.0, 20.0):
     for label, u, r in [x for x in bud.budget_plan() if x[1].epochs == e]:
         out += [u, r]
