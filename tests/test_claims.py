@@ -683,3 +683,13 @@ def test_runs_from_a_dirty_tree_are_flagged_in_the_caption():
     assert s.startswith("**1 of 3 runs were trained from a working tree with uncommitted changes**")
     assert "a (unregularized, seed 0)" in s and "b (" not in s
     assert dirty_sentence(runs.assign(git_dirty=False)) == "" and dirty_sentence(runs.drop(columns="git_dirty")) == ""
+
+
+def test_an_exploratory_row_without_data_says_why():
+    """'unclear' is for data that do not decide; a row whose page has no runs yet says so in its label."""
+    f = World({}, seeds=6, noise=0.01).figures()
+    f["batchnorm"] = MissingRunsError(["abc123def456"], ["pixelreg train ..."])
+    row = _row("bn-clean", f)
+    assert row.status == "exploratory" and row.verdict.startswith("inconclusive (not run at this profile")
+    assert row.label.startswith("unclear (exploratory; not run at this profile")
+    assert _row("bn-clean", World({}, seeds=6, noise=0.01).figures()).label in set(EXPLORATORY_LABELS.values())

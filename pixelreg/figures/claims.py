@@ -204,9 +204,19 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
             row["replication"] = _replication(claim, d, ctx, level, m, power)
     out = pd.DataFrame(rows)
     out["category"] = out["verdict"].str.split(" \\(").str[0]
-    out["label"] = [v if s != "exploratory" else EXPLORATORY_LABELS.get(c, v)
+    out["label"] = [v if s != "exploratory" else _exploratory_label(v, c)
                     for v, s, c in zip(out["verdict"], out["status"], out["category"])]
     return out
+
+
+def _exploratory_label(verdict_text: str, category: str) -> str:
+    """An exploratory row's label; a row that could not be judged keeps its reason ("not run at this profile:
+    ...", "too few seeds"), so a reader can tell "no data yet" from "the data are unclear"."""
+    label = EXPLORATORY_LABELS.get(category, verdict_text)
+    reason = verdict_text[len(category):].strip()
+    if category == "inconclusive" and reason.startswith("(") and reason.endswith(")"):
+        return f"{label[:-1]}; {reason[1:]}"
+    return label
 
 
 def _replication(claim: Claim, d: Mapping[str, FigureData], ctx: dict, level: float, m: int, power: float) -> str:
