@@ -40,7 +40,7 @@ ALPHAS = {"smoke": (1.0, 10.0), "full": (3.0, 10.0, 30.0)}
 SIGMAS = {"smoke": (0.2, 0.5)}
 NOT_COMPUTED = ("Transferred FGSM and the boundary attack are not computed on these runs this round: the transfer "
                 "source's weights could not be reproduced bit for bit on this machine (see "
-                "[Reproducing](reproduce.md)).")
+                "[Reproducing](reproduce.html)).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,7 +173,7 @@ def matched_sentences(matched: pd.DataFrame) -> str:
     lines = ["At a fixed clean accuracy, the seed-mean curves of each method (clean accuracy against the AUC over "
              "ε > 0, joined by straight lines in order of clean accuracy) compared, noise augmentation minus S^Th, "
              "with a 95% bootstrap interval over paired seeds (exploratory, unadjusted; the levels were fixed in "
-             "[Reproducing](reproduce.md) before the grid was evaluated):"]
+             "[Reproducing](reproduce.html) before the grid was evaluated):"]
     for level, g in matched.groupby("level", sort=True):
         parts = []
         for r in g.itertuples():
