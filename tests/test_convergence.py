@@ -187,6 +187,7 @@ def test_record_round_trip_serves_the_converged_evaluation_without_the_model(tmp
     from pixelreg.experiment.records import MAX_RECORD_BYTES, encode_tensor, export_runs, import_records
     from pixelreg.experiment.runs import Run, RunStore
 
+    real_load_model = Run.load_model
     config = make_config("smoke", alpha=0.0, seed=0)
     run = RunStore(tmp_path / "store").create(config)
     for name, text in (("DONE", ""), ("metrics.json", "[]"), ("provenance.json", "{}")):
@@ -209,6 +210,17 @@ def test_record_round_trip_serves_the_converged_evaluation_without_the_model(tmp
     assert table2.drop(columns="seconds").equals(table.drop(columns="seconds"))
     ok = torch.isfinite(delta)
     assert torch.equal(ok, torch.isfinite(delta2)) and torch.allclose(delta[ok], delta2[ok], atol=5e-4)
+    # an evaluation the record lacks, with no dataset on the machine: the run's own error (which the book turns
+    # into its "not run" note), never a DataNotFoundError from loading test images the model could not attack
+    import pixelreg.experiment.data as data_mod
+    from pixelreg.errors import RecordOnlyRunError
+
+    monkeypatch.setattr(data_mod, "SYSTEM_DIRS", {"fashion-mnist": [str(tmp_path / "no-such-package")]})
+    monkeypatch.setenv("PIXELREG_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setattr(Run, "load_model", real_load_model)  # the real one: no checkpoint, so it raises
+    with pytest.raises(RecordOnlyRunError) as e:
+        boundary_convergence(fresh, n_images=5, cap=2)
+    assert e.value.run_id == fresh.id and e.value.evaluation.startswith(CONVERGENCE_NAME)
     # the full profile's setting, 16 Fashion-MNIST images (start and converged), is far below a record's limit
     big = encode_tensor(torch.randn(2, 16, 1, 28, 28) * 0.1)
     assert len(json.dumps(big)) < MAX_RECORD_BYTES / 10

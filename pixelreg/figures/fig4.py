@@ -230,7 +230,7 @@ class Fig4(OnePoolFigure):
             strong, delta = boundary_distances(run, n_images=n, steps=self.spectra_steps, repeats=1)
             label = dict(run=run.id, seed=run.config.seed, condition=condition_label(run.config))
             d = delta[0].clone()
-            d[~torch.as_tensor(strong.success.to_numpy())] = float("nan")
+            d[~torch.as_tensor(strong.success.to_numpy().copy())] = float("nan")
             finite = torch.isfinite(d).flatten(1).all(1)
             if bool(finite.any()):
                 f, pw = radial_profile(power_spectrum(d[finite]), dc=False)  # the δ's mean is not a frequency

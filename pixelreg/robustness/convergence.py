@@ -201,18 +201,21 @@ def boundary_convergence(run_or_model: Any, images: torch.Tensor | None = None, 
         hit = cached_lookup(run_or_model.dir, CONVERGENCE_NAME, params) if pt.is_file() else None
         if hit is not None:
             return _label_boundary(hit, run_or_model), torch.load(pt, map_location="cpu", weights_only=True)
-    if images is None:
-        from pixelreg.experiment.data import load_dataset
-
-        cfg = run_or_model.config
-        ds = load_dataset(cfg.task, "test", rgb=bool(getattr(cfg, "rgb", False)))
-        images, labels = ds.images, ds.labels
-    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(int(seed)))[:n_images]
-    x = _as_float_images(images[idx])
     box: dict[str, torch.Tensor] = {}
 
     def compute() -> pd.DataFrame:
+        # the model first: a record-only run without this evaluation raises RecordOnlyRunError (naming it)
+        # before the test set is needed, so a book built from records never asks for the dataset here
         model = run_or_model.load_model(default_device(device)) if is_run else run_or_model
+        imgs, labs = images, labels
+        if imgs is None:
+            from pixelreg.experiment.data import load_dataset
+
+            cfg = run_or_model.config
+            ds = load_dataset(cfg.task, "test", rgb=bool(getattr(cfg, "rgb", False)))
+            imgs, labs = ds.images, ds.labels
+        idx = torch.randperm(len(imgs), generator=torch.Generator().manual_seed(int(seed)))[:n_images]
+        x = _as_float_images(imgs[idx])
         times: dict[int, float] = {}
         medians: dict[int, float] = {}
         t0 = time.perf_counter()
@@ -227,7 +230,7 @@ def boundary_convergence(run_or_model: Any, images: torch.Tensor | None = None, 
         it = iterates(model, x.to(model_device(model)), schedule, stop=stop, seed=seed)
         times.setdefault(it.steps_run, time.perf_counter() - t0)
         rows = []
-        true = labels[idx].numpy() if labels is not None else np.full(len(idx), -1)
+        true = labs[idx].numpy() if labs is not None else np.full(len(idx), -1)
         for k, d in [(0, it.start), *it.deltas.items()]:
             rows.append(pd.DataFrame({
                 "steps": k, "image": idx.numpy(), "label": it.labels.numpy(), "true_label": true,
@@ -249,9 +252,10 @@ def boundary_convergence(run_or_model: Any, images: torch.Tensor | None = None, 
     if not cache:
         table = compute()
         return _label_boundary(table, run_or_model), box["delta"]
-    if not pt.is_file():  # the table without its tensor (or nothing yet): compute both
-        table = compute_and_save()
-        cached_table(run_or_model.dir, CONVERGENCE_NAME, params, lambda: table)
+    if not pt.is_file() and cached_lookup(run_or_model.dir, CONVERGENCE_NAME, params) is not None:
+        table = compute_and_save()  # the table without its tensor: recompute both, the cached table stays
+    elif not pt.is_file():  # nothing yet: inside the cache's context, so a run without a model names this evaluation
+        table = cached_table(run_or_model.dir, CONVERGENCE_NAME, params, compute_and_save)
     else:
         table = cached_table(run_or_model.dir, CONVERGENCE_NAME, params, compute_and_save)
     delta = box["delta"] if "delta" in box else torch.load(pt, map_location="cpu", weights_only=True)
