@@ -1,7 +1,7 @@
 # make book              : the published book (profile full) from the committed records: no dataset, no training
 # make book PROFILE=cpu  : the from-scratch check: trains the cpu profile's runs (needs Fashion-MNIST), then builds
 # make test              : every test, slow ones included; lists the ten slowest
-# make test-fast         : the tests not marked slow (no end-to-end training, notebooks or book build)
+# make test-fast         : the tests not marked slow (no end-to-end training, notebooks or book build), on every core
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -23,7 +23,7 @@ test: venv
 	$(PY) -m pytest -q --durations=10
 
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow" --durations=10
+	$(PY) -m pytest -q -n auto -m "not slow" --durations=10
 
 book: venv
 	$(VENV)/bin/pixelreg book --profile $(PROFILE)

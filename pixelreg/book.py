@@ -222,19 +222,86 @@ def default_jobs(n: int) -> int:
     return max(1, min(n, _cores() + 1))
 
 
+# Run in a reused kernel before each notebook: the namespace of the last notebook is cleared (imported modules
+# stay: that is the point), its figures closed, and matplotlib's settings restored to those the kernel had
+# before its first notebook. A page sets its own style (sns.set_theme) in its first cells.
+RESET_CODE = """\
+%reset -f
+import sys as _s, matplotlib as _m, matplotlib.pyplot as _p
+if not hasattr(_s, "_pixelreg_rc"):  # the first time: load the inline backend (it sets its rc), then remember
+    _p.figure()                      # rc, except the backend and interactive mode, which the backend owns
+    _s._pixelreg_rc = {k: v for k, v in dict.items(_m.rcParams) if k not in ("backend", "interactive")}
+_p.close("all")
+dict.update(_m.rcParams, _s._pixelreg_rc)
+del _s, _m, _p
+"""
+
+
+class ReusedKernel:
+    """One kernel that executes several notebooks in turn (one per thread of :func:`execute`).
+
+    Starting a kernel and importing torch, pandas, matplotlib and the figure layer costs about 5-8 CPU-seconds
+    per notebook, most of a records-mode page; a kernel kept between notebooks pays it once. Before each
+    notebook :data:`RESET_CODE` clears the last notebook's state; a kernel that died is replaced. Must be used
+    from one thread (its kernel manager's event loop is that thread's)."""
+
+    def __init__(self, socket_prefix: Path, cwd: Path):
+        self.socket_prefix, self.cwd, self.km = socket_prefix, cwd, None
+        self.notebooks = 0
+
+    def ready(self):
+        """The started kernel's manager, its namespace reset (for papermill's ``km=``)."""
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None and not run_sync(self.km.is_alive)():
+            self.close()
+        if self.km is None:
+            self.km = kernel_manager_class()(kernel_name=KERNEL, config=kernel_config(self.socket_prefix))
+            run_sync(self.km.start_kernel)(cwd=str(self.cwd))
+        run_sync(self._reset)()
+        self.notebooks += 1
+        return self.km
+
+    async def _reset(self) -> None:
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            reply = await kc.execute_interactive(RESET_CODE, store_history=False, timeout=120,
+                                                 output_hook=lambda msg: None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"resetting the notebook kernel failed: {reply['content'].get('evalue')}")
+        finally:
+            kc.stop_channels()
+
+    def close(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None:
+            try:
+                run_sync(self.km.shutdown_kernel)(now=False)
+            finally:
+                self.km = None
+
+
 def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | None,
             extra: dict[str, dict] | None = None, stubs: dict[str, str] | None = None,
             jobs: int | None = None, order: dict[str, float] | None = None) -> dict[str, float]:
     """Execute each notebook with papermill into ``staging``, ``jobs`` at a time; return wall seconds per notebook.
 
-    With ``stubs`` (a dict, the records mode) a notebook that fails with one of :data:`STUB_ERRORS` becomes a
-    stub page (:func:`write_stub`) and its error message is stored under its name; any other error fails
-    (the notebooks not started yet are cancelled). ``order``: seconds per notebook of an earlier build, so the
-    longest start first. Each kernel gets ``cores // jobs`` torch threads unless ``$OMP_NUM_THREADS`` is set.
-    One line per finished notebook; on a terminal, one overall bar (done / total, ETA) stays below them.
+    ``jobs`` threads each keep one kernel (:class:`ReusedKernel`) and take the next notebook until none is
+    left. With ``stubs`` (a dict, the records mode) a notebook that fails with one of :data:`STUB_ERRORS`
+    becomes a stub page (:func:`write_stub`) and its error message is stored under its name; any other error
+    fails (the notebooks not started yet are not started). ``order``: seconds per notebook of an earlier
+    build, so the longest start first. Each kernel gets ``cores // jobs`` torch threads unless
+    ``$OMP_NUM_THREADS`` is set. One line per finished notebook; on a terminal, one overall bar (done / total,
+    ETA) stays below them.
     """
+    import collections
     import concurrent.futures as cf
+    import queue
     import tempfile
+    import threading
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -243,38 +310,58 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
 
     names = list(names)
     jobs = jobs or default_jobs(len(names))
-    todo = sorted(names, key=lambda n: -(order or {}).get(n, 0.0))  # stable: toc order among equals
+    todo = collections.deque(sorted(names, key=lambda n: -(order or {}).get(n, 0.0)))  # stable among equals
     times: dict[str, float] = {}
     bar = progress_bar(len(names), "executing notebooks", "notebook")
     say = above_bar(bar, log)
     sockets = Path(tempfile.mkdtemp(prefix="pixelreg-kernels-"))
+    lock, stop, done = threading.Lock(), threading.Event(), queue.Queue()
 
-    def one(name: str) -> tuple[str, float, str | None]:
+    def one(name: str, kernel: ReusedKernel) -> tuple[str, float, str | None]:
         params = dict(profile=profile, **(extra or {}).get(name, {}))
         if runs_dir is not None:
             params["runs_dir"] = str(runs_dir)
         t0 = time.perf_counter()
         (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
         try:
-            # no ``cwd=``: papermill would chdir this whole process; the kernel starts in staging instead
+            # no ``cwd=``: papermill would chdir this whole process; the kernel runs in staging instead
             pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
                                 kernel_name=KERNEL, progress_bar=False, request_save_on_cell_execute=False,
-                                resources={"metadata": {"path": str(staging)}},
-                                config=kernel_config(sockets / name), kernel_manager_class=kernel_manager_class())
+                                resources={"metadata": {"path": str(staging)}}, km=kernel.ready())
         except PapermillExecutionError as e:
             if stubs is None or e.ename not in STUB_ERRORS:
                 raise
             return name, time.perf_counter() - t0, f"{e.ename}: {e.evalue}"
         return name, time.perf_counter() - t0, None
 
+    def worker(i: int) -> None:
+        kernel = ReusedKernel(sockets / f"kernel-{i}", staging)
+        try:
+            while not stop.is_set():
+                with lock:
+                    if not todo:
+                        return
+                    name = todo.popleft()
+                try:
+                    done.put(one(name, kernel))
+                except BaseException as e:  # the build fails: the other threads take no new notebook
+                    stop.set()
+                    done.put(e)
+                    return
+        finally:
+            kernel.close()
+
     threads_env = "OMP_NUM_THREADS" not in os.environ and jobs > 1
     if threads_env:  # the kernels inherit it: jobs kernels share the cores instead of each taking all
         os.environ["OMP_NUM_THREADS"] = str(max(1, _cores() // jobs))
     pool = cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
     try:
-        futures = [pool.submit(one, n) for n in todo]
-        for fut in cf.as_completed(futures):
-            name, dt, error = fut.result()
+        futures = [pool.submit(worker, i) for i in range(min(jobs, len(names)))]
+        for _ in names:
+            item = done.get()
+            if isinstance(item, BaseException):
+                raise item
+            name, dt, error = item
             times[name] = round(dt, 1)
             if error is not None:
                 stubs[name] = error
@@ -285,8 +372,11 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
                 say(f"{name}: {times[name]:.1f} s")
             if bar is not None:
                 bar.update(1)
+        for fut in futures:
+            fut.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        stop.set()
+        pool.shutdown(wait=True)
         if threads_env:
             os.environ.pop("OMP_NUM_THREADS", None)
         if bar is not None:
@@ -371,7 +461,8 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     staging = build_dir / "staging" / profile
     stage(profile, staging)
     todo = [n for n in names if not only or n in only]
-    missing = [n for n in names if n not in todo and not (staging / f"{n}.ipynb").is_file()]
+    missing = [n for n in names if n not in todo and not (staging / f"{n}.ipynb").is_file()
+               and not (staging / f"{n}.md").is_file()]  # a stub page of an earlier build counts
     if missing:
         raise SystemExit(f"--only given but {', '.join(missing)} was never executed into {staging}")
     stubs: dict[str, str] | None = {} if from_records else None

@@ -483,6 +483,46 @@ def test_notebook_execution_shows_one_overall_bar(tmp_path, monkeypatch, capsys)
     assert "executing notebooks" in err and "2/2" in err
 
 
+def test_notebooks_share_a_kernel_but_not_its_state(tmp_path, monkeypatch):
+    """One thread executes its notebooks in one kernel (the imports are paid once): the second notebook runs in
+    the same process, yet sees none of the first's variables, figures or matplotlib settings, and its own
+    figure is still shown."""
+    import json
+
+    import nbformat
+
+    def notebook(name, *cells):
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                               "display_name": "Python 3"}})
+        nb.cells = [nbformat.v4.new_code_cell("profile = None", metadata={"tags": ["parameters"]}),
+                    *(nbformat.v4.new_code_cell(c) for c in cells)]
+        nbformat.write(nb, tmp_path / "book" / f"{name}.ipynb")
+
+    (tmp_path / "book").mkdir()
+    probe = ("import os, matplotlib as mpl, matplotlib.pyplot as plt\n"
+             "print(os.getpid(), 'leak' in globals(), mpl.rcParams['lines.linewidth'], len(plt.get_fignums()))")
+    notebook("first", probe, "leak = 1\nmpl.rcParams['lines.linewidth'] = 7.0\nplt.figure(); plt.plot([0, 1])\n"
+             "fig = plt.figure(); plt.plot([0, 2])")
+    notebook("second", probe, "plt.plot([1, 0])")
+    monkeypatch.setattr(book, "BOOK", tmp_path / "book")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    book.execute(["first", "second"], "smoke", staging, None, jobs=1)
+
+    def outputs(name):
+        cells = json.loads((staging / f"{name}.ipynb").read_text())["cells"]
+        return ["".join(o.get("text", "")) for o in cells[2]["outputs"]], cells[3]["outputs"]
+
+    (first,), first_plot = outputs("first")
+    (second,), second_plot = outputs("second")
+    pid1, leak1, lw1, figs1 = first.split()
+    pid2, leak2, lw2, figs2 = second.split()
+    assert pid1 == pid2  # one kernel
+    assert (leak1, leak2) == ("False", "False") and lw2 == lw1 == "1.5" and figs2 == "0"
+    assert sum("image/png" in o.get("data", {}) for o in first_plot) == 2
+    assert sum("image/png" in o.get("data", {}) for o in second_plot) == 1
+
+
 # ---- layout at a reader's window (issue 20): the answer on the first screen, no code, nothing overflowing -----
 
 _PROBE = """<!doctype html><html><body style="margin:0">
