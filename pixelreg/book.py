@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -160,18 +161,36 @@ def page_title(name: str) -> str:
     return name
 
 
+STUB_KEY = "pixelreg_stub"  # notebook metadata of a stub page: the error that kept the page from rendering
+
+
 def write_stub(name: str, profile: str, staging: Path, error: str) -> Path:
-    """Replace a page that cannot be rendered from the records by a page that says so and what to run."""
-    (staging / f"{name}.ipynb").unlink(missing_ok=True)
-    stub = staging / f"{name}.md"
-    stub.write_text(
+    """Replace a page that cannot be rendered from the records by a page that says so and what to run.
+
+    The stub is a notebook of one markdown cell under the page's own name, so every link to ``<name>.ipynb``
+    (from the markdown pages or another notebook) still resolves."""
+    import nbformat
+
+    text = (
         f"# {page_title(name)}\n\n"
         f"```{{warning}}\nThis page is not rendered at the `{profile}` profile: its runs or evaluations are not in "
         f"the published records (`data/results/{profile}/`), and this build trains nothing.\n```\n\n"
         f"What is missing, as the page reported it:\n\n```text\n{error.strip()}\n```\n\n"
         f"To render it, train what is missing and rebuild: `python -m pixelreg.book --profile {profile} --train "
         f"--only {name}` (hours on a CPU at this profile), or read the page at the `cpu` profile.\n")
+    nb = nbformat.v4.new_notebook(metadata={STUB_KEY: error.strip(), "kernelspec": {
+        "name": KERNEL, "language": "python", "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    stub = staging / f"{name}.ipynb"
+    nbformat.write(nb, stub)
     return stub
+
+
+def is_stub(path: Path) -> bool:
+    """Whether a staged notebook is a stub page (:func:`write_stub`)."""
+    import nbformat
+
+    return path.is_file() and STUB_KEY in nbformat.read(path, as_version=4).metadata
 
 
 def kernel_config(socket_prefix: Path):
@@ -284,6 +303,40 @@ class ReusedKernel:
                 self.km = None
 
 
+@functools.cache
+def reused_kernel_engine() -> str:
+    """The papermill engine of :func:`execute` (registered once; its name is returned): papermill's nbclient
+    engine, except that after a notebook it closes the kernel client it opened. nbclient closes that client
+    only when it owns the kernel; with a :class:`ReusedKernel` it does not, and each notebook would leave a
+    client with open channels behind (and one "Could not destroy zmq context" warning when it is collected)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class Client(PapermillNotebookClient):
+        def execute(self, **kwargs):
+            try:
+                return super().execute(**kwargs)
+            finally:
+                if self.kc is not None:
+                    self.kc.stop_channels()
+                    self.kc = None
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            kwargs.pop("input_path", None)  # as papermill's own engine
+            kwargs.pop("startup_timeout", None)
+            timeout = kwargs.pop("timeout", None)
+            timeout = execution_timeout or timeout
+            return Client(nb_man, timeout=timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
+                          log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file,
+                          stderr_file=stderr_file, **kwargs).execute()
+
+    papermill_engines.register("pixelreg-reused-kernel", Engine)
+    return "pixelreg-reused-kernel"
+
+
 def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | None,
             extra: dict[str, dict] | None = None, stubs: dict[str, str] | None = None,
             jobs: int | None = None, order: dict[str, float] | None = None) -> dict[str, float]:
@@ -322,12 +375,13 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
         if runs_dir is not None:
             params["runs_dir"] = str(runs_dir)
         t0 = time.perf_counter()
-        (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of an earlier build
+        (staging / f"{name}.md").unlink(missing_ok=True)  # a stub of a build before stubs were notebooks
         try:
             # no ``cwd=``: papermill would chdir this whole process; the kernel runs in staging instead
             pm.execute_notebook(str(BOOK / f"{name}.ipynb"), str(staging / f"{name}.ipynb"), parameters=params,
                                 kernel_name=KERNEL, progress_bar=False, request_save_on_cell_execute=False,
-                                resources={"metadata": {"path": str(staging)}}, km=kernel.ready())
+                                resources={"metadata": {"path": str(staging)}}, km=kernel.ready(),
+                                engine_name=reused_kernel_engine())
         except PapermillExecutionError as e:
             if stubs is None or e.ename not in STUB_ERRORS:
                 raise
@@ -461,8 +515,7 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
     staging = build_dir / "staging" / profile
     stage(profile, staging)
     todo = [n for n in names if not only or n in only]
-    missing = [n for n in names if n not in todo and not (staging / f"{n}.ipynb").is_file()
-               and not (staging / f"{n}.md").is_file()]  # a stub page of an earlier build counts
+    missing = [n for n in names if n not in todo and not (staging / f"{n}.ipynb").is_file()]
     if missing:
         raise SystemExit(f"--only given but {', '.join(missing)} was never executed into {staging}")
     stubs: dict[str, str] | None = {} if from_records else None
