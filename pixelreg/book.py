@@ -164,11 +164,9 @@ def page_title(name: str) -> str:
 STUB_KEY = "pixelreg_stub"  # notebook metadata of a stub page: the error that kept the page from rendering
 
 
-def write_stub(name: str, profile: str, staging: Path, error: str) -> Path:
-    """Replace a page that cannot be rendered from the records by a page that says so and what to run.
-
-    The stub is a notebook of one markdown cell under the page's own name, so every link to ``<name>.ipynb``
-    (from the markdown pages or another notebook) still resolves."""
+def stub_notebook(name: str, profile: str, error: str):
+    """The stub page of a page that cannot be rendered from the records: a notebook of one markdown cell that
+    says so, what is missing (``error``) and what to run; :data:`STUB_KEY` in its metadata holds the error."""
     import nbformat
 
     text = (
@@ -181,8 +179,17 @@ def write_stub(name: str, profile: str, staging: Path, error: str) -> Path:
     nb = nbformat.v4.new_notebook(metadata={STUB_KEY: error.strip(), "kernelspec": {
         "name": KERNEL, "language": "python", "display_name": "Python 3"}})
     nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    return nb
+
+
+def write_stub(name: str, profile: str, staging: Path, error: str) -> Path:
+    """Replace a page that cannot be rendered from the records by its stub (:func:`stub_notebook`), under the
+    page's own name, so every link to ``<name>.ipynb`` (from the markdown pages or another notebook) still
+    resolves."""
+    import nbformat
+
     stub = staging / f"{name}.ipynb"
-    nbformat.write(nb, stub)
+    nbformat.write(stub_notebook(name, profile, error), stub)
     return stub
 
 

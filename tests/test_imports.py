@@ -115,7 +115,7 @@ LAYERS = [
     ("pixelreg.experiment",),                                                # configs, data, runs, training
     ("pixelreg.robustness", "pixelreg.analysis"),                            # evaluations; statistics
     ("pixelreg.figures",),                                                   # the book's pages
-    ("pixelreg.book",),
+    ("pixelreg.book", "pixelreg.sphinxext"),                                  # the book builds (make book; jupyter-book)
     ("pixelreg.cli",),
 ]
 SIBLINGS_APART = {4}  # robustness and analysis never import each other

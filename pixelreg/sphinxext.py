@@ -1,0 +1,76 @@
+"""Sphinx extension for ``jupyter-book build book/`` (listed in ``_config.yml``): the book from the records.
+
+``make book`` executes the notebooks itself (:mod:`pixelreg.book`) and builds the site with execution off.
+``jupyter-book build book/`` instead lets myst-nb execute each notebook with its default parameters; without
+this extension a page whose runs are not in the published records would train them (hours at ``full``).
+Loaded first, the extension
+
+- sets ``PIXELREG_TRAIN=0`` (the records mode) unless the caller set it, so the kernels myst-nb starts never
+  train: ``PIXELREG_TRAIN=1 jupyter-book build book/`` trains what is missing, as before;
+- in the records mode, replaces each page whose runs are neither published nor in the run store by the stub
+  page ``make book`` writes (:func:`pixelreg.book.stub_notebook`), before myst-nb reads it, so the build
+  finishes and the page names what is missing.
+
+A page whose runs are published but whose record lacks an evaluation still fails the build (it is found only
+by executing the page); ``make book`` turns that into a stub too.
+"""
+from __future__ import annotations
+
+import os
+
+
+def missing_pages(profile: str, runs_dir=None) -> dict[str, str]:
+    """Per page (of :func:`pixelreg.book.book_configs`), the :class:`~pixelreg.errors.MissingRunsError`
+    message of its runs that are neither published (any profile's records) nor finished in the run store."""
+    from pixelreg.book import book_configs
+    from pixelreg.experiment.records import published_record
+    from pixelreg.experiment.runs import RunStore, missing_runs_error
+
+    store = RunStore(runs_dir)
+    out = {}
+    for name, configs in book_configs(profile).items():
+        gone = [c for c in dict.fromkeys(configs) if published_record(c) is None
+                and not ((r := store.get(c)) is not None and r.finished)]
+        if gone:
+            out[name] = f"MissingRunsError: {missing_runs_error(gone)}"
+    return out
+
+
+def _builder_inited(app) -> None:
+    app.env.pixelreg_stubs = {}
+    if getattr(app.config, "nb_execution_mode", "off") == "off":  # make book's site build: nothing to do (and
+        return                                                     # no torch import through the configs)
+    from pixelreg.experiment.config import DEFAULT_PROFILE
+    from pixelreg.experiment.runs import training_allowed
+
+    if not training_allowed():
+        app.env.pixelreg_stubs = missing_pages(DEFAULT_PROFILE)
+
+
+def _outdated(app, env, added, changed, removed) -> list[str]:
+    """Pages that are or were stubs are read again (a stub's notebook source does not change when its runs are
+    published, so Sphinx would otherwise keep the stub)."""
+    was = getattr(env, "pixelreg_stubs_built", set())
+    now = set(env.pixelreg_stubs)
+    env.pixelreg_stubs_built = now
+    return sorted(d for d in env.found_docs if d.rsplit("/", 1)[-1] in was | now)
+
+
+def _source_read(app, docname: str, source: list[str]) -> None:
+    import nbformat
+
+    from pixelreg.book import stub_notebook
+    from pixelreg.experiment.config import DEFAULT_PROFILE
+
+    name = docname.rsplit("/", 1)[-1]
+    error = getattr(app.env, "pixelreg_stubs", {}).get(name)
+    if error is not None and str(app.env.doc2path(docname)).endswith(".ipynb"):
+        source[0] = nbformat.writes(stub_notebook(name, DEFAULT_PROFILE, error))
+
+
+def setup(app) -> dict:
+    os.environ.setdefault("PIXELREG_TRAIN", "0")  # before myst-nb starts any kernel: they inherit it
+    app.connect("builder-inited", _builder_inited)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("source-read", _source_read)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

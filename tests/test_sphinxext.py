@@ -1,0 +1,74 @@
+"""pixelreg.sphinxext, the extension that makes ``jupyter-book build book/`` render from the records: it never
+trains unless asked, and a page whose runs are neither published nor in the run store becomes the stub page
+``make book`` writes."""
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+from pixelreg import book, sphinxext
+from pixelreg.experiment.config import config_hash, make_config
+from pixelreg.experiment.runs import RunStore
+
+
+def test_pages_missing_runs_known_answer(tmp_path, monkeypatch):
+    """Three pages at smoke (no records there): one whose run is finished in the run store, one whose run is
+    only started, one whose run is absent. The last two are missing, each naming exactly its run."""
+    done, started, absent = (make_config("smoke", alpha=0.0, seed=s) for s in (0, 1, 2))
+    store = RunStore(tmp_path)
+    run = store.create(done)
+    for name, text in (("DONE", ""), ("metrics.json", "[]"), ("provenance.json", "{}")):
+        (run.dir / name).write_text(text)
+    store.create(started)
+    monkeypatch.setattr(book, "book_configs", lambda profile: {"a": [done, done], "b": [done, started], "c": [absent]})
+    got = sphinxext.missing_pages("smoke", runs_dir=tmp_path)
+    assert sorted(got) == ["b", "c"]
+    assert got["b"].startswith("MissingRunsError") and config_hash(started) in got["b"]
+    assert config_hash(done) not in got["b"] and config_hash(absent) in got["c"]
+
+
+def test_a_stub_page_replaces_the_notebook_source_before_myst_nb_reads_it(tmp_path):
+    env = SimpleNamespace(pixelreg_stubs={"fig5": "MissingRunsError: 1 run(s) needed here ... (abc123)"},
+                          doc2path=lambda d: str(tmp_path / f"{d}.ipynb"))
+    app = SimpleNamespace(env=env)
+    source = ["original"]
+    sphinxext._source_read(app, "fig5", source)
+    nb = nbformat.reads(source[0], as_version=4)
+    assert book.STUB_KEY in nb.metadata and "abc123" in nb.cells[0].source
+    assert [c.cell_type for c in nb.cells] == ["markdown"]  # nothing to execute
+    untouched = ["original"]
+    sphinxext._source_read(app, "fig2", untouched)
+    assert untouched == ["original"]
+
+
+def test_builder_inited_stubs_only_when_executing_without_training(monkeypatch):
+    monkeypatch.setattr(sphinxext, "missing_pages", lambda profile, runs_dir=None: {"fig5": "MissingRunsError: x"})
+    for mode, train, expected in (("cache", "0", {"fig5"}), ("off", "0", set()), ("cache", "1", set())):
+        monkeypatch.setenv("PIXELREG_TRAIN", train)
+        app = SimpleNamespace(config=SimpleNamespace(nb_execution_mode=mode), env=SimpleNamespace())
+        sphinxext._builder_inited(app)
+        assert set(app.env.pixelreg_stubs) == expected, (mode, train)
+
+
+def test_pages_that_were_stubs_are_read_again():
+    env = SimpleNamespace(pixelreg_stubs={"fig5": "x"}, found_docs={"fig2", "fig5", "intro"})
+    assert sphinxext._outdated(None, env, set(), set(), set()) == ["fig5"]
+    env.pixelreg_stubs = {}  # its runs were published: read again, executed this time
+    assert sphinxext._outdated(None, env, set(), set(), set()) == ["fig5"]
+    assert sphinxext._outdated(None, env, set(), set(), set()) == []
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "0"), ("1", "1")])
+def test_setup_switches_training_off_unless_the_caller_chose(monkeypatch, preset, expected):
+    monkeypatch.setenv("PIXELREG_TRAIN", "x")  # records the caller's value: restored after the test
+    if preset is None:
+        monkeypatch.delenv("PIXELREG_TRAIN")
+    else:
+        monkeypatch.setenv("PIXELREG_TRAIN", preset)
+    events = []
+    sphinxext.setup(SimpleNamespace(connect=lambda ev, fn: events.append(ev)))
+    assert os.environ["PIXELREG_TRAIN"] == expected
+    assert set(events) == {"builder-inited", "env-get-outdated", "source-read"}
