@@ -241,11 +241,12 @@ def kernel_manager_class() -> type:
 
 
 def default_jobs(n: int) -> int:
-    """Notebooks executed side by side: one more than the cores (a kernel spends part of its time waiting on
-    papermill and on files), at most ``n``."""
+    """Notebooks executed side by side: one per core, at most ``n``. Each side keeps one kernel
+    (:class:`ReusedKernel`), so a third side would mostly add a third import of torch and the figure layer
+    (BENCHMARKS.md section 8: 2 sides 56 s, 3 sides 62-65 s for the default book on 2 idle cores)."""
     from pixelreg.experiment.sweep import _cores
 
-    return max(1, min(n, _cores() + 1))
+    return max(1, min(n, _cores()))
 
 
 # Run in a reused kernel before each notebook: the namespace of the last notebook is cleared (imported modules
@@ -497,10 +498,12 @@ def build(profile: str = DEFAULT_PROFILE, runs_dir: str | None = None, strict: b
         if unknown:
             raise ConfigError("only", sorted(unknown), f"notebooks of the book: {', '.join(names)}")
     timings: dict = {"profile": profile}
-    per_page = book_configs(profile)  # the plan: every run the pages need, nothing trained yet
     # runs covered by the profile's records need no data; fails in seconds, writes nothing
     recorded = frozenset() if retrain else frozenset(p.stem for p in records_dir(profile).glob("*.json"))
     from_records = bool(recorded) and not train and not retrain and not skip_training
+    # the plan: every run the pages need, nothing trained yet (the records mode trains and checks nothing: the
+    # pages import what they read, and a page whose runs are missing becomes a stub)
+    per_page = {} if from_records else book_configs(profile)
     if from_records:
         log(f"records mode: {len(recorded)} published record(s) of profile {profile}; nothing is trained "
             f"(--train trains what they do not cover)")

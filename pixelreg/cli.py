@@ -353,7 +353,7 @@ def add_book_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", default=None, help="comma-separated notebooks to (re)execute, e.g. fig2,claims")
     p.add_argument("--workers", type=int, default=None, help="parallel training processes (default: sweep's)")
     p.add_argument("--jobs", type=int, default=None,
-                   help="notebooks executed side by side (default: the cores + 1)")
+                   help="notebooks executed side by side, each in one kept kernel (default: the cores)")
     p.add_argument("--skip-training", action="store_true", help="let each notebook train what it needs")
     p.add_argument("--train", action="store_true",
                    help="a profile with published records: also train the runs they do not cover (default: "

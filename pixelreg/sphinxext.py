@@ -57,15 +57,16 @@ def _outdated(app, env, added, changed, removed) -> list[str]:
 
 
 def _source_read(app, docname: str, source: list[str]) -> None:
+    name = docname.rsplit("/", 1)[-1]
+    error = getattr(app.env, "pixelreg_stubs", {}).get(name)
+    if error is None or not str(app.env.doc2path(docname)).endswith(".ipynb"):
+        return  # imports only for a stub: the configs import torch (seconds)
     import nbformat
 
     from pixelreg.book import stub_notebook
     from pixelreg.experiment.config import DEFAULT_PROFILE
 
-    name = docname.rsplit("/", 1)[-1]
-    error = getattr(app.env, "pixelreg_stubs", {}).get(name)
-    if error is not None and str(app.env.doc2path(docname)).endswith(".ipynb"):
-        source[0] = nbformat.writes(stub_notebook(name, DEFAULT_PROFILE, error))
+    source[0] = nbformat.writes(stub_notebook(name, DEFAULT_PROFILE, error))
 
 
 def setup(app) -> dict:
