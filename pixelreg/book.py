@@ -250,8 +250,8 @@ def default_jobs(n: int) -> int:
 
 
 # Run in a reused kernel before each notebook: the namespace of the last notebook is cleared (imported modules
-# stay: that is the point), its figures closed, and matplotlib's settings restored to those the kernel had
-# before its first notebook. A page sets its own style (sns.set_theme) in its first cells.
+# stay: that is the point), its figures closed, matplotlib's settings restored to those the kernel had before
+# its first notebook, and numpy's global generator seeded. A page sets its own style (sns.set_theme).
 RESET_CODE = """\
 %reset -f
 import sys as _s, matplotlib as _m, matplotlib.pyplot as _p
@@ -260,7 +260,9 @@ if not hasattr(_s, "_pixelreg_rc"):  # the first time: load the inline backend (
     _s._pixelreg_rc = {k: v for k, v in dict.items(_m.rcParams) if k not in ("backend", "interactive")}
 _p.close("all")
 dict.update(_m.rcParams, _s._pixelreg_rc)
-del _s, _m, _p
+import numpy as _n
+_n.random.seed(0)  # seaborn's stripplot jitter draws from numpy's global generator: the same picture every build
+del _s, _m, _p, _n
 """
 
 

@@ -490,8 +490,8 @@ def test_notebook_execution_shows_one_overall_bar(tmp_path, monkeypatch, capsys)
 
 def test_notebooks_share_a_kernel_but_not_its_state(tmp_path, monkeypatch, caplog):
     """One thread executes its notebooks in one kernel (the imports are paid once): the second notebook runs in
-    the same process, yet sees none of the first's variables, figures or matplotlib settings, and its own
-    figure is still shown."""
+    the same process, yet sees none of the first's variables, figures or matplotlib settings, starts from the
+    same numpy random state, and its own figure is still shown."""
     import json
 
     import nbformat
@@ -504,8 +504,9 @@ def test_notebooks_share_a_kernel_but_not_its_state(tmp_path, monkeypatch, caplo
         nbformat.write(nb, tmp_path / "book" / f"{name}.ipynb")
 
     (tmp_path / "book").mkdir()
-    probe = ("import os, matplotlib as mpl, matplotlib.pyplot as plt\n"
-             "print(os.getpid(), 'leak' in globals(), mpl.rcParams['lines.linewidth'], len(plt.get_fignums()))")
+    probe = ("import os, matplotlib as mpl, matplotlib.pyplot as plt, numpy as np\n"
+             "print(os.getpid(), 'leak' in globals(), mpl.rcParams['lines.linewidth'], len(plt.get_fignums()), "
+             "np.random.randint(10**9))")
     notebook("first", probe, "leak = 1\nmpl.rcParams['lines.linewidth'] = 7.0\nplt.figure(); plt.plot([0, 1])\n"
              "fig = plt.figure(); plt.plot([0, 2])")
     notebook("second", probe, "plt.plot([1, 0])")
@@ -524,9 +525,10 @@ def test_notebooks_share_a_kernel_but_not_its_state(tmp_path, monkeypatch, caplo
 
     (first,), first_plot = outputs("first")
     (second,), second_plot = outputs("second")
-    pid1, leak1, lw1, figs1 = first.split()
-    pid2, leak2, lw2, figs2 = second.split()
+    pid1, leak1, lw1, figs1, draw1 = first.split()
+    pid2, leak2, lw2, figs2, draw2 = second.split()
     assert pid1 == pid2  # one kernel
+    assert draw1 == draw2  # numpy's global generator seeded alike before each (seaborn's jitter uses it)
     assert (leak1, leak2) == ("False", "False") and lw2 == lw1 == "1.5" and figs2 == "0"
     assert sum("image/png" in o.get("data", {}) for o in first_plot) == 2
     assert sum("image/png" in o.get("data", {}) for o in second_plot) == 1
