@@ -639,6 +639,50 @@ def check_checkpoints(checkpoints: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(c) for c in cps)
 
 
+@dataclass
+class _Starts:
+    """What :func:`boundary_iterates` and :func:`hopskipjump_iterates` share: the images, the model's labels,
+    the init attack's starting points and where it found one (:func:`_from_boundary_starts`)."""
+
+    fb: object
+    fmodel: object
+    x: torch.Tensor
+    labels: torch.Tensor
+    start: torch.Tensor
+    ok: torch.Tensor
+
+    def full(self, sub: torch.Tensor) -> torch.Tensor:
+        """The attacked images' δ = ``sub − x`` in the whole batch (float32, CPU), NaN where no start."""
+        d = torch.full_like(self.x, float("nan"))
+        d[self.ok] = sub - self.x[self.ok]
+        return d.float().cpu()
+
+    def result(self, deltas: dict[int, torch.Tensor], success: torch.Tensor, state: dict) -> BoundaryIterates:
+        nan = torch.full_like(self.x, float("nan"))
+        start_dir = torch.where(self.ok.view(-1, *([1] * (self.x.ndim - 1))), self.start - self.x, nan)
+        return BoundaryIterates(start=start_dir.float().cpu(), deltas=dict(sorted(deltas.items())),
+                                success=success.cpu(), labels=self.labels.cpu(), steps_run=int(state["last"]),
+                                stopped_early=bool(state["stopped"]))
+
+
+@contextlib.contextmanager
+def _from_boundary_starts(model: nn.Module, images: torch.Tensor, seed: int, init: "BoundaryAttack"
+                          ) -> Iterator[_Starts]:
+    """In eval mode, under a forked torch generator seeded ``seed * 1000`` (repeat 0 of :class:`BoundaryAttack`):
+    the model's labels and ``init``'s starting points; the attack run inside the block continues that generator."""
+    fb = import_foolbox()
+    device = model_device(model)
+    x = images.to(device)
+    with eval_mode(model):
+        fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
+        with torch.no_grad():
+            labels = model(x).argmax(1)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed * 1000)
+            start, ok = init._starts(model, fmodel, x, labels)
+            yield _Starts(fb, fmodel, x, labels, start, ok)
+
+
 def boundary_iterates(model: nn.Module, images: torch.Tensor, checkpoints: Sequence[int],
                       stop: Callable[[int, torch.Tensor], bool] | None = None, seed: int = 0,
                       **foolbox_kwargs) -> BoundaryIterates:
@@ -660,46 +704,29 @@ def boundary_iterates(model: nn.Module, images: torch.Tensor, checkpoints: Seque
         foolbox_kwargs: as :class:`BoundaryAttack` (passed to foolbox's BoundaryAttack).
     """
     cps = check_checkpoints(checkpoints)
-    fb = import_foolbox()
-    device = model_device(model)
-    x = images.to(device)
-    attack = BoundaryAttack(steps=cps[-1], repeats=1, batch_size=max(1, len(x)), **foolbox_kwargs)
+    attack = BoundaryAttack(steps=cps[-1], repeats=1, batch_size=max(1, len(images)), **foolbox_kwargs)
     deltas: dict[int, torch.Tensor] = {}
     state = dict(stopped=False, last=0)
-    with eval_mode(model):
-        fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
-        with torch.no_grad():
-            labels = model(x).argmax(1)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed * 1000)  # repeat 0 of BoundaryAttack
-            start, ok = attack._starts(model, fmodel, x, labels)
+    with _from_boundary_starts(model, images, seed, attack) as s:
 
-            def full(sub: torch.Tensor) -> torch.Tensor:  # the attacked images' δ in the whole batch, NaN elsewhere
-                d = torch.full_like(x, float("nan"))
-                d[ok] = sub - x[ok]
-                return d.float().cpu()
+        def watch(k: int, best: torch.Tensor) -> None:
+            if k in cps[:-1]:
+                deltas[k] = s.full(best)
+                state["last"] = k
+                if stop is not None and stop(k, deltas[k]):
+                    state["stopped"] = True
+                    raise _StopBoundary
 
-            def watch(k: int, best: torch.Tensor) -> None:
-                if k in cps[:-1]:
-                    deltas[k] = full(best)
-                    state["last"] = k
-                    if stop is not None and stop(k, deltas[k]):
-                        state["stopped"] = True
-                        raise _StopBoundary
-
-            try:
-                with _watch_boundary(watch):
-                    adv, success = attack._attack_from(fmodel, x, labels, start, ok)
-                d = (adv - x).float().cpu()
-                for k in cps:  # foolbox ends early only when every step size has collapsed: the rest equal its result
-                    deltas.setdefault(k, d)
-                state["last"] = cps[-1]
-            except _StopBoundary:
-                success = ok.clone()
-    start_dir = torch.where(ok.view(-1, *([1] * (x.ndim - 1))), start - x, torch.full_like(x, float("nan")))
-    return BoundaryIterates(start=start_dir.float().cpu(), deltas=dict(sorted(deltas.items())),
-                            success=success.cpu(), labels=labels.cpu(), steps_run=int(state["last"]),
-                            stopped_early=bool(state["stopped"]))
+        try:
+            with _watch_boundary(watch):
+                adv, success = attack._attack_from(s.fmodel, s.x, s.labels, s.start, s.ok)
+            d = (adv - s.x).float().cpu()
+            for k in cps:  # foolbox ends early only when every step size has collapsed: the rest equal its result
+                deltas.setdefault(k, d)
+            state["last"] = cps[-1]
+        except _StopBoundary:
+            success = s.ok.clone()
+    return s.result(deltas, success, state)
 
 
 def hopskipjump_iterates(model: nn.Module, images: torch.Tensor, checkpoints: Sequence[int],
@@ -716,56 +743,41 @@ def hopskipjump_iterates(model: nn.Module, images: torch.Tensor, checkpoints: Se
     result are as in :func:`boundary_iterates` (``deltas`` keyed by iterations).
     """
     cps = check_checkpoints(checkpoints)
-    fb = import_foolbox()
-    device = model_device(model)
-    x = images.to(device)
-    init = BoundaryAttack(steps=1, repeats=1, batch_size=max(1, len(x)))
+    init = BoundaryAttack(steps=1, repeats=1, batch_size=max(1, len(images)))
     deltas: dict[int, torch.Tensor] = {}
     state = dict(stopped=False, last=0)
-    with eval_mode(model):
-        fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
-        with torch.no_grad():
-            labels = model(x).argmax(1)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed * 1000)  # repeat 0 of BoundaryAttack: the same starting points
-            start, ok = init._starts(model, fmodel, x, labels)
+    with _from_boundary_starts(model, images, seed, init) as s:
+        fb = s.fb
 
-            def full(sub: torch.Tensor) -> torch.Tensor:
-                d = torch.full_like(x, float("nan"))
-                d[ok] = sub - x[ok]
-                return d.float().cpu()
+        class _Watched(fb.attacks.HopSkipJumpAttack):
+            def select_delta(self, originals, distances, step):  # the first call of each iteration
+                self._iteration = step
+                return super().select_delta(originals, distances, step)
 
-            class _Watched(fb.attacks.HopSkipJumpAttack):
-                def select_delta(self, originals, distances, step):  # the first call of each iteration
-                    self._iteration = step
-                    return super().select_delta(originals, distances, step)
+            def approximate_gradients(self, is_adversarial, x_advs, steps, delta):
+                k = self._iteration
+                if k in cps[:-1]:
+                    deltas[k] = s.full(x_advs.raw)
+                    state["last"] = k
+                    if stop is not None and stop(k, deltas[k]):
+                        state["stopped"] = True
+                        raise _StopBoundary
+                return super().approximate_gradients(is_adversarial, x_advs, steps, delta)
 
-                def approximate_gradients(self, is_adversarial, x_advs, steps, delta):
-                    k = self._iteration
-                    if k in cps[:-1]:
-                        deltas[k] = full(x_advs.raw)
-                        state["last"] = k
-                        if stop is not None and stop(k, deltas[k]):
-                            state["stopped"] = True
-                            raise _StopBoundary
-                    return super().approximate_gradients(is_adversarial, x_advs, steps, delta)
-
-            success = ok.clone()
-            try:
-                if ok.any():
-                    attack = _Watched(steps=cps[-1], **foolbox_kwargs)
-                    adv = attack.run(fmodel, x[ok], fb.criteria.Misclassification(labels[ok]),
-                                     starting_points=start[ok])
-                    deltas[cps[-1]] = full(adv)
-                else:
-                    for k in cps:
-                        deltas[k] = torch.full_like(x, float("nan")).float().cpu()
-                state["last"] = cps[-1]
-            except _StopBoundary:
-                pass
-    start_dir = torch.where(ok.view(-1, *([1] * (x.ndim - 1))), start - x, torch.full_like(x, float("nan")))
-    return BoundaryIterates(start=start_dir.float().cpu(), deltas=dict(sorted(deltas.items())), success=success.cpu(),
-                            labels=labels.cpu(), steps_run=int(state["last"]), stopped_early=bool(state["stopped"]))
+        success = s.ok.clone()
+        try:
+            if s.ok.any():
+                attack = _Watched(steps=cps[-1], **foolbox_kwargs)
+                adv = attack.run(s.fmodel, s.x[s.ok], fb.criteria.Misclassification(s.labels[s.ok]),
+                                 starting_points=s.start[s.ok])
+                deltas[cps[-1]] = s.full(adv)
+            else:
+                for k in cps:
+                    deltas[k] = torch.full_like(s.x, float("nan")).float().cpu()
+            state["last"] = cps[-1]
+        except _StopBoundary:
+            pass
+    return s.result(deltas, success, state)
 
 
 # --------------------------------------------------------------------------------------------------------
