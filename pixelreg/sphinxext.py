@@ -9,10 +9,12 @@ Loaded first, the extension
   train: ``PIXELREG_TRAIN=1 jupyter-book build book/`` trains what is missing, as before;
 - in the records mode, replaces each page whose runs are neither published nor in the run store by the stub
   page ``make book`` writes (:func:`pixelreg.book.stub_notebook`), before myst-nb reads it, so the build
-  finishes and the page names what is missing.
+  finishes and the page names what is missing. A page that can show the published part of its plan (an
+  interim page, :meth:`pixelreg.figures.pages.Page.as_published`) is executed instead: it narrows itself.
 
-A page whose runs are published but whose record lacks an evaluation still fails the build (it is found only
-by executing the page); ``make book`` turns that into a stub too.
+A page whose runs are published but whose record lacks an evaluation the page does not declare
+(``record_evaluations``) still fails the build (it is found only by executing the page); ``make book`` turns
+that into a stub too.
 """
 from __future__ import annotations
 
@@ -20,17 +22,23 @@ import os
 
 
 def missing_pages(profile: str, runs_dir=None) -> dict[str, str]:
-    """Per page (of :func:`pixelreg.book.book_configs`), the :class:`~pixelreg.errors.MissingRunsError`
-    message of its runs that are neither published (any profile's records) nor finished in the run store."""
-    from pixelreg.book import book_configs
-    from pixelreg.experiment.records import published_record
-    from pixelreg.experiment.runs import RunStore, missing_runs_error
+    """Per page with training runs (:data:`pixelreg.figures.FIGURES`, the claims page aside), the
+    :class:`~pixelreg.errors.MissingRunsError` message of the runs it would still lack: those neither published
+    (any profile's records, holding the evaluations the page reads from them) nor finished in the run store,
+    after an interim page has narrowed its plan to what is published
+    (:meth:`pixelreg.figures.pages.Page.published_part`)."""
+    from pixelreg.experiment.runs import missing_runs_error
+    from pixelreg.experiment.sweep import held_runs
+    from pixelreg.figures import FIGURES
 
-    store = RunStore(runs_dir)
     out = {}
-    for name, configs in book_configs(profile).items():
-        gone = [c for c in dict.fromkeys(configs) if published_record(c) is None
-                and not ((r := store.get(c)) is not None and r.finished)]
+    for name, cls in FIGURES.items():
+        if name == "claims":  # it judges the figures' runs, and says per row which are missing
+            continue
+        page = cls(profile=profile).published_part(runs_dir)
+        configs = list(dict.fromkeys(page.configs()))
+        have = held_runs(configs, runs_dir, page.record_evaluations)
+        gone = [c for c in configs if c not in have]
         if gone:
             out[name] = f"MissingRunsError: {missing_runs_error(gone)}"
     return out

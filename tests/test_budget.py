@@ -1,6 +1,6 @@
 """The training-budget page: its plan at full (1-20 epochs; the published 1/2/3-epoch runs keep their hashes),
 known-answer tests of its trend fit and of the largest budget's paired statement, readable tick labels, records
-mode (a stub while the 10/20-epoch runs train) and the page built at smoke."""
+mode (an interim page while the 10/20-epoch runs train) and the page built at smoke."""
 from __future__ import annotations
 
 import math
@@ -35,8 +35,8 @@ CPU_POINT = ["fa700698649f", "4121cad6cecf", "ee03610f1cb2", "767620b4a70b", "57
 # ------------------------------------------------------------------------------------------------ the plan
 
 def test_full_plan_is_1_to_20_epochs_and_keeps_the_published_hashes():
-    assert Budget(profile="full").epochs == (1.0, 2.0, 3.0)  # the published budgets, until 10/20 are published
-    page = Budget(profile="full", epochs=(*DEFAULT_EPOCHS["full"], *PAPER_BUDGETS))
+    page = Budget(profile="full")  # records mode shows the published budgets until 10/20 are (tests/test_interim.py)
+    assert DEFAULT_EPOCHS["full"] == (1.0, 2.0, 3.0, *PAPER_BUDGETS)
     assert page.epochs == (1.0, 2.0, 3.0, 10.0, 20.0) and page.seeds == (0, 1, 2)
     by_epochs: dict[float, list[str]] = {}
     for label, u, r in page.budget_plan():
@@ -221,8 +221,9 @@ def test_figure_ticks_name_epochs_and_steps_and_never_overlap():
 # --------------------------------------------------------------------------------- records mode and smoke
 
 def test_full_in_records_mode_names_the_missing_runs(tmp_path, monkeypatch):
-    """Training off and the 10/20-epoch runs not published: the data call raises MissingRunsError (the book's
-    stub page) naming exactly those runs; the published 1/2/3-epoch runs and the cpu point are imported."""
+    """Training off and the 10/20-epoch runs not published: the full plan's data call raises MissingRunsError
+    naming exactly those runs (the notebook asks for the published part first, Page.as_published); the
+    published 1/2/3-epoch runs and the cpu point are imported."""
     monkeypatch.setenv("PIXELREG_TRAIN", "0")
     missing = {h for hs in TRAINING.values() for h in hs}
     if all((RECORDS / f"{h}.json").is_file() for h in missing):

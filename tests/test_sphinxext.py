@@ -1,6 +1,6 @@
 """pixelreg.sphinxext, the extension that makes ``jupyter-book build book/`` render from the records: it never
 trains unless asked, and a page whose runs are neither published nor in the run store becomes the stub page
-``make book`` writes."""
+``make book`` writes, unless it can show the published part of its plan (an interim page)."""
 from __future__ import annotations
 
 import os
@@ -14,16 +14,40 @@ from pixelreg.experiment.config import config_hash, make_config
 from pixelreg.experiment.runs import RunStore
 
 
+class _Page:
+    """A stand-in page class: its configs, the evaluations it reads from records, and the part of its plan it
+    would show as an interim page (``part``: configs, or None for all or nothing)."""
+
+    record_evaluations = ()
+
+    def __init__(self, configs, part=None):
+        self._configs, self._part = configs, part
+
+    def __call__(self, profile):
+        return self
+
+    def configs(self):
+        return list(self._configs)
+
+    def published_part(self, runs_dir=None):
+        return self if self._part is None else _Page(self._part)
+
+
 def test_pages_missing_runs_known_answer(tmp_path, monkeypatch):
-    """Three pages at smoke (no records there): one whose run is finished in the run store, one whose run is
-    only started, one whose run is absent. The last two are missing, each naming exactly its run."""
+    """Pages at smoke (no records there): one whose run is finished in the run store, one whose run is only
+    started, one whose run is absent, one whose absent run an interim page leaves out, and the claims page (never
+    a stub). Only the second and third are missing, each naming exactly its run."""
+    import pixelreg.figures as figures
+
     done, started, absent = (make_config("smoke", alpha=0.0, seed=s) for s in (0, 1, 2))
     store = RunStore(tmp_path)
     run = store.create(done)
     for name, text in (("DONE", ""), ("metrics.json", "[]"), ("provenance.json", "{}")):
         (run.dir / name).write_text(text)
     store.create(started)
-    monkeypatch.setattr(book, "book_configs", lambda profile: {"a": [done, done], "b": [done, started], "c": [absent]})
+    monkeypatch.setattr(figures, "FIGURES", {"a": _Page([done, done]), "b": _Page([done, started]),
+                                             "c": _Page([absent]), "d": _Page([done, absent], part=[done]),
+                                             "claims": _Page([absent])})
     got = sphinxext.missing_pages("smoke", runs_dir=tmp_path)
     assert sorted(got) == ["b", "c"]
     assert got["b"].startswith("MissingRunsError") and config_hash(started) in got["b"]

@@ -668,6 +668,47 @@ def runs_for(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None 
     return [runs[c] for c in configs]
 
 
+def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None = None,
+              evaluations: Sequence[str] = ()) -> set[TrainConfig]:
+    """The configs whose run :func:`runs_for` serves without training (imports nothing, reads no weights).
+
+    A run is held when it is finished in the run store with its weights, or when only a published record has
+    it (imported or not) and that record holds an evaluation of every name in ``evaluations`` (e.g.
+    ``"fourier"``: a page that reads an evaluation a record lacks would need the weights). The check of an
+    evaluation is by name, not by its parameters: a page given other evaluation parameters still finds out
+    when it asks for them.
+    """
+    from pixelreg.experiment.records import published_record
+    from pixelreg.experiment.runs import RECORD_ONLY
+
+    def names(keys: Iterable[str]) -> set[str]:
+        return {k.rsplit("-", 1)[0] for k in keys}
+
+    store = RunStore(runs_dir)
+    out = set()
+    for c in dict.fromkeys(configs):
+        r = store.get(c)
+        if r is not None and r.finished and not r.record_only:
+            out.add(c)
+            continue
+        path = None if r is not None and r.finished else published_record(c)
+        if (r is None or not r.finished) and path is None:
+            continue
+        if not evaluations:
+            out.add(c)
+            continue
+        try:
+            if path is None:
+                keys = json.loads((r.dir / RECORD_ONLY).read_text()).get("evaluations", [])
+            else:
+                keys = [e["key"] for e in json.loads(path.read_text()).get("evaluations", [])]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a damaged marker or record: not served (runs_for says why when it is asked)
+        if set(evaluations) <= names(keys):
+            out.add(c)
+    return out
+
+
 # --------------------------------------------------------------------------------------------- estimates
 
 def planned_steps(config: TrainConfig) -> int:

@@ -61,6 +61,7 @@ class BatchNorm(TrainedFigure):
     images, and trained with ``pair_bn="task-only"``; plus training-mode vs evaluation-mode accuracy."""
 
     name: ClassVar[str] = "batchnorm"
+    interim_fields: ClassVar[dict[str, int]] = {"seeds": 2}  # records mode: the seeds published so far
     # the plan: the task and its pools (the foreign pool first)
     PLANS: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "analogue": ("fashion-mnist", ("natural", "fashion-mnist")),

@@ -126,6 +126,7 @@ class Corruptions(FrequencyPlan):
     to the unregularized model per corruption and per family."""
 
     name: ClassVar[str] = "corruptions"
+    record_evaluations: ClassVar[tuple[str, ...]] = ("corruptions",)
 
     corruptions: tuple[str, ...] | None = None  # names in pixelreg.robustness.corruptions; None: all twelve
     n_images: int | None = None  # test images per corruption and severity; None: the profile's (full: 2,000)

@@ -67,6 +67,8 @@ class FrequencyPlan(TrainedFigure):
 
     # the plan: the task (its pools are Fig. 2's for that task)
     PLANS: ClassVar[dict[str, str]] = {"analogue": "fashion-mnist", "paper": "cifar10"}
+    # records mode: the seeds of each part whose runs (and the page's evaluation) are published so far
+    interim_fields: ClassVar[dict[str, int]] = {"seeds": 2, "noise_seeds": 2}
 
     plan: str | None = None  # "paper" or "analogue"; None: the profile's
     task: str | None = None  # classification dataset; None: the plan's (analogue: fashion-mnist)
@@ -215,6 +217,7 @@ class Fourier(FrequencyPlan):
     the band test (high-band minus low-band error) per condition."""
 
     name: ClassVar[str] = "fourier"
+    record_evaluations: ClassVar[tuple[str, ...]] = ("fourier",)
 
     n_images: int | None = None  # test images per frequency; None: FOURIER_IMAGES of the profile (full: 500)
     norm: float = DEFAULT_NORM  # L2 norm of each perturbation per 28x28 image ([0, 1] pixels): Yin et al.'s RMS

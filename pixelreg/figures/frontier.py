@@ -50,6 +50,7 @@ class Frontier(OnePoolFigure):
     accuracies ``levels``?"""
 
     name: ClassVar[str] = "frontier"
+    interim_fields: ClassVar[dict[str, int]] = {"seeds": 2}  # records mode: the seeds published so far
     PLANS: ClassVar[dict[str, tuple[str, str]]] = {
         "paper": ("cifar10<-imagenet", "no paper panel (a baseline the paper did not run), on Fig. 2b's pair"),
         "analogue": ("fashion-mnist<-fashion-mnist", "no paper panel (a baseline the paper did not run)"),

@@ -10,9 +10,10 @@ feeds (:func:`pixelreg.experiment.config.check_value`); a bad value raises ``Con
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields
+import html
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Sequence
 
 import pandas as pd
 
@@ -62,7 +63,9 @@ class FigureData:
 
     def caption(self) -> str:
         p = ", ".join(f"{k}={_show(v)}" for k, v in self.params.items())
-        return ((f"{self.plan} " if self.plan else "")
+        interim = getattr(self.page, "interim", None)
+        return ((f"**{interim.sentence()}** " if interim is not None else "")
+                + (f"{self.plan} " if self.plan else "")
                 + f"Parameters: {p}. Runs: {len(self.runs)} (listed in the runs table). "
                 + failures_sentence(self.runs, get_profile(self.params.get("profile", DEFAULT_PROFILE)).drop_failed)
                 + " " + dirty_sentence(self.runs) + " "
@@ -116,6 +119,43 @@ def positive_int(name: str, value: Any) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class Interim:
+    """What an interim page (:meth:`Page.as_published`) leaves out of its plan: the page as planned, the values
+    kept per narrowed field, and how many planned runs the records do not hold yet. Displayed (its HTML) at
+    the top of the page; :meth:`sentence` also opens the caption."""
+
+    planned: "Page"
+    kept: dict[str, tuple]
+    missing: int  # planned runs neither published nor finished in the run store
+
+    #: how the fields along which a page narrows read in prose
+    LABELS: ClassVar[dict[str, str]] = {"seeds": "seeds", "noise_seeds": "seeds of the noise-augmented runs",
+                                        "epochs": "budgets (epochs)"}
+
+    def sentence(self) -> str:
+        n = len(self.planned.configs())
+        parts = []
+        for name, kept in self.kept.items():
+            planned = getattr(self.planned, name)
+            left = [v for v in planned if v not in kept]
+            parts.append(f"{self.LABELS.get(name, name)} {_values(kept)} of {_values(planned)} "
+                         f"({_values(left)} not yet)")
+        return (f"Interim page: {self.missing} of the {n} runs of this page's plan at the "
+                f"`{self.planned.profile}` profile are not published yet, so it shows {'; '.join(parts)}.")
+
+    def _repr_html_(self) -> str:
+        return ("<div class='admonition warning'><p class='admonition-title'>Interim: the plan is not complete"
+                "</p><p>" + html.escape(self.sentence()).replace("`", "") + " Every number on this page comes from "
+                "the published runs only and will change when the rest are published; no verdict of the claims "
+                "page uses this page until then. The runs still training are listed in the reproduce page's "
+                "plan.</p></div>")
+
+
+def _values(values: Iterable) -> str:
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values) or "none"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Page:
     """A page of the book: its parameters (the fields), its runs (:meth:`configs`), its tables (:meth:`data`)
@@ -126,6 +166,14 @@ class Page:
     allowed_attacks: ClassVar[tuple[str, ...]] = NOISE_ATTACKS
     #: the page's ``reg_data`` names one pool (a string), not one panel per pool (a tuple)
     one_pool: ClassVar[bool] = False
+
+    #: tuple fields along which :meth:`as_published` may narrow the page to the part of its plan the records
+    #: hold, each with the fewest values it must keep (an interim page); empty: the page is all or nothing
+    interim_fields: ClassVar[dict[str, int]] = {}
+    #: evaluations (by name, e.g. "fourier") that every run of the page must hold when only its record has it
+    record_evaluations: ClassVar[tuple[str, ...]] = ()
+    #: set on the page :meth:`as_published` returns when it left part of the plan out
+    interim: ClassVar[Interim | None] = None
 
     profile: str | None = DEFAULT_PROFILE  # smoke | cpu | full | paper (pixelreg.experiment.config.PROFILES)
 
@@ -210,6 +258,57 @@ class Page:
 
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         raise NotImplementedError
+
+    # -- interim pages: the published part of a plan that is still training ------------------------------------
+    def narrowed(self, have: Callable[[TrainConfig], bool]) -> dict[str, tuple] | None:
+        """Where some of the page's runs are missing (``have`` False), the values of each of
+        :attr:`interim_fields` whose own runs are all there: ``{field: values kept}`` for the fields that lose a
+        value. A value's own runs are those the page plans with it and not without it. None when nothing is
+        missing, when a field would keep fewer values than its minimum, or when the narrowed plan still lacks a
+        run (a run shared by values, or outside every field)."""
+        configs = self.configs()
+        if all(have(c) for c in configs):
+            return None
+        kept: dict[str, tuple] = {}
+        planned = set(configs)
+        for name, least in self.interim_fields.items():
+            values = tuple(getattr(self, name))
+            if len(values) < 2:  # its only value cannot be left out
+                continue
+            keep = tuple(v for v in values if all(
+                have(c) for c in planned - set(replace(self, **{name: tuple(x for x in values if x != v)}).configs())))
+            if keep != values:
+                if len(keep) < max(1, least):
+                    return None
+                kept[name] = keep
+        if not kept or not all(have(c) for c in replace(self, **kept).configs()):
+            return None
+        return kept
+
+    def as_published(self, runs_dir: str | Path | None = None) -> "Page":
+        """The page itself; or, with training switched off (``PIXELREG_TRAIN=0``, the book's records mode) and
+        part of its plan neither published nor in the run store, the page narrowed to the part that is
+        (:meth:`narrowed`), with :attr:`interim` saying what it left out. A page that cannot be narrowed is
+        returned as it is (its :meth:`data` then names the missing runs). With training allowed nothing is
+        narrowed: the page trains what it lacks."""
+        from pixelreg.experiment.runs import training_allowed
+
+        return self if training_allowed() else self.published_part(runs_dir)
+
+    def published_part(self, runs_dir: str | Path | None = None) -> "Page":
+        """:meth:`as_published` whether or not training is switched off."""
+        from pixelreg.experiment.sweep import held_runs
+
+        if not self.interim_fields:
+            return self
+        configs = self.configs()
+        have = held_runs(configs, runs_dir, self.record_evaluations)
+        kept = self.narrowed(have.__contains__)
+        if kept is None:
+            return self
+        page = replace(self, **kept)
+        object.__setattr__(page, "interim", Interim(self, kept, sum(1 for c in set(configs) if c not in have)))
+        return page
 
     def what_we_see(self, data: FigureData) -> str:
         raise NotImplementedError

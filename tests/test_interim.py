@@ -1,0 +1,134 @@
+"""Interim pages: in the records mode, a page whose plan is only partly published shows the part that is
+(:meth:`pixelreg.figures.pages.Page.as_published`), says so at its top and in its caption, and never narrows
+when training is allowed. Known answers for the narrowing rule and for which runs count as held."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pixelreg.experiment import records, sweep
+from pixelreg.experiment.config import config_hash, make_config
+from pixelreg.experiment.runs import RECORD_ONLY, RunStore
+from pixelreg.figures import BatchNorm, Budget, Fig2, FigureData, Fourier
+from pixelreg.figures.budget import PAPER_BUDGETS
+
+RECORDS = Path(__file__).resolve().parent.parent / "data" / "results" / "full"
+
+
+def _have(configs, drop=()):
+    held = {c for c in configs} - set(drop)
+    return held.__contains__
+
+
+# ------------------------------------------------------------------------------------- the narrowing rule
+
+def test_seeds_narrow_to_those_whose_runs_are_all_there():
+    page = BatchNorm(profile="full")
+    assert page.seeds == (5, 6, 7, 8, 9)
+    by_seed = {s: [c for c in page.configs() if c.seed == s] for s in page.seeds}
+    everything = page.configs()
+    assert page.narrowed(_have(everything)) is None  # nothing missing: the page as planned
+    # seeds 7-9 absent, and one run of seed 7 present does not make seed 7 complete
+    have = _have(by_seed[5] + by_seed[6] + by_seed[7][:3])
+    assert page.narrowed(have) == {"seeds": (5, 6)}
+    assert page.narrowed(_have(everything, drop=[by_seed[8][0]])) == {"seeds": (5, 6, 7, 9)}
+    # fewer than two complete seeds: no interim page (a paired interval needs two)
+    assert page.narrowed(_have(by_seed[5])) is None
+    assert page.narrowed(_have([])) is None
+
+
+def test_two_seed_lists_narrow_separately():
+    page = Fourier(profile="full")
+    assert page.seeds == (5, 6, 7, 8, 9) and page.noise_seeds == (0, 1, 2, 3, 4)
+    noisy = [c for c in page.configs() if c.noise_aug > 0]
+    main = [c for c in page.configs() if c.noise_aug == 0]
+    have = _have([c for c in main if c.seed in (5, 6, 7)] + [c for c in noisy if c.seed in (0, 1)])
+    assert page.narrowed(have) == {"seeds": (5, 6, 7), "noise_seeds": (0, 1)}
+    assert page.narrowed(_have(main + [c for c in noisy if c.seed == 0])) is None  # one noise seed only
+    assert page.narrowed(_have(main + noisy)) is None
+
+
+def test_budgets_narrow_but_keep_the_first_three_and_the_cpu_point():
+    page = Budget(profile="full")
+    assert page.epochs == (1.0, 2.0, 3.0, *PAPER_BUDGETS)
+    configs = page.configs()
+    twenty = [c for c in configs if c.epochs == 20.0]
+    ten = [c for c in configs if c.epochs == 10.0]
+    assert len(twenty) == len(ten) == 6
+    assert page.narrowed(_have(configs, drop=twenty)) == {"epochs": (1.0, 2.0, 3.0, 10.0)}
+    assert page.narrowed(_have(configs, drop=twenty + ten)) == {"epochs": (1.0, 2.0, 3.0)}
+    two = next(c for c in configs if c.epochs == 2.0)
+    assert page.narrowed(_have(configs, drop=twenty + [two])) == {"epochs": (1.0, 3.0, 10.0)}
+    assert page.narrowed(_have(configs, drop=twenty + ten + [two])) is None  # 1 and 3 only: below three budgets
+    cpu = [c for c in configs if c.train_subset]  # the cpu point is in no budget: the page cannot drop it
+    assert cpu and page.narrowed(_have(configs, drop=twenty + cpu[:1])) is None
+
+
+def test_a_page_without_interim_fields_never_narrows(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIXELREG_TRAIN", "0")
+    page = Fig2(profile="smoke")
+    assert page.narrowed(_have([])) is None
+    assert page.as_published(tmp_path) is page and page.interim is None
+
+
+# ------------------------------------------------------------------------------------ against the records
+
+def test_as_published_narrows_only_with_training_off(monkeypatch, tmp_path):
+    """The budget page at full against the committed records: with training off it shows the budgets whose runs
+    are all published and says how many runs it lacks; with training allowed it is the page as planned."""
+    page = Budget(profile="full")
+    unpublished = [c for c in page.configs() if not (RECORDS / f"{config_hash(c)}.json").is_file()]
+    if not unpublished:
+        pytest.skip("every budget is published: the page is complete")
+    monkeypatch.setenv("PIXELREG_TRAIN", "1")
+    assert page.as_published(tmp_path) is page
+    monkeypatch.setenv("PIXELREG_TRAIN", "0")
+    shown = page.as_published(tmp_path)
+    assert shown is not page and shown.interim is not None and page.interim is None
+    kept = shown.epochs
+    assert kept[:3] == (1.0, 2.0, 3.0) and not {c.epochs for c in unpublished} & set(kept)
+    assert all((RECORDS / f"{config_hash(c)}.json").is_file() for c in shown.configs())
+    sentence = shown.interim.sentence()
+    assert sentence.startswith(f"Interim page: {len(unpublished)} of the {len(set(page.configs()))} runs")
+    assert "budgets (epochs) " + ", ".join(f"{e:g}" for e in kept) + " of 1, 2, 3, 10, 20" in sentence
+    html = shown.interim._repr_html_()
+    assert "admonition warning" in html and "no verdict of the claims page uses this page" in html
+    data = FigureData("budget", shown.params(), {}, pd.DataFrame(), page=shown)
+    assert data.caption().startswith(f"**{sentence}** ")
+    assert not FigureData("budget", page.params(), {}, pd.DataFrame(), page=page).caption().startswith("**Interim")
+
+
+# ------------------------------------------------------------------------------------------- held runs
+
+def _finished(store, config, marker=None):
+    run = store.create(config)
+    for name, text in (("DONE", ""), ("metrics.json", "[]"), ("provenance.json", "{}")):
+        (run.dir / name).write_text(text)
+    if marker is not None:
+        (run.dir / RECORD_ONLY).write_text(json.dumps(marker))
+    return run
+
+
+def test_held_runs_known_answer(tmp_path, monkeypatch):
+    """Weights in the store: held whatever the evaluations. Record-only (imported) or only published: held
+    when the record names every required evaluation (a damaged marker names none). Started or absent: not
+    held."""
+    weights, imported, bare, started, published, absent, damaged = (
+        make_config("smoke", alpha=0.0, seed=s) for s in range(7))
+    store = RunStore(tmp_path)
+    _finished(store, weights)
+    _finished(store, imported, dict(record="x.json", evaluations=["acc-gaussian-1a2b", "fourier-3c4d"]))
+    _finished(store, bare, dict(record="x.json", evaluations=["acc-gaussian-1a2b"]))
+    store.create(started)
+    (_finished(store, damaged).dir / RECORD_ONLY).write_text("{not json")
+    record = tmp_path / "published.json"
+    record.write_text(json.dumps(dict(evaluations=[dict(key="fourier-9f9f"), dict(key="corruptions-0a0a")])))
+    monkeypatch.setattr(records, "published_record", lambda c: record if c == published else None)
+    every = [weights, imported, bare, started, published, absent, damaged]
+    assert sweep.held_runs(every, tmp_path) == {weights, imported, bare, published, damaged}
+    assert sweep.held_runs(every, tmp_path, ("fourier",)) == {weights, imported, published}
+    assert sweep.held_runs(every, tmp_path, ("fourier", "corruptions")) == {weights, published}
+    assert config_hash(absent) not in {r.id for r in store.runs()}  # nothing was imported or created
