@@ -269,3 +269,20 @@ def test_fig4_converged_parameters_are_checked():
                      (dict(converged_seeds="a"), "converged_seeds")):
         with pytest.raises(ConfigError, match=name):
             Fig4(profile="smoke", **kw)
+
+
+def test_converged_sentences_name_the_pages_cap_not_the_steps_run():
+    """Two runs that converged at 64 iterations under a cap of 128 and one that reached the cap: the sentence
+    counts each and names the cap of the page's parameters (the steps run are 64 where the attack stopped)."""
+    from pixelreg.figures import FigureData
+    from pixelreg.figures.fig4 import converged_sentences
+
+    summ = pd.DataFrame([dict(run=r, seed=s, condition=c, steps_run=n, failed=0, n_images=4, median_l2_start=2.0,
+                              converged_steps=k, converged=k is not None, median_l2=0.5, median_cosine=0.4)
+                         for r, s, c, n, k in (("a", 5, "S^Th", 64, 64), ("b", 6, "S^Th", 64, 64),
+                                               ("c", 5, "unregularized", 128, None))])
+    data = FigureData("fig4", dict(converged_cap=128, cutoff=0.1), dict(converged=summ))
+    th, un, judged = converged_sentences(data)
+    assert "2 of 2 runs converged (at 64, 64 iterations); 0 reached the cap of 128 iterations unconverged" in th
+    assert "0 of 1 runs converged; 1 reached the cap of 128 iterations unconverged" in un
+    assert "on the perturbations of the 2 of 3 runs whose attack converged" in judged

@@ -47,8 +47,9 @@ CONVERGED_SEEDS = {"full": tuple(range(5, 10))}
 # 34,000 calls per image, 128 about 97,000. At full, 8 images to a cap of 64 iterations (the first setting) left all
 # four runs of seeds 5-6 unconverged, 6.5-10.6% over the last doubling, where the rule needs < 5% (BENCHMARKS.md
 # section 9); their change roughly halves per doubling, which reaches 5% by 128. So full runs 4 images to 128
-# iterations: 2.8x the calls per image, half the images, about 1.4x the CPU of 8 images to 64 (380-510 s per run),
-# about 1.5-2 h for the 10 runs of seeds 5-9: the budget of about 2 hours.
+# iterations: at most 2.8x the calls per image for half the images, about 1.4x the CPU of 8 images to 64 (1.5-2 h
+# for the 10 runs of seeds 5-9, the budget of about 2 hours). Measured on those four runs: each converged
+# at 64 iterations (3.9-4.5% over the last doubling), 322-358 s per run (BENCHMARKS.md section 9).
 CONVERGED_SCALE = {"smoke": (4, 4), "cpu": (8, 16), "full": (4, 128), "paper": (100, 64)}
 # "Mostly low-frequency": more than half of a perturbation's non-DC power at radial frequencies <= the cutoff.
 MOSTLY_LOW = 0.5
@@ -416,7 +417,7 @@ def converged_sentences(data: FigureData) -> list[str]:
             f"(HopSkipJump, seeds {_seeds_text(g['seed'])}) {fmt(g['median_l2'].mean(), 3)} ± "
             f"{fmt(sem(g['median_l2'].to_numpy(float)), 3)}, from {fmt(g['median_l2_start'].mean(), 3)} at its "
             f"starting points. {len(conv)} of {len(g)} runs converged{where}; {len(capped)} reached the cap of "
-            f"{int(g['steps_run'].max())} {unit} unconverged" + (f"; {len(none)} had no image with an adversarial "
+            f"{int(data.params.get('converged_cap') or g['steps_run'].max())} {unit} unconverged" + (f"; {len(none)} had no image with an adversarial "
                                                                  "start" if len(none) else "") +
             f". Median cosine between the last perturbation and its start direction: {fmt(g['median_cosine'].mean(), 2)}"
             " (1: the attack has not left its start).")
