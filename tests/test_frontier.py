@@ -92,6 +92,19 @@ def test_the_interval_decides_ahead_behind_or_neither(offset, call):
     assert call in matched_sentences(t.assign(attack="gaussian"))
 
 
+@pytest.mark.parametrize("n, judged", [(2, False), (4, False), (5, True)])
+def test_below_five_seeds_the_bootstrap_interval_is_shown_but_not_judged(n, judged):
+    """The same clear offset (augmentation ahead by 0.05) is called only with 5 seeds or more: 2 seeds give 3
+    distinct resamples, 4 give 35 (C(2n-1, n))."""
+    a, b = line([0.82, 0.86, 0.90], 1.0, 0.0), line([0.82, 0.86, 0.90], 1.0, 0.05)
+    m = matched_difference(a[0][:, :n], a[1][:, :n], b[0][:, :n], b[1][:, :n], (0.86,), n_resamples=500, seed=3)
+    t = m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"})
+    text = matched_sentences(t.assign(attack="gaussian"))
+    assert ("noise augmentation ahead" in text) is judged
+    assert (f"not judged: {n} seeds give at most {math.comb(2 * n - 1, n)} distinct resamples" in text) is not judged
+    assert "+0.050" in text  # the estimate is shown either way
+
+
 def test_seeds_are_paired_a_shared_seed_effect_cancels():
     # a large seed effect common to both methods (same initial weights, split and data order) moves both curves
     # alike: resampling the same seed indices for both keeps the difference exact; unpaired it would not

@@ -6,9 +6,12 @@ of each says little: one method can look ahead only because it gives up more cle
 a grid of each, plots clean accuracy against the robust AUC over ε > 0 per run, and compares the two seed-mean
 curves at clean accuracies fixed in book/reproduce.md before the grid was evaluated (0.86 and 0.88), by linear
 interpolation with a bootstrap over paired seeds (:func:`pixelreg.analysis.stats.matched_difference`). A
-curve that does not reach a level is reported as not covering it, never extrapolated.
+curve that does not reach a level is reported as not covering it, never extrapolated. With fewer than
+:data:`BOOTSTRAP_MIN_SEEDS` seeds the interval is shown and no method is called ahead.
 """
 from __future__ import annotations
+
+import math
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +169,16 @@ def run_points(curves: pd.DataFrame) -> pd.DataFrame:
     return clean.merge(auc[[*keys, "auc"]], on=keys, how="inner")[[*keys, "clean", "auc"]]
 
 
+# A percentile bootstrap over n paired seeds has at most C(2n-1, n) distinct resamples (3 for 2 seeds, 10 for 3,
+# 35 for 4, 126 for 5): below 5 seeds its interval is too coarse to decide, so the page shows it and judges nothing.
+BOOTSTRAP_MIN_SEEDS = 5
+
+
+def distinct_resamples(n: int) -> int:
+    """How many different multisets of ``n`` seeds a bootstrap over ``n`` seeds can draw: C(2n − 1, n)."""
+    return math.comb(2 * n - 1, n)
+
+
 def matched_sentences(matched: pd.DataFrame) -> str:
     """The page's statement, from the numbers: per level and attack, which method's AUC is higher at that clean
     accuracy and by how much, or which curve does not reach it."""
@@ -183,7 +196,10 @@ def matched_sentences(matched: pd.DataFrame) -> str:
                 parts.append(f"{r.attack}: {' and '.join(missing)} "
                              f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated)")
                 continue
-            if r.ci_low > 0:
+            if r.n_seeds < BOOTSTRAP_MIN_SEEDS:
+                call = (f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct "
+                        f"resamples, too few for a bootstrap interval (at least {BOOTSTRAP_MIN_SEEDS} seeds)")
+            elif r.ci_low > 0:
                 call = "noise augmentation ahead"
             elif r.ci_high < 0:
                 call = "S^Th ahead"
