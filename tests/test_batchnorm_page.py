@@ -7,62 +7,93 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from pixelreg.figures.batchnorm import BatchNorm, bn_meaning
+from pixelreg.figures.batchnorm import BatchNorm, bn_meaning, same_training
 
 
-def _rows(values: dict):
-    """``row`` for bn_meaning from {(target, comparison, metric): (diff, low, high)} on the natural pool."""
+def _rows(values: dict, n: int | None = None):
+    """``row`` for bn_meaning from {(target, comparison, metric): (diff, low, high)} on the natural pool (with
+    ``n`` seed pairs where given)."""
     def row(pool, target, comparison, metric):
         v = values.get((target, comparison, metric))
-        return None if v is None else pd.Series(dict(diff=v[0], ci_low=v[1], ci_high=v[2]))
+        extra = {} if n is None else dict(n=n)
+        return None if v is None else pd.Series(dict(diff=v[0], ci_low=v[1], ci_high=v[2], **extra))
     return row
 
 
-def _case(c_tr, c_re, a_tr, a_re, d_auc, target="S^Th"):
+def _case(c_tr, c_re, a_tr, a_re, d_auc, d_clean=None, target="S^Th"):
+    d_clean = d_clean if d_clean is not None else (c_re[0] - c_tr[0], c_re[0] - c_tr[0] - 0.01, c_re[0] - c_tr[0] + 0.01)
     return {(target, "as trained - unregularized", "clean"): c_tr,
             (target, "re-estimated - unregularized", "clean"): c_re,
             (target, "as trained - unregularized", "auc"): a_tr,
             (target, "re-estimated - unregularized", "auc"): a_re,
+            (target, "re-estimated - as trained", "clean"): d_clean,
             (target, "re-estimated - as trained", "auc"): d_auc}
 
 
 def test_cost_is_batchnorm_and_part_of_the_gain_goes_with_it():
     text = bn_meaning(_rows(_case(c_tr=(-0.15, -0.2, -0.1), c_re=(-0.03, -0.05, -0.01), a_tr=(0.29, 0.2, 0.38),
-                                  a_re=(0.19, 0.1, 0.28), d_auc=(-0.1, -0.15, -0.05))), "natural")
-    assert "for S^Th <- natural, its clean-accuracy cost is largely the pool's share of the BatchNorm" in text
-    assert "from -0.150 [-0.200, -0.100] to -0.030 [-0.050, -0.010]" in text
+                                  a_re=(0.19, 0.1, 0.28), d_auc=(-0.1, -0.15, -0.05),
+                                  d_clean=(0.12, 0.1, 0.14))), "natural")
+    assert ("for S^Th <- natural, re-estimating its BatchNorm statistics on task images, same weights, raises its "
+            "clean accuracy by +0.120 [+0.100, +0.140]") in text
+    assert "clean difference as trained (-0.150 [-0.200, -0.100]) is the pool's share" in text
+    assert "a clean cost remains after re-estimation (-0.030 [-0.050, -0.010])" in text
     assert "a Gaussian-AUC gain remains after re-estimation (+0.190 [+0.100, +0.280])" in text
     assert "re-estimation takes -0.100 [-0.150, -0.050] of it, so part of the gain was BatchNorm's too" in text
     assert "S^pixel" not in text  # no S^pixel rows: nothing said about it
 
 
-def test_gain_gone_after_reestimation_and_a_gain_that_stays_whole():
+def test_gain_taken_away_and_a_gain_that_stays_whole():
     values = {**_case(c_tr=(-0.12, -0.2, -0.04), c_re=(0.0, -0.02, 0.02), a_tr=(0.23, 0.1, 0.36),
-                      a_re=(-0.01, -0.05, 0.03), d_auc=(-0.24, -0.3, -0.18), target="S^pixel"),
+                      a_re=(-0.01, -0.05, 0.03), d_auc=(-0.24, -0.3, -0.18), d_clean=(0.12, 0.05, 0.19),
+                      target="S^pixel"),
               **_case(c_tr=(-0.1, -0.2, -0.01), c_re=(-0.02, -0.04, 0.0), a_tr=(0.2, 0.1, 0.3),
                       a_re=(0.19, 0.1, 0.28), d_auc=(-0.01, -0.04, 0.02))}
     text = bn_meaning(_rows(values), "natural")
     th, px = text.split(" And ")
     assert "a Gaussian-AUC gain remains after re-estimation (+0.190" in th and "as large as trained" in th
-    assert "for S^pixel <- natural, its clean-accuracy cost is largely" in px
-    assert "no Gaussian-AUC gain is left that its interval can tell from zero (-0.010 [-0.050, +0.030]" in px
+    assert "for S^pixel <- natural, re-estimating its BatchNorm statistics on task images, same weights, raises" in px
+    assert "after re-estimation no clean cost is left that its interval can tell from zero (+0.000" in px
+    assert "not evidence of no cost" in px
+    assert ("re-estimation takes -0.240 [-0.300, -0.180] of its Gaussian AUC, and no gain over the unregularized "
+            "model is left") in px and "the gain went with the BatchNorm statistics" in px
 
 
-def test_no_cost_a_cost_not_batchnorms_and_a_reversed_gain():
-    none = bn_meaning(_rows(_case(c_tr=(-0.01, -0.03, 0.01), c_re=(0.0, -0.02, 0.02), a_tr=(0.1, 0.0, 0.2),
-                                  a_re=(-0.1, -0.15, -0.05), d_auc=(-0.2, -0.3, -0.1))), "natural")
-    assert "shows no clean-accuracy cost that its interval can tell from zero" in none
-    assert "it is less robust than the unregularized model (-0.100 [-0.150, -0.050])" in none
-    kept = bn_meaning(_rows(_case(c_tr=(-0.1, -0.15, -0.05), c_re=(-0.09, -0.14, -0.04), a_tr=(0.1, 0.05, 0.15),
-                                  a_re=(0.1, 0.05, 0.15), d_auc=(0.0, -0.01, 0.01))), "natural")
-    assert "its clean-accuracy cost is not a BatchNorm artefact at this scale" in kept
+def test_undecided_when_the_intervals_cover_zero_and_the_no_artefact_branches():
+    # 2 seed pairs, wide intervals: nothing is called, neither "no cost" nor "the gain is gone"
+    und = _case(c_tr=(-0.187, -0.628, 0.255), c_re=(-0.062, -0.514, 0.389), a_tr=(0.305, 0.107, 0.503),
+                a_re=(0.273, -0.831, 1.378), d_auc=(-0.03, -0.9, 0.84), d_clean=(0.124, -0.5, 0.75))
+    text = bn_meaning(_rows(und, n=2), "natural")
+    assert "does not change its clean accuracy beyond its interval (+0.124 [-0.500, +0.750]): undecided at 2 seed pairs" in text
+    assert "whether its Gaussian-AUC gain survives re-estimation is undecided at 2 seed pairs" in text
+    assert "no cost for BatchNorm to explain" not in text and "is left that its interval" in text
+    lowered = bn_meaning(_rows(_case(c_tr=(-0.1, -0.15, -0.05), c_re=(-0.14, -0.19, -0.09), a_tr=(0.1, 0.05, 0.15),
+                                     a_re=(-0.1, -0.15, -0.05), d_auc=(-0.2, -0.3, -0.1),
+                                     d_clean=(-0.04, -0.06, -0.02))), "natural")
+    assert "lowers its clean accuracy (-0.040 [-0.060, -0.020])" in lowered and "is not a BatchNorm artefact" in lowered
+    assert "it is less robust than the unregularized model (-0.100 [-0.150, -0.050])" in lowered
 
 
 def test_too_few_seeds_and_no_runs():
     one = _case(c_tr=(-0.1, np.nan, np.nan), c_re=(0.0, np.nan, np.nan), a_tr=(0.2, np.nan, np.nan),
-                a_re=(0.1, np.nan, np.nan), d_auc=(-0.1, np.nan, np.nan))
+                a_re=(0.1, np.nan, np.nan), d_auc=(-0.1, np.nan, np.nan), d_clean=(0.1, np.nan, np.nan))
     assert "too few seed pairs for intervals: the question stays open" in bn_meaning(_rows(one), "natural")
     assert "no regularized run on this pool" in bn_meaning(_rows({}), "natural")
+
+
+def _modes(train_update, train_task_only):
+    rows = []
+    for seed, (u, t) in enumerate(zip(train_update, train_task_only)):
+        rows += [dict(pool="natural", target="S^Th", seed=seed, pair_bn="update", train_mode_acc=u, failed=False),
+                 dict(pool="natural", target="S^Th", seed=seed, pair_bn="task-only", train_mode_acc=t, failed=False)]
+    rows.append(dict(pool="-", target="unregularized", seed=0, pair_bn="-", train_mode_acc=0.9, failed=False))
+    return pd.DataFrame(rows)
+
+
+def test_same_training_is_read_off_the_twins_training_accuracy():
+    assert "In all 2 pairs of a reference run and its task-only twin" in same_training(_modes([0.81, 0.82], [0.81, 0.82]))
+    assert "differs in 1 of 2 pairs" in same_training(_modes([0.81, 0.82], [0.81, 0.8201]))
+    assert same_training(_modes([], [])) == ""
 
 
 def test_effects_are_paired_t_intervals_by_seed():

@@ -203,6 +203,9 @@ class BatchNorm(TrainedFigure):
                     c, a = row(pool, target, comp, "clean"), row(pool, target, comp, "auc")
                     parts.append(f"{comp.split(' - ')[0]}: clean {say(c, 'accuracy')}, Gaussian AUC {say(a, 'AUC')}")
                 lines.append(f"- **{target} <- {pool} minus unregularized**, paired by seed: " + "; ".join(parts) + ".")
+        twins = same_training(modes)
+        if twins:
+            lines.append(twins)
         lines.append(self._meaning(row))
         return "\n".join(lines)
 
@@ -216,33 +219,48 @@ def _ci(r) -> str:
 
 def bn_meaning(row, pool: str) -> str:
     """What the BatchNorm page's numbers mean for the paper's clean-cost claim, per regularized target on the
-    foreign ``pool``, decided by the 95% paired intervals of ``row(pool, target, comparison, metric)``:
+    foreign ``pool``, decided by the 95% paired intervals of ``row(pool, target, comparison, metric)``.
 
-    - clean cost: none as trained (the interval reaches 0); BatchNorm's (re-estimation lifts the clean
-      difference above the as-trained interval); or not BatchNorm's (it does not);
-    - robustness gain after re-estimation: remains (interval above 0, and smaller than as trained when the
-      re-estimated - as trained AUC interval is below 0), reversed (below 0), or not told from zero.
+    The BatchNorm share of the clean cost is measured directly, on the same weights: re-estimated − as trained
+    clean accuracy (``d_clean``).
+
+    - BatchNorm's share: re-estimation raises clean accuracy (interval above 0), lowers it (below 0), or does
+      not change it beyond its interval (undecided at this number of seeds, not evidence of no effect); then
+      whether a cost against the unregularized model remains after re-estimation (interval below 0), or none
+      that its interval can tell from zero (again undecided, not evidence of none).
+    - The robustness gain after re-estimation: remains (interval above 0; smaller than as trained when the
+      re-estimated − as trained AUC interval is below 0), reversed (below 0), taken away (the change is below 0
+      and nothing is left that the interval can tell from zero), or undecided.
     """
     out = []
     for target in ("S^Th", "S^pixel"):
         c_tr, c_re = (row(pool, target, f"{t} - unregularized", "clean") for t in ("as trained", "re-estimated"))
         a_tr, a_re = (row(pool, target, f"{t} - unregularized", "auc") for t in ("as trained", "re-estimated"))
-        d_auc = row(pool, target, "re-estimated - as trained", "auc")
-        need = (c_tr, c_re, a_tr, a_re, d_auc)
+        d_clean, d_auc = (row(pool, target, "re-estimated - as trained", m) for m in ("clean", "auc"))
+        need = (c_tr, c_re, a_tr, a_re, d_clean, d_auc)
         if all(r is None for r in need):
             continue
         if any(r is None or not np.isfinite(r.ci_low) for r in need):
             out.append(f"for {target} <- {pool}, too few seed pairs for intervals: the question stays open.")
             continue
-        if c_tr.ci_high >= 0:
-            cost = (f"as trained it shows no clean-accuracy cost that its interval can tell from zero "
-                    f"({_ci(c_tr)}), so there is no cost for BatchNorm to explain")
-        elif c_re.ci_low > c_tr.ci_high:
-            cost = (f"its clean-accuracy cost is largely the pool's share of the BatchNorm statistics: "
-                    f"re-estimating them on task images moves it from {_ci(c_tr)} to {_ci(c_re)}")
+        n = int(d_clean.n) if "n" in d_clean and np.isfinite(d_clean.n) else None
+        at_n = f" at {n} seed pairs" if n else ""
+        if d_clean.ci_low > 0:
+            cost = (f"re-estimating its BatchNorm statistics on task images, same weights, raises its clean "
+                    f"accuracy by {_ci(d_clean)}: that much of its clean difference as trained ({_ci(c_tr)}) is "
+                    f"the pool's share of the running statistics")
+        elif d_clean.ci_high < 0:
+            cost = (f"re-estimating its BatchNorm statistics on task images lowers its clean accuracy "
+                    f"({_ci(d_clean)}): its clean difference as trained ({_ci(c_tr)}) is not a BatchNorm artefact")
         else:
-            cost = (f"its clean-accuracy cost is not a BatchNorm artefact at this scale: {_ci(c_tr)} as trained, "
-                    f"{_ci(c_re)} re-estimated")
+            cost = (f"re-estimating its BatchNorm statistics does not change its clean accuracy beyond its interval "
+                    f"({_ci(d_clean)}): undecided{at_n} whether any of its clean difference as trained "
+                    f"({_ci(c_tr)}) is BatchNorm's")
+        if c_re.ci_high < 0:
+            cost += f"; a clean cost remains after re-estimation ({_ci(c_re)})"
+        else:
+            cost += (f"; after re-estimation no clean cost is left that its interval can tell from zero "
+                     f"({_ci(c_re)}; undecided{at_n}, not evidence of no cost)")
         if a_re.ci_low > 0:
             gain = f"a Gaussian-AUC gain remains after re-estimation ({_ci(a_re)})"
             if d_auc.ci_high < 0:
@@ -252,14 +270,44 @@ def bn_meaning(row, pool: str) -> str:
                 gain += f", as large as trained within its interval ({_ci(a_tr)} as trained)"
         elif a_re.ci_high < 0:
             gain = f"after re-estimation it is less robust than the unregularized model ({_ci(a_re)})"
+        elif d_auc.ci_high < 0:
+            gain = (f"re-estimation takes {_ci(d_auc)} of its Gaussian AUC, and no gain over the unregularized "
+                    f"model is left that its interval can tell from zero ({_ci(a_re)}, against {_ci(a_tr)} as "
+                    f"trained): the gain went with the BatchNorm statistics")
         else:
-            gain = (f"after re-estimation no Gaussian-AUC gain is left that its interval can tell from zero "
-                    f"({_ci(a_re)}, against {_ci(a_tr)} as trained)")
+            gain = (f"whether its Gaussian-AUC gain survives re-estimation is undecided{at_n}: "
+                    f"{_ci(a_tr)} as trained, {_ci(a_re)} re-estimated, a change of {_ci(d_auc)}")
         out.append(f"for {target} <- {pool}, {cost}; {gain}.")
     if not out:
         return "**What this means:** no regularized run on this pool; nothing to say about the clean-cost claim."
     return ("**What this means for the paper's clean-cost claim** (95% paired intervals; 'as trained' is the "
             "reference protocol, which the paper used): " + " And ".join(out))
+
+
+def same_training(modes: pd.DataFrame) -> str:
+    """One sentence from the ``modes`` table: do the reference and task-only runs of each regularized condition
+    reach the same training-mode accuracy in their last epoch, seed by seed? The running statistics never enter a
+    training-mode forward pass, so the two train the same weights unless something else differs; they then
+    differ only in their running statistics and, through the validation loss computed in evaluation mode, in
+    the epoch that model selection keeps."""
+    m = modes[~modes.failed & (modes.target != "unregularized")]
+    pairs = equal = 0
+    for _, g in m.groupby(["pool", "target", "seed"]):
+        acc = g.set_index("pair_bn")["train_mode_acc"]
+        if {"update", "task-only"} <= set(acc.index):
+            pairs += 1
+            equal += int(np.isclose(float(acc["update"]), float(acc["task-only"]), rtol=0, atol=1e-12))
+    if not pairs:
+        return ""
+    if equal == pairs:
+        return (f"- **The alternative trains the same weights.** In all {pairs} pairs of a reference run and its "
+                "task-only twin (same condition and seed), the last epoch's training-mode accuracy is equal to the "
+                "last digit. In training mode every BatchNorm layer normalises with the batch's own statistics, so "
+                "the running statistics never reach the loss: the twins differ only in their running statistics "
+                "and, through the validation loss (computed in evaluation mode), in the epoch model selection "
+                "keeps. Task-only BN is a running-average re-estimation on the task batches, not another training.")
+    return (f"- **The alternative changes training:** the last epoch's training-mode accuracy differs in "
+            f"{pairs - equal} of {pairs} pairs of a reference run and its task-only twin (same condition and seed).")
 
 
 PAGE = BatchNorm
