@@ -63,10 +63,16 @@ def test_undecided_when_the_intervals_cover_zero_and_the_no_artefact_branches():
     # 2 seed pairs, wide intervals: nothing is called, neither "no cost" nor "the gain is gone"
     und = _case(c_tr=(-0.187, -0.628, 0.255), c_re=(-0.062, -0.514, 0.389), a_tr=(0.305, 0.107, 0.503),
                 a_re=(0.273, -0.831, 1.378), d_auc=(-0.03, -0.9, 0.84), d_clean=(0.124, -0.5, 0.75))
-    text = bn_meaning(_rows(und, n=2), "natural")
-    assert "does not change its clean accuracy beyond its interval (+0.124 [-0.500, +0.750]): undecided at 2 seed pairs" in text
-    assert "whether its Gaussian-AUC gain survives re-estimation is undecided at 2 seed pairs" in text
+    text = bn_meaning(_rows(und, n=3), "natural")
+    assert "does not change its clean accuracy beyond its interval (+0.124 [-0.500, +0.750]): undecided at 3 seed pairs" in text
+    assert "whether its Gaussian-AUC gain survives re-estimation is undecided at 3 seed pairs" in text
     assert "no cost for BatchNorm to explain" not in text and "is left that its interval" in text
+    # at 2 seed pairs nothing is called, whatever the intervals: the estimates are listed
+    two = bn_meaning(_rows(_case(c_tr=(-0.15, -0.2, -0.1), c_re=(-0.03, -0.05, -0.01), a_tr=(0.29, 0.2, 0.38),
+                                 a_re=(0.19, 0.1, 0.28), d_auc=(-0.1, -0.15, -0.05), d_clean=(0.12, 0.1, 0.14)), n=2),
+                     "natural")
+    assert two.count("not judged at 2 seed pairs") == 1 and "clean accuracy re-estimated − as trained +0.120" in two
+    assert "raises" not in two and "remains" not in two
     lowered = bn_meaning(_rows(_case(c_tr=(-0.1, -0.15, -0.05), c_re=(-0.14, -0.19, -0.09), a_tr=(0.1, 0.05, 0.15),
                                      a_re=(-0.1, -0.15, -0.05), d_auc=(-0.2, -0.3, -0.1),
                                      d_clean=(-0.04, -0.06, -0.02))), "natural")

@@ -148,7 +148,9 @@ def test_largest_budget_cost_decided_known_answer():
     assert "clean accuracy -0.050 [-0.075, -0.025]" in text and "Gaussian AUC over ε > 0 +0.220 [+0.170, +0.270]" in text
     assert "**S^Th costs clean accuracy at 20 epochs**, between 2.5 and 7.5 points" in text
     assert "undecided" not in text.split("**What")[0] and "seeds 3-4" not in text
-    assert "**the Gaussian-noise gain of S^Th holds at 20 epochs**" in text
+    assert "(95%, paired t, unadjusted) lies above 0: **S^Th's Gaussian-noise gain is above zero at 20 epochs**" in text
+    assert "reused here" not in text and "reused here" in final_text(r, main_runs=True)
+    assert "is detected with less than 80% power at 3 seeds" in text
     assert f"at least ±{stats.mde_paired(0.01, 3):.4f} in clean accuracy" in text and "with 2 df" in text
     assert f"With 5 seed pairs at the same SD they would be ±{stats.mde_paired(0.01, 5):.4f} (clean)" in text
     # the page's own paragraph ends with this statement, about the largest of the profile's budgets
@@ -165,6 +167,7 @@ def test_largest_budget_sign_undecided_known_answer():
     text = final_text(r)
     assert "**the sign of the clean difference is undecided at 3 seeds**" in text
     assert "the next step is seeds 3-4 at 20 epochs" in text and "not evidence of no cost" in text
+    assert "next step" not in final_text(r, main_runs=True)  # the main comparison has those seeds already
     assert "the sign of the Gaussian-AUC gain is undecided at 3 seeds" in text
     lo, hi = sd_interval_factors(3)
     assert (lo, hi) == (pytest.approx(math.sqrt(2 / st.chi2.ppf(0.975, 2))), pytest.approx(math.sqrt(2 / st.chi2.ppf(0.025, 2))))

@@ -561,7 +561,7 @@ def test_missing_runs_and_record_only_runs_make_their_rows_inconclusive():
     f["fig4"] = RecordOnlyRunError("abc123", "boundary-start", "no checkpoint")
     t = claims_table(f)
     by = dict(zip(t.key, t.verdict))
-    assert by["efficiency-k"] == by["efficiency-N"] == "inconclusive (not run at this profile: 3 runs missing)"
+    assert by["efficiency-k"] == by["efficiency-N"] == "inconclusive (not judged at this profile: 3 of its runs missing)"
     for key in ("boundary", "lowfreq-mostly", "lowfreq-reg", "highfreq"):
         assert by[key].startswith("inconclusive (not run at this profile: run abc123") and "boundary-start" in by[key]
     assert by["gain-task"] in VERDICTS  # the other rows are judged
@@ -586,7 +586,7 @@ def test_claims_page_catches_both_errors_per_figure(monkeypatch, tmp_path):
     data = page.data(runs_dir=tmp_path)
     t = data["claims"]
     by = dict(zip(t.key, t.verdict))
-    assert by["efficiency-k"] == "inconclusive (not run at this profile: 2 runs missing)"
+    assert by["efficiency-k"] == "inconclusive (not judged at this profile: 2 of its runs missing)"
     assert by["boundary"].startswith("inconclusive (not run at this profile: run r9")
     assert by["gain-task"] == "reproduced"
     assert "inconclusive" in data.what_we_see()
@@ -741,6 +741,6 @@ def test_an_exploratory_row_without_data_says_why():
     f = World({}, seeds=6, noise=0.01).figures()
     f["batchnorm"] = MissingRunsError(["abc123def456"], ["pixelreg train ..."])
     row = _row("bn-clean", f)
-    assert row.status == "exploratory" and row.verdict.startswith("inconclusive (not run at this profile")
-    assert row.label.startswith("unclear (exploratory; not run at this profile")
+    assert row.verdict == "inconclusive (not judged at this profile: 1 of its runs missing)"
+    assert row.status == "exploratory" and row.label.startswith("unclear (exploratory; not judged at this profile")
     assert _row("bn-clean", World({}, seeds=6, noise=0.01).figures()).label in set(EXPLORATORY_LABELS.values())

@@ -252,6 +252,31 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     assert "gains no accuracy under the noise corruptions beyond its interval" in carry_over_sentence("X", flat)
 
 
+def test_two_seed_pairs_show_estimates_and_make_no_call():
+    """The same clear family gaps with 2 seeds instead of 5: the sentence shows each estimate and calls nothing
+    (MIN_RUNS_TO_JUDGE); the Fourier band sentence likewise."""
+    from pixelreg.figures.fourier import _meaning
+    from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE, too_few_to_judge
+
+    rows = []
+    for s in range(2):
+        rows += _acc_rows("unregularized", s, 0.9, {})
+        rows += _acc_rows("S^Th", s, 0.88, {"noise": 0.1 + 0.001 * s, "blur": 0.05, "contrast": -0.1, "fog": 0.0,
+                                            "JPEG": 0.04})
+    fam = family_tests(pd.DataFrame(rows), level="family")
+    text = carry_over_sentence("S^Th", fam)
+    assert text.startswith("**S^Th**: not judged at 2 seed pairs (a call needs at least 3 per side")
+    assert "noise +0.081" in text and "blur +0.030" in text
+    assert "gains" not in text and "traded" not in text and "carries over" not in text
+    assert MIN_RUNS_TO_JUDGE == 3 and too_few_to_judge(3, 3) is None and too_few_to_judge(5, 3) is None
+    assert too_few_to_judge(2, 3) == ("not judged at 2 vs 3 runs (a call needs at least 3 per side; the estimates "
+                                      "are shown)")
+    gt = pd.DataFrame([dict(metric=m, n_a=2, n_b=2, diff=d, ci_low=d - 0.01, ci_high=d + 0.01)
+                       for m, d in (("excess", -0.2), ("high", -0.2), ("low", 0.0))])
+    assert _meaning(gt).startswith("Not judged at 2 seed pairs")
+    assert _meaning(gt.assign(n_a=3, n_b=3)).startswith("Relative to the low band, less sensitive to high frequencies")
+
+
 # ---- the pages ------------------------------------------------------------------------------------------------
 
 def test_full_plan_is_fig2_seeds_5_to_9_and_the_frontier_noise_runs():

@@ -30,6 +30,7 @@ from pixelreg.analysis import stats
 from pixelreg.experiment.config import TrainConfig
 from pixelreg.robustness.evaluate import BN_BATCH_SIZE, BN_BATCHES, robust_accuracy
 from pixelreg.figures.common import FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, positive_int, runs_table
+from pixelreg.figures.sentences import too_few_to_judge
 
 __all__ = ["BatchNorm", "auc_noisy"]
 
@@ -245,6 +246,13 @@ def bn_meaning(row, pool: str) -> str:
             continue
         n = int(d_clean.n) if "n" in d_clean and np.isfinite(d_clean.n) else None
         at_n = f" at {n} seed pairs" if n else ""
+        few = too_few_to_judge(n, n) if n is not None else None
+        if few:
+            out.append(f"for {target} <- {pool}, {few}: clean accuracy re-estimated − as trained {_ci(d_clean)}, "
+                       f"re-estimated − unregularized {_ci(c_re)} (as trained {_ci(c_tr)}); Gaussian AUC "
+                       f"re-estimated − as trained {_ci(d_auc)}, re-estimated − unregularized {_ci(a_re)} (as "
+                       f"trained {_ci(a_tr)}).")
+            continue
         if d_clean.ci_low > 0:
             cost = (f"re-estimating its BatchNorm statistics on task images, same weights, raises its clean "
                     f"accuracy by {_ci(d_clean)}: that much of its clean difference as trained ({_ci(c_tr)}) is "

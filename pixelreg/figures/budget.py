@@ -172,7 +172,8 @@ class Budget(OnePoolFigure):
         own = s[s.own_profile]
         if len(own):
             lines.append("")
-            lines.append(final_text(own.sort_values("steps").iloc[-1]))
+            last = own.sort_values("steps").iloc[-1]
+            lines.append(final_text(last, main_runs=float(last.epochs) == float(get_profile(self.profile).train.get("epochs", math.nan))))
         return "\n".join(lines)
 
 
@@ -313,11 +314,12 @@ def sd_interval_factors(n: int, confidence: float = 0.95) -> tuple[float, float]
     return (math.sqrt(df / st.chi2.ppf(0.5 + confidence / 2, df)), math.sqrt(df / st.chi2.ppf(0.5 - confidence / 2, df)))
 
 
-def final_text(r) -> str:
+def final_text(r, main_runs: bool = False) -> str:
     """The largest budget's statement (``r``: its row of ``summary``): the paired clean difference and AUC gain
-    with their intervals, what the intervals decide, and what its seeds can and cannot decide (the minimum
-    detectable effect at the seeds' SD). An interval of the clean difference that includes 0 makes the sign
-    undecided, and the next step is two more seeds at this budget."""
+    with their 95% paired-t intervals (unadjusted), what the intervals decide, and what its seeds can and cannot
+    decide (the minimum detectable effect at the seeds' SD). An interval of the clean difference that includes 0
+    makes the sign undecided, and the next step is two more seeds at this budget. ``main_runs``: the budget's
+    runs are the main comparison's (its training length), whose confirmatory verdicts are the claims page's."""
     n, e = int(r.n), f"{r.epochs:g} epoch{'s' if r.epochs != 1 else ''}"
     nxt = f"{int(r.seed_max) + 1}-{int(r.seed_max) + 2}"
     out = [f"**At {e}** ({r.steps:,} steps, the largest budget; {n} seed pair{'s' if n != 1 else ''}), S^Th minus "
@@ -333,12 +335,16 @@ def final_text(r) -> str:
     else:
         out.append(f"The clean interval {'includes 0' if clean == 0 else 'is undefined'}: **the sign of the clean "
                    f"difference is undecided at {n} seed{'s' if n != 1 else ''}** (which is not evidence of no "
-                   f"cost); the next step is seeds {nxt} at {e}.")
+                   f"cost)" + ("." if main_runs else f"; the next step is seeds {nxt} at {e}."))
     auc = _sign(r.d_auc_ci_low, r.d_auc_ci_high)
-    out.append({1: f"The AUC interval lies above 0: **the Gaussian-noise gain of S^Th holds at {e}**.",
+    out.append({1: f"The AUC interval (95%, paired t, unadjusted) lies above 0: **S^Th's Gaussian-noise gain is above "
+                   f"zero at {e}** in these {n} seeds.",
                 -1: f"The AUC interval lies below 0: **S^Th is less robust to Gaussian noise at {e}**.",
                 0: f"The AUC interval includes 0: the sign of the Gaussian-AUC gain is undecided at {n} seeds.",
                 None: "The AUC gain has no interval."}[auc])
+    if main_runs:
+        out.append(f"These {e} runs are the main comparison's (Fig. 2's), reused here: its confirmatory verdicts, over "
+                   "all its seeds at the family's level, are the claims page's gain-task and clean-task rows.")
     if math.isfinite(r.d_clean_mde) and math.isfinite(r.d_auc_mde):
         lo, hi = sd_interval_factors(n)
         out.append(
@@ -346,7 +352,8 @@ def final_text(r) -> str:
             f"{r.d_clean_sd:.4f}, AUC {r.d_auc_sd:.4f}), a paired t-test at the {LEVEL:.0%} level with {n - 1} df "
             f"detects a true difference with {POWER:.0%} power only if it is at least ±{r.d_clean_mde:.4f} in clean "
             f"accuracy ({100 * r.d_clean_mde:.1f} points) and ±{r.d_auc_mde:.4f} in AUC (the minimum detectable "
-            f"effects); a smaller true difference, a cost or a gain, is what {n} seeds cannot decide. The SD itself "
+            f"effects); a smaller true difference, a cost or a gain, is detected with less than {POWER:.0%} power at {n} "
+            f"seeds. The SD itself "
             f"is estimated from {n} differences (its 95% interval runs from {lo:.2f} to {hi:.2f} times the "
             f"estimate), so these figures are rough. With {n + 2} seed pairs at the same SD they would be "
             f"±{r.d_clean_mde_next:.4f} (clean) and ±{r.d_auc_mde_next:.4f} (AUC).")

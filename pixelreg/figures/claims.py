@@ -12,8 +12,8 @@ exploratory rows, the intersection-union test for claims that must hold in every
 
 A figure whose runs are missing (records mode, ``PIXELREG_TRAIN=0``: :class:`~pixelreg.errors.MissingRunsError`),
 whose evaluation is missing from a checkpoint-free record (:class:`~pixelreg.errors.RecordOnlyRunError`) or
-that this book does not have yet does not stop the page: its rows read "inconclusive (not run at this profile:
-...)".
+that this book does not have yet does not stop the page: its rows read "inconclusive (not judged at this
+profile: N of its runs missing)" or "inconclusive (not run at this profile: ...)".
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def _n(v: Verdict) -> str:
 def _not_run(err: Exception) -> str:
     if isinstance(err, MissingRunsError):
         k = len(err.run_ids)
-        return f"inconclusive (not run at this profile: {k} run{'s' if k != 1 else ''} missing)"
+        return f"inconclusive (not judged at this profile: {k} of its runs missing)"
     if isinstance(err, RecordOnlyRunError):
         what = f" {err.evaluation}" if err.evaluation else " an evaluation"
         return f"inconclusive (not run at this profile: run {err.run_id} is a record without{what})"

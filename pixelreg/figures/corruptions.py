@@ -24,6 +24,7 @@ import pandas as pd
 from pixelreg.analysis.verdicts import compare_by_seed
 from pixelreg.errors import ConfigError
 from pixelreg.figures.common import FigureData, as_tuple, fmt, runs_table
+from pixelreg.figures.sentences import too_few_to_judge
 from pixelreg.figures.fourier import FrequencyPlan
 from pixelreg.robustness.corruptions import CORRUPTIONS
 from pixelreg.robustness.sensitivity import corruption_accuracy
@@ -99,6 +100,10 @@ def carry_over_sentence(group: str, fam: pd.DataFrame) -> str:
         return f"**{group}**: no noise or blur/contrast/fog/JPEG corruptions in the table."
     if _sign(noise) is None:
         return f"**{group}**: too few runs for intervals (noise {noise['diff']:+.3f})."
+    few = too_few_to_judge(noise["n_a"], noise["n_b"])
+    if few:
+        return (f"**{group}**: {few}: noise {noise['diff']:+.3f} [{fmt(noise['ci_low'])}, {fmt(noise['ci_high'])}]; "
+                + ", ".join(say(f) for f in asked) + " (accuracy minus unregularized, mean over severities).")
     gains = [say(f) for f in asked if _sign(rows[f]) == 1]
     losses = [say(f) for f in asked if _sign(rows[f]) == -1]
     flat = [say(f) for f in asked if _sign(rows[f]) == 0]

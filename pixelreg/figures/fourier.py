@@ -31,6 +31,7 @@ from pixelreg.experiment.config import TrainConfig, check_value, condition_label
 from pixelreg.figures.common import (PLAN_NAMES, FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, pfmt,
                                      runs_table)
 from pixelreg.figures.fig2 import Fig2, default_pools
+from pixelreg.figures.sentences import too_few_to_judge
 from pixelreg.robustness.fourier import DEFAULT_BANDS, DEFAULT_NORM, band_errors, band_masks
 from pixelreg.robustness.sensitivity import fourier_maps, map_tensor
 
@@ -295,6 +296,9 @@ def _meaning(gt: pd.DataFrame) -> str:
     ex, hi, lo = sign("excess"), sign("high"), sign("low")
     if ex is None:
         return "Too few runs for an interval."
+    few = too_few_to_judge(gt.iloc[0].n_a, gt.iloc[0].n_b)
+    if few:
+        return few[0].upper() + few[1:] + "."
     if ex < 0:
         trade = (" and more sensitive to low frequencies: the trade-off Yin et al. found for noise augmentation"
                  if lo == 1 else "")

@@ -14,6 +14,22 @@ from pixelreg.figures.tables import FAILED_RUN_RULE
 # ----------------------------------------------------------------------------------------------------------
 # sentences
 
+#: the fewest runs per side (seed pairs, for a paired test) for which an exploratory page's sentence makes a
+#: call (gains, loses, less sensitive); below it the sentence shows the estimate and its interval and calls
+#: nothing. With 2 pairs a paired t-interval has 1 df: valid, but its width rests on a single difference of two
+#: differences, and a page of many unadjusted tests would make calls from chance agreements.
+MIN_RUNS_TO_JUDGE = 3
+
+
+def too_few_to_judge(n_a: int, n_b: int) -> str | None:
+    """The 'not judged' clause for a comparison of ``n_a`` vs ``n_b`` runs (pairs: equal), or None when it has
+    at least :data:`MIN_RUNS_TO_JUDGE` on each side."""
+    n = min(int(n_a), int(n_b))
+    if n >= MIN_RUNS_TO_JUDGE:
+        return None
+    what = f"{n} seed pair{'s' if n != 1 else ''}" if int(n_a) == int(n_b) else f"{int(n_a)} vs {int(n_b)} runs"
+    return f"not judged at {what} (a call needs at least {MIN_RUNS_TO_JUDGE} per side; the estimates are shown)"
+
 def fmt(x: float, digits: int = 3) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
