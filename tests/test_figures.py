@@ -297,3 +297,17 @@ def test_pages_share_defaults_through_one_home():
     for profile in ("smoke", "cpu"):
         f2, f3 = Fig2(profile=profile).configs(), Fig3(profile=profile).configs()
         assert f3[:-1] == f2 and f3[-1].seed == Fig3.source_seed and not f3[-1].regularized
+
+
+def test_show_table_escapes_labels_hides_the_index_and_shows_every_row():
+    import pandas as pd
+
+    from pixelreg.figures.prose import show_table
+
+    df = pd.DataFrame({"mean_a": [0.123456] * 70, "group": ["S^Th <- natural"] * 70, "n": [2] * 70},
+                      index=range(100, 170))
+    html = show_table(df, {"group": "condition", "mean_a": "unregularized"}).to_html()
+    assert "S^Th &lt;- natural" in html and "<- natural" not in html  # a label is text, not a tag
+    assert html.index("condition") < html.index("unregularized") and "mean_a" not in html
+    assert html.count("<tr") == 71 and ">169<" not in html and ">100<" not in html  # every row, no index
+    assert "0.1235" in html and "0.123456" not in html and ">2<" in html  # floats rounded, integers kept

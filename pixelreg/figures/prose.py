@@ -8,6 +8,22 @@ from pixelreg.experiment.config import DEFAULT_PROFILE
 from pixelreg.figures.pages import FigureData
 
 # ----------------------------------------------------------------------------------------------------------
+# tables shown on a page
+
+def show_table(df, names: dict[str, str] | None = None, digits: int = 4):
+    """A table as a page shows it: no index column, every row (pandas' display limits do not apply to a
+    Styler), floats at ``digits`` decimals, and the columns named in ``names`` (old -> new) first, in that
+    order, under their new names. The CSV download keeps the original names."""
+    t = df.reset_index(drop=True)
+    if names:
+        first = [c for c in names if c in t.columns]
+        t = t[first + [c for c in t.columns if c not in first]].rename(columns=names)
+    # escaped: labels such as "S^Th <- natural" would otherwise be read as HTML tags
+    return (t.style.hide(axis="index").format(precision=digits, na_rep="n/a", escape="html")
+            .format_index(escape="html", axis=1))
+
+
+# ----------------------------------------------------------------------------------------------------------
 # the page footer
 
 def book_dir(path: str | Path | None = None) -> Path:
