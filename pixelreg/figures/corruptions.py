@@ -100,7 +100,7 @@ def carry_over_sentence(group: str, fam: pd.DataFrame) -> str:
         return f"**{group}**: no noise or blur/contrast/fog/JPEG corruptions in the table."
     if _sign(noise) is None:
         return f"**{group}**: too few runs for intervals (noise {noise['diff']:+.3f})."
-    few = too_few_to_judge(noise["n_a"], noise["n_b"])
+    few = too_few_to_judge(noise["n_a"], noise["n_b"], paired=str(noise["test"]).startswith("paired"))
     if few:
         return (f"**{group}**: {few}: noise {noise['diff']:+.3f} [{fmt(noise['ci_low'])}, {fmt(noise['ci_high'])}]; "
                 + ", ".join(say(f) for f in asked) + " (accuracy minus unregularized, mean over severities).")

@@ -296,7 +296,8 @@ def _meaning(gt: pd.DataFrame) -> str:
     ex, hi, lo = sign("excess"), sign("high"), sign("low")
     if ex is None:
         return "Too few runs for an interval."
-    few = too_few_to_judge(gt.iloc[0].n_a, gt.iloc[0].n_b)
+    r0 = gt.iloc[0]
+    few = too_few_to_judge(r0.n_a, r0.n_b, paired=str(r0.get("test", "paired")).startswith("paired"))
     if few:
         return few[0].upper() + few[1:] + "."
     if ex < 0:

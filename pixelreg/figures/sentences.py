@@ -21,13 +21,13 @@ from pixelreg.figures.tables import FAILED_RUN_RULE
 MIN_RUNS_TO_JUDGE = 3
 
 
-def too_few_to_judge(n_a: int, n_b: int) -> str | None:
-    """The 'not judged' clause for a comparison of ``n_a`` vs ``n_b`` runs (pairs: equal), or None when it has
-    at least :data:`MIN_RUNS_TO_JUDGE` on each side."""
+def too_few_to_judge(n_a: int, n_b: int, paired: bool = True) -> str | None:
+    """The 'not judged' clause for a comparison of ``n_a`` vs ``n_b`` runs (seed pairs when ``paired``), or None
+    when it has at least :data:`MIN_RUNS_TO_JUDGE` on each side."""
     n = min(int(n_a), int(n_b))
     if n >= MIN_RUNS_TO_JUDGE:
         return None
-    what = f"{n} seed pair{'s' if n != 1 else ''}" if int(n_a) == int(n_b) else f"{int(n_a)} vs {int(n_b)} runs"
+    what = f"{n} seed pair{'s' if n != 1 else ''}" if paired and int(n_a) == int(n_b) else f"{int(n_a)} vs {int(n_b)} runs"
     return f"not judged at {what} (a call needs at least {MIN_RUNS_TO_JUDGE} per side; the estimates are shown)"
 
 def fmt(x: float, digits: int = 3) -> str:
