@@ -20,7 +20,7 @@ from pixelreg.experiment.records import export_runs, import_records
 from pixelreg.experiment.runs import Run, RunStore, atomic_torch_save, atomic_write_json, build_model
 from pixelreg.figures.claims import claims_table
 from pixelreg.figures.common import FigureData
-from pixelreg.figures.corruptions import Corruptions, carry_over_sentence, family_tests
+from pixelreg.figures.corruptions import FAMILIES, Corruptions, carry_over_sentence, family_tests
 from pixelreg.figures.fig4 import CLAIMS as FIG4_CLAIMS
 from pixelreg.figures.fourier import Fourier, band_summary, band_table, band_tests
 from pixelreg.robustness.fourier import band_masks, fourier_frequencies
@@ -249,7 +249,19 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     assert re.search(r"is traded for contrast -0\.116 \[[-0-9.]+, [-0-9.]+\], fog -0\.016 \[", text)
     assert "neither gains nor loses" not in text  # every asked family's interval excludes 0 here
     flat = fam.reset_index().assign(ci_low=-1.0, ci_high=1.0)
-    assert "gains no accuracy under the noise corruptions beyond its interval" in carry_over_sentence("X", flat)
+    assert "gains no accuracy beyond its interval under the noise corruptions" in carry_over_sentence("X", flat)
+    # the drop from each run's own clean accuracy leaves the clean gap (-0.02) out: only the family gaps remain
+    drop = family_tests(acc, level="family", measure="drop").set_index("family")
+    assert "clean" not in drop.index and list(drop.index) == list(FAMILIES)
+    assert drop.loc["noise", "diff"] == pytest.approx(0.1 + 0.004)
+    assert drop.loc["contrast", "diff"] == pytest.approx(-0.1 + 0.004)
+    assert drop.loc["fog", "diff"] == pytest.approx(0.004) and drop.loc["brightness", "diff"] == pytest.approx(0.0)
+    text = carry_over_sentence("S^Th", drop.reset_index(), measure="drop")
+    assert text.startswith("**S^Th** loses less of its clean accuracy to the noise corruptions (noise +0.104 [")
+    assert "carries over to blur +0.054" in text and "is traded for contrast -0.096" in text
+    assert text.endswith("(drop from clean accuracy minus unregularized's, mean over severities).")
+    with pytest.raises(ConfigError, match="measure"):
+        family_tests(acc, measure="relative")
 
 
 def test_two_seed_pairs_show_estimates_and_make_no_call():

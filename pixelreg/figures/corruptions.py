@@ -48,7 +48,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "pixelate": ("pixelate",),
 }
 FAMILY_OF = {c: f for f, cs in FAMILIES.items() for c in cs}
-ASKED = ("blur", "contrast", "fog", "JPEG")  # the families the carry-over question names
+# the families the carry-over sentence judges: every family but the noises (brightness and pixelate too, though
+# the question names blur, contrast, fog and JPEG)
+ASKED = ("blur", "contrast", "fog", "JPEG", "brightness", "pixelate")
+# what a family test compares: the accuracy itself, or its drop from the same run's clean accuracy on the same
+# images (corrupted minus clean, Hendrycks & Dietterich's relative measure: the clean cost drops out)
+MEASURES = {"accuracy": "accuracy minus unregularized", "drop": "drop from clean accuracy minus unregularized's"}
 
 
 def _sign(r) -> int | None:
@@ -58,13 +63,21 @@ def _sign(r) -> int | None:
 
 
 def family_tests(accuracy: pd.DataFrame, by: str = "group", base: str = "unregularized", level: str = "family",
-                 confidence: float = 0.95) -> pd.DataFrame:
+                 confidence: float = 0.95, measure: str = "accuracy") -> pd.DataFrame:
     """Each ``by`` value minus ``base`` in accuracy per corruption family (``level="family"``) or per corruption
     (``level="corruption"``), each run's accuracy averaged over the family's corruptions and every severity;
     paired by seed where the two share seeds, else Welch. The clean row (corruption "none") is its own
-    family "clean". Columns: group, <level>, test, n_a, n_b, mean_a, mean_b, diff, ci_low, ci_high, p."""
+    family "clean". ``measure="drop"`` compares each run's accuracy minus its own clean accuracy instead (the
+    clean row, zero by definition, is then left out). Columns: group, <level>, test, n_a, n_b, mean_a, mean_b,
+    diff, ci_low, ci_high, p."""
+    if measure not in MEASURES:
+        raise ConfigError("measure", measure, " or ".join(MEASURES))
     t = accuracy.copy()
     t[by] = t[by].astype(str)
+    if measure == "drop":
+        clean = t[t["corruption"] == "none"].groupby([by, "seed"])["accuracy"].mean().rename("clean")
+        t = t[t["corruption"] != "none"].join(clean, on=[by, "seed"])
+        t["accuracy"] = t["accuracy"] - t["clean"]
     if level == "family":
         t["family"] = t["corruption"].map(lambda c: "clean" if c == "none" else FAMILY_OF.get(c, c))
     per_run = t.groupby([by, "seed", level], sort=False)["accuracy"].mean().reset_index()
@@ -84,11 +97,13 @@ def family_tests(accuracy: pd.DataFrame, by: str = "group", base: str = "unregul
                                        "ci_high", "p"])
 
 
-def carry_over_sentence(group: str, fam: pd.DataFrame) -> str:
-    """One sentence, from one condition's rows of :func:`family_tests`: does its robustness gain under the noise
-    corruptions carry over to blur, contrast, fog and JPEG (accuracy higher than unregularized, 95% interval
-    above 0), is it traded for them (interval below 0), or neither (interval holds 0)?"""
+def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy") -> str:
+    """One sentence, from one condition's rows of :func:`family_tests` (with the same ``measure``): does its
+    robustness gain under the noise corruptions carry over to the other families of :data:`ASKED` (higher than
+    unregularized, 95% interval above 0), is it traded for them (interval below 0), or neither (interval holds
+    0)?"""
     rows = {r["family"]: r for _, r in fam.iterrows()}
+    what = MEASURES[measure]
 
     def say(f):
         r = rows[f]
@@ -97,13 +112,13 @@ def carry_over_sentence(group: str, fam: pd.DataFrame) -> str:
     noise = rows.get("noise")
     asked = [f for f in ASKED if f in rows]
     if noise is None or not asked:
-        return f"**{group}**: no noise or blur/contrast/fog/JPEG corruptions in the table."
+        return f"**{group}**: no noise corruptions, or none of {', '.join(ASKED)}, in the table."
     if _sign(noise) is None:
         return f"**{group}**: too few runs for intervals (noise {noise['diff']:+.3f})."
     few = too_few_to_judge(noise["n_a"], noise["n_b"], paired=str(noise["test"]).startswith("paired"))
     if few:
         return (f"**{group}**: {few}: noise {noise['diff']:+.3f} [{fmt(noise['ci_low'])}, {fmt(noise['ci_high'])}]; "
-                + ", ".join(say(f) for f in asked) + " (accuracy minus unregularized, mean over severities).")
+                + ", ".join(say(f) for f in asked) + f" ({what}, mean over severities).")
     gains = [say(f) for f in asked if _sign(rows[f]) == 1]
     losses = [say(f) for f in asked if _sign(rows[f]) == -1]
     flat = [say(f) for f in asked if _sign(rows[f]) == 0]
@@ -114,15 +129,18 @@ def carry_over_sentence(group: str, fam: pd.DataFrame) -> str:
         tail.append(("is traded for " if _sign(noise) == 1 else "loses under ") + ", ".join(losses))
     if flat:
         tail.append("neither gains nor loses beyond its interval under " + ", ".join(flat))
+    gain, loss, none = {
+        "accuracy": ("gains accuracy under", "loses accuracy under", "gains no accuracy beyond its interval under"),
+        "drop": ("loses less of its clean accuracy to", "loses more of its clean accuracy to",
+                 "loses neither more nor less of its clean accuracy, beyond its interval, to")}[measure]
     if _sign(noise) == 1:
-        head = f"**{group}** gains accuracy under the noise corruptions ({say('noise')}), and that robustness "
+        head = f"**{group}** {gain} the noise corruptions ({say('noise')}), and that robustness "
     elif _sign(noise) == -1:
-        head = (f"**{group}** loses accuracy under the noise corruptions ({say('noise')}), so there is no noise "
+        head = (f"**{group}** {loss} the noise corruptions ({say('noise')}), so there is no noise "
                 "robustness to carry over; it ")
     else:
-        head = (f"**{group}** gains no accuracy under the noise corruptions beyond its interval ({say('noise')}), "
-                "so there is nothing to carry over; it ")
-    return head + "; ".join(tail) + " (accuracy minus unregularized, mean over severities)."
+        head = f"**{group}** {none} the noise corruptions ({say('noise')}), so there is nothing to carry over; it "
+    return head + "; ".join(tail) + f" ({what}, mean over severities)."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,8 +177,9 @@ class Corruptions(FrequencyPlan):
         """Tables: ``accuracy`` (per run, corruption and severity, plus the clean row: corruption "none",
         severity 0), ``by_severity`` (per condition, corruption and severity: mean and SEM over runs),
         ``by_corruption`` (per condition and corruption, each run averaged over the severities), ``differences``
-        (each condition minus unregularized per corruption) and ``families`` (the same per family of
-        :data:`FAMILIES`; 95% intervals, paired by seed where the conditions share seeds, else Welch)."""
+        (each condition minus unregularized per corruption), ``families`` (the same per family of
+        :data:`FAMILIES`; 95% intervals, paired by seed where the conditions share seeds, else Welch) and
+        ``families_drop`` (the same for each run's drop from its own clean accuracy)."""
         runs, ok = self.ready_runs(runs_dir, progress)
         acc = self.grouped(self.evaluate(ok), ok)
         acc["family"] = acc["corruption"].map(lambda c: "clean" if c == "none" else FAMILY_OF[c])
@@ -172,13 +191,16 @@ class Corruptions(FrequencyPlan):
                    .agg(mean="mean", sem="sem", runs="size").reset_index())
         return self.figure_data(dict(accuracy=acc, by_severity=sev, by_corruption=by_corr,
                                      differences=family_tests(acc, level="corruption"),
-                                     families=family_tests(acc, level="family")), runs_table(runs))
+                                     families=family_tests(acc, level="family"),
+                                     families_drop=family_tests(acc, level="family", measure="drop")),
+                                runs_table(runs))
 
     def what_we_see(self, data: FigureData) -> str:
         fam = data["families"]
         if not len(fam):
             return "No numbers to summarise (empty tables)."
-        lines = ["Does robustness to noise carry over to blur, contrast, fog and JPEG, or is it traded for them? "
+        lines = ["Does robustness to noise carry over to blur, contrast, fog, JPEG, brightness and pixelation, or is it "
+                 "traded for them? "
                  "Each condition minus the unregularized model, accuracy averaged over the five severities and "
                  "the family's corruptions (95% intervals, unadjusted: exploratory):"]
         for g, gf in fam.groupby("group", sort=False):
@@ -187,6 +209,14 @@ class Corruptions(FrequencyPlan):
         if len(clean):
             lines.append("Clean accuracy on the same images, minus unregularized: " + "; ".join(
                 f"{r.group} {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" for r in clean.itertuples()) + ".")
+        drop = data.tables.get("families_drop")
+        if drop is not None and len(drop):
+            lines.append("A condition that costs clean accuracy starts lower under every corruption, so the "
+                         "differences above mix its clean cost with its robustness. Measured instead by how much "
+                         "accuracy each run loses from its own clean accuracy (corrupted minus clean, minus the "
+                         "unregularized runs' loss), which leaves the clean cost out:")
+            for g, gf in drop.groupby("group", sort=False):
+                lines.append("- " + carry_over_sentence(g, gf, measure="drop"))
         return "\n".join(lines)
 
 
