@@ -15,8 +15,9 @@ from pixelreg.analysis import stats
 from pixelreg.errors import MissingRunsError
 from pixelreg.experiment.config import config_hash
 from pixelreg.figures import Budget, FigureData
-from pixelreg.figures.budget import (DEFAULT_EPOCHS, PAPER_BUDGETS, budget_tables, final_text, linear_trend, overlapping_tick_labels, plot,
-                                     sd_interval_factors, trend_text)
+from pixelreg.figures.budget import (DEFAULT_EPOCHS, PAPER_BUDGETS, budget_tables, final_text, linear_trend,
+                                     overlapping_tick_labels, plot, sd_interval_factors, summary_table, trend_text)
+from pixelreg.figures.common import pfmt
 
 RECORDS = Path(__file__).resolve().parent.parent / "data" / "results" / "full"
 FULL_STEPS = {1.0: 929, 2.0: 1858, 3.0: 2787, 10.0: 9290, 20.0: 18580}
@@ -155,6 +156,14 @@ def test_largest_budget_cost_decided_known_answer():
     assert f"With 5 seed pairs at the same SD they would be ±{stats.mde_paired(0.01, 5):.4f} (clean)" in text
     # the page's own paragraph ends with this statement, about the largest of the profile's budgets
     assert Budget(profile="full").what_we_see(FigureData("budget", {}, t)).endswith(text)
+    # the page's table: a row per budget, each condition's means and the differences with their intervals
+    tab = summary_table(t["summary"]).set_index("budget")
+    assert list(tab.index) == [f"full, {e:g} epochs" for e in FULL_STEPS]
+    row = tab.loc["full, 20 epochs"]
+    assert row["SGD steps"] == 18580 and row["seed pairs"] == 3 and row["clean, unregularized"] == pytest.approx(0.91)
+    assert row["clean, S^Th"] == pytest.approx(0.86) and row["clean difference"] == pytest.approx(-0.05)
+    assert row["clean 95% CI"] == "[-0.075, -0.025]" and row["AUC 95% CI"] == "[+0.170, +0.270]"
+    assert row["AUC gain"] == pytest.approx(0.22) and row["clean p"] == pfmt(r.d_clean_p) != ""
 
 
 def test_largest_budget_sign_undecided_known_answer():

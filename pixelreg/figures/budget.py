@@ -35,7 +35,8 @@ from pixelreg.experiment.config import profile as get_profile
 from pixelreg.experiment.sweep import planned_steps
 from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, runs_table
 
-__all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "linear_trend", "plot", "step_ticks", "overlapping_tick_labels"]
+__all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "summary_table", "linear_trend", "plot",
+           "step_ticks", "overlapping_tick_labels"]
 
 #: the page's budgets (epochs, each one full 5-phase cycle) per profile. full: 1, 2 and 3 epochs, and
 #: PAPER_BUDGETS (training in this round, scripts/round_queue.py); until their runs are published the book's
@@ -277,6 +278,23 @@ def _sign(lo: float, hi: float) -> int | None:
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return None
     return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The page's table of its ``summary`` (:func:`budget_tables`): a row per budget with each condition's mean
+    clean accuracy and Gaussian AUC over ε > 0, and S^Th minus unregularized with its 95% interval and p, in
+    words a reader can use (the CSV download keeps every column)."""
+    def interval(r, col):
+        lo, hi = getattr(r, f"{col}_ci_low"), getattr(r, f"{col}_ci_high")
+        return f"[{lo:+.3f}, {hi:+.3f}]" if math.isfinite(lo) and math.isfinite(hi) else "n/a"
+
+    a, b = CONDITIONS
+    return pd.DataFrame([{
+        "budget": r.budget, "SGD steps": int(r.steps), "seed pairs": int(r.n),
+        f"clean, {a}": r.clean_a, f"clean, {b}": r.clean_b, "clean difference": r.d_clean_mean,
+        "clean 95% CI": interval(r, "d_clean"), "clean p": pfmt(r.d_clean_p),
+        f"AUC, {a}": r.auc_a, f"AUC, {b}": r.auc_b, "AUC gain": r.d_auc_mean,
+        "AUC 95% CI": interval(r, "d_auc"), "AUC p": pfmt(r.d_auc_p)} for r in summary.itertuples()])
 
 
 def trend_text(trend: pd.DataFrame) -> str:
