@@ -15,6 +15,7 @@ from pixelreg.experiment.config import config_hash
 from pixelreg.experiment.runs import NONFINITE, RunStore
 from pixelreg.experiment.train import train
 from pixelreg.figures.common import failures_sentence
+from pixelreg.figures.prose import runs_details
 from pixelreg.figures.fig2 import Fig2
 
 pytestmark = needs_fmnist
@@ -50,6 +51,12 @@ def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
     cap = data.caption()
     n_sth = int(runs.loc[list(failed)].query("condition == 'S^Th'").shape[0])
     assert f"Failed runs: {len(failed)} of 6" in cap and f"S^Th: {n_sth} of 2" in cap and "not replaced" in cap
+    # the page lists its runs under the caption: every hash, and the planted failure beside its run
+    listing = runs_details(data)
+    assert listing.startswith("<details><summary>Runs (6;") and all(h in listing for h in runs.index)
+    assert "S^Th" in listing and "<- " not in listing  # labels escaped, not read as tags
+    row = next(r for r in listing.split("<tr>") if config_hash(victim) in r)
+    assert "non-finite loss" in row
 
 
 def test_failures_sentence_known_answers():

@@ -47,6 +47,23 @@ def publish_tables(data: FigureData, profile: str, folder: str | Path | None = N
     return "<p><b>Data behind this figure</b> (CSV): " + ", ".join(links) + "</p>"
 
 
+#: the runs table's columns a page lists under its caption (the runs CSV has them all)
+RUN_COLUMNS = ("run", "condition", "reg_data", "alpha", "noise_aug", "epochs", "seed", "best_epoch", "test_acc_best",
+               "failure")
+
+
+def runs_details(data: FigureData) -> str:
+    """The page's runs as a folded HTML table under the caption: hash, condition, seed, the epoch model selection
+    kept, its test accuracy and the failure if any (:data:`RUN_COLUMNS`; every column is in the runs CSV)."""
+    runs = data.runs
+    if not len(runs):
+        return ""
+    t = runs[[c for c in RUN_COLUMNS if c in runs.columns]]
+    body = t.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}", border=0,
+                     classes="table")
+    return f"<details><summary>Runs ({len(runs)}; every column in the runs CSV)</summary>{body}</details>"
+
+
 def rerun_box(data: FigureData) -> str:
     """The "Rerun this page" box: the papermill command that re-executes this page at its profile."""
     profile = data.params.get("profile") or DEFAULT_PROFILE
@@ -57,12 +74,13 @@ def rerun_box(data: FigureData) -> str:
 
 
 def footer(data: FigureData, folder: str | Path | None = None) -> None:
-    """The end of every page, in one call: the caption (parameters, runs, generator), download links to the
-    CSV tables, and the "What we see" paragraph generated from the tables."""
+    """The end of every page, in one call: the caption (parameters, runs, generator), the runs (folded), download
+    links to the CSV tables, and the "What we see" paragraph generated from the tables."""
     from IPython.display import HTML, Markdown, display
 
     display(HTML(rerun_box(data)))
     display(Markdown("**Caption.** " + data.caption()))
+    display(HTML(runs_details(data)))
     display(HTML(publish_tables(data, data.params.get("profile", DEFAULT_PROFILE), folder)))
     display(Markdown("## What we see\n\nGenerated from the tables above by "
                      f"`pixelreg.figures.{data.name}`; it changes with the numbers.\n\n" + data.what_we_see()))
