@@ -631,6 +631,22 @@ def test_forest_plot_and_findings_come_from_the_table():
 
 
 
+def test_findings_show_the_batchnorm_check_judged_or_why_not():
+    def row(key, est, label, verdict):
+        return dict(key=key, claim=key, status="exploratory", category="inconclusive", estimate=est, unit="accuracy",
+                    interval="[0.100, 0.200]" if est == est else "", verdict=verdict, label=label)
+
+    missing = "inconclusive (not judged at this profile: 21 of its runs missing)"
+    t = pd.DataFrame([row(k, float("nan"), "unclear (exploratory; ...)", missing) for k in cl.FIRST_SCREEN_BN])
+    line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")]
+    assert len(line) == 1 and "not judged yet (not judged at this profile: 21 of its runs missing)" in line[0]
+    t.loc[0, ["estimate", "interval", "label"]] = [0.15, "[0.100, 0.200]", "supported (exploratory)"]
+    line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")][0]
+    assert "recovers clean accuracy (re-estimated − as trained): +0.150 accuracy [0.100, 0.200], supported" in line
+    assert "survives that re-estimation (re-estimated − unregularized): not judged at this profile" in line
+    assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
+
+
 # ---- Fig. 4: the start directions are the attack's starting points -----------------------------------------
 
 def test_init_directions_replay_the_boundary_attacks_starts(monkeypatch):

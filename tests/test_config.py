@@ -172,3 +172,22 @@ def test_main_seeds_raise_only_the_main_comparison(monkeypatch):
     assert {c.seed for c in Fig2(profile="smoke").configs()} == {0, 1, 7}
     assert Diagnostics(profile="smoke").seeds == (0, 1, 7)
     assert {c.seed for c in Beyond(profile="smoke").configs()} == set(smoke.seeds)
+
+
+def test_the_docs_name_the_default_profile():
+    """README's profile table, the intro and the reproduce page's parameter table name the one default profile
+    (pixelreg.experiment.config.DEFAULT_PROFILE), and no other profile is called the default."""
+    import re
+    from pathlib import Path
+
+    from pixelreg.experiment.config import DEFAULT_PROFILE, PROFILES
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    marked = re.findall(r"^\| `(\w+)` \(default\) \|", readme, flags=re.M)
+    assert marked == [DEFAULT_PROFILE]
+    intro = (root / "book" / "intro.md").read_text()
+    assert f"`{DEFAULT_PROFILE}` (the default" in intro
+    assert not [p for p in PROFILES if p != DEFAULT_PROFILE and f"`{p}` (the default" in intro]
+    assert f"`None` = `{DEFAULT_PROFILE}` (`pixelreg.experiment.config.DEFAULT_PROFILE`)" in (
+        root / "book" / "reproduce.md").read_text()

@@ -341,6 +341,15 @@ SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own i
          "fourier-band": "insensitivity to high frequencies"}
 
 
+# the exploratory rows the intro shows beside the confirmatory ones: the BatchNorm check of the natural pool
+FIRST_SCREEN_BN = {"bn-clean": "re-estimating the BatchNorm statistics on task images recovers clean accuracy "
+                               "(re-estimated − as trained)",
+                   "bn-gain-reestimated": "the Gaussian-noise gain survives that re-estimation "
+                                          "(re-estimated − unregularized)",
+                   "bn-gain-task-only": "trained with task-only BatchNorm statistics, it still gains on Gaussian noise "
+                                        "(task-only − unregularized)"}
+
+
 def _num(r) -> str:
     u = f" {r.unit}" if r.unit else ""
     return f"{r.estimate:+.3f}{u} {r.interval}" if math.isfinite(r.estimate) else r.verdict.split("(", 1)[-1].rstrip(")")
@@ -353,8 +362,8 @@ def _counts(counts: pd.Series) -> str:
 
 def findings(table: pd.DataFrame) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
-    confirmatory counts, the rows of each outcome with their estimate and deciding interval, and the practical
-    comparison with plain Gaussian-noise augmentation."""
+    confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
+    check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation."""
     conf = table[table["status"] == "confirmatory"]
     counts = conf["category"].value_counts()
     out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
@@ -365,6 +374,18 @@ def findings(table: pd.DataFrame) -> list[str]:
         if len(sel):
             out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
                                                for r in sel.itertuples()) + ".")
+    bn = table[table["key"].isin(FIRST_SCREEN_BN)]
+    if len(bn):
+        judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
+        lead = ("The BatchNorm check of S^Th <- natural images (not a claim of the paper; the "
+                "[BatchNorm page](batchnorm.ipynb)): ")
+        if judged:
+            out.append(lead + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {_num(r)}, {r.label}" for r in bn.itertuples())
+                       + ".")
+        else:  # one reason for all (their runs are the same)
+            reasons = list(dict.fromkeys(_num(r) for r in bn.itertuples()))
+            out.append(lead + "not judged yet (" + "; ".join(reasons) + "); the page shows the estimates of the "
+                       "seeds trained so far.")
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
