@@ -647,6 +647,21 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
     assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
 
 
+def test_counts_keep_unjudged_rows_apart_and_the_seeds_sentence_says_what_was_seen(monkeypatch):
+    from types import SimpleNamespace
+
+    conf = pd.DataFrame(dict(key=["a", "b", "c"], category=["reproduced", "inconclusive", "inconclusive"],
+                             estimate=[0.1, 0.02, float("nan")]))
+    assert cl._counts(conf) == "1 reproduced, 0 contradicted, 0 not reproduced, 1 inconclusive, 1 not judged yet"
+    assert cl._counts(conf.iloc[:2]).endswith("1 inconclusive")
+    assert "re-analysis of data already seen" in cl.seeds_sentence("full")  # seeds 0-4, all seen
+    assert cl.seeds_sentence("cpu") == "" and cl.seeds_sentence("smoke") == ""
+    monkeypatch.setattr(cl, "get_profile", lambda name: SimpleNamespace(main_comparison_seeds=tuple(range(10))))
+    ten = cl.seeds_sentence("full")
+    assert "pool the main comparison's seeds 0-9: seeds 0-4 were published before" in ten
+    assert "seeds 5-9 were trained after it" in ten and "re-analysis" not in ten
+
+
 # ---- Fig. 4: the start directions are the attack's starting points -----------------------------------------
 
 def test_init_directions_replay_the_boundary_attacks_starts(monkeypatch):

@@ -250,6 +250,13 @@ def test_too_few_seeds_for_power_and_seeds_needed_otherwise():
     v5 = verdict(_auc_cmp(0.02, 5, 0.01), EFFECT)
     assert v5.n_effect == stats.seeds_needed(v5.comparison, 0.01)[0] and v5.n_equivalence > 2
     assert f"{int(v5.n_effect)} pairs detect ±0.01" in v5.power_note
+    # the observed gain (about 0.02) is about twice the SESOI: the seeds for a true difference that large are
+    # stated too, and they are fewer
+    n_obs = stats.seeds_needed(v5.comparison, abs(v5.estimate))[0]
+    assert v5.estimate > 0.015 and n_obs < v5.n_effect
+    assert f"as large as the observed {v5.estimate:+.3g} would need {int(n_obs)} pairs" in v5.power_note
+    small = verdict(_auc_cmp(0.005, 5, 0.01), EFFECT)  # observed below the SESOI: no such clause
+    assert "as large as the observed" not in small.power_note
 
 
 def test_verdict_carries_everything_the_claims_page_shows():

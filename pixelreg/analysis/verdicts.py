@@ -331,6 +331,10 @@ def verdict(c: Comparison, rule: Rule, level: float = 0.05, m: int = 1, power: f
         if rule.kind == "effect":
             note = (f"at the observed SD, {_n(n_eff)} {what} detect ±{bound:.3g} with {power:.0%} power, and "
                     f"{_n(n_eq)} show equivalence within ±{bound:.3g} if there is no effect (level {a:.3g}; n = {k})")
+            if _ok(c.estimate) and abs(c.estimate) > bound:  # a larger observed effect needs fewer
+                n_obs = seeds_needed(c, abs(c.estimate), a, power)[0]
+                note += (f"; a true difference as large as the observed {c.estimate:+.3g} would need {_n(n_obs)} "
+                         f"{what} for the same power")
         else:  # non-inferiority is one side of the equivalence interval: its seeds are at most n_eq
             n_eff = math.nan
             note = (f"at the observed SD, at most {_n(n_eq)} {what} show non-inferiority within the margin "

@@ -26,12 +26,12 @@ from typing import ClassVar, Mapping
 import numpy as np
 import pandas as pd
 
-from pixelreg.experiment.config import TrainConfig
+from pixelreg.experiment.config import TrainConfig, profile as get_profile
 from pixelreg.errors import MissingRunsError, RecordOnlyRunError
 from pixelreg.analysis.stats import Comparison, pformat
 from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, VERDICTS, Rule, Verdict, intersection_union, verdict)
-from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, POOL_ROLES, POWER, TEN_SEED_ROWS, Claim,
-                                        NoData, pair_name, select_pairs)
+from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, POOL_ROLES, POWER, SEEN_BEFORE_FAMILY,
+                                        TEN_SEED_ROWS, Claim, NoData, pair_name, select_pairs)
 from pixelreg.figures.common import FigureData, Page, fmt, split_panel
 
 __all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings", "compact_html", "write_findings",
@@ -280,7 +280,7 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
     ax = forest_plot(table)
     ax.figure.savefig(folder / "forest.png", dpi=110)
     plt.close(ax.figure)
-    lines = findings(table)
+    lines = findings(table, seeds_sentence(profile) if profile else "")
     text = ("(findings)=\n## What we found\n\n"
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
@@ -335,8 +335,9 @@ def forest_plot(table: pd.DataFrame, ax=None, status: str = "confirmatory"):
 
 SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own images",
          "gain-natural": "the Gaussian-noise gain regularized with natural images",
-         "sth-vs-pixel": "S^Th ahead of S^pixel", "fgsm-transfer": "the gain against transferred FGSM",
-         "across": "a gain in every attack and dataset pair", "clean-task": "no clean-accuracy loss (own images)",
+         "sth-vs-pixel": "S^Th ahead of S^pixel",
+         "fgsm-transfer": "the gain against transferred FGSM (judged on its weaker pool)",
+         "across": "a gain in every attack and dataset pair (judged on its weakest pair and attack)", "clean-task": "no clean-accuracy loss (own images)",
          "clean-natural": "only a slight clean-accuracy loss (natural images)",
          "fourier-band": "insensitivity to high frequencies"}
 
@@ -355,25 +356,58 @@ def _num(r) -> str:
     return f"{r.estimate:+.3f}{u} {r.interval}" if math.isfinite(r.estimate) else r.verdict.split("(", 1)[-1].rstrip(")")
 
 
-def _counts(counts: pd.Series) -> str:
-    """"2 reproduced, 0 contradicted, ..." from the confirmatory rows' category counts, in VERDICTS order."""
-    return ", ".join(f"{int(counts.get(c, 0))} {c}" for c in VERDICTS)
+def _judged(conf: pd.DataFrame) -> pd.Series:
+    """Which rows have a number to judge (a row without one, e.g. its runs missing, is 'not judged yet')."""
+    return conf["estimate"].map(lambda x: isinstance(x, (int, float)) and math.isfinite(x))
 
 
-def findings(table: pd.DataFrame) -> list[str]:
+def _counts(conf: pd.DataFrame) -> str:
+    """"2 reproduced, 0 contradicted, ..., 1 not judged yet" from the confirmatory rows, in VERDICTS order; a row
+    without a number counts as not judged, not as inconclusive."""
+    judged = _judged(conf)
+    counts = conf.loc[judged, "category"].value_counts()
+    out = ", ".join(f"{int(counts.get(c, 0))} {c}" for c in VERDICTS)
+    return out + (f", {int((~judged).sum())} not judged yet" if (~judged).any() else "")
+
+
+def seeds_sentence(profile: str) -> str:
+    """Which of the main comparison's seeds the confirmatory rows rest on at ``profile``, and whether they were
+    seen before the family was fixed (:data:`SEEN_BEFORE_FAMILY`): a verdict on seen seeds is a re-analysis,
+    not a test planned in advance."""
+    seen = set(SEEN_BEFORE_FAMILY.get(profile, ()))
+    if not seen:
+        return ""
+    seeds = tuple(get_profile(profile).main_comparison_seeds)
+    new = [s for s in seeds if s not in seen]
+    span = lambda xs: f"{min(xs)}-{max(xs)}" if list(xs) == list(range(min(xs), max(xs) + 1)) else ", ".join(map(str, xs))
+    old = sorted(set(seeds) & seen)
+    if not new:
+        return (f"These verdicts rest on the main comparison's seeds {span(old)}, which were published before the "
+                f"family was fixed on {FAMILY_FIXED}: for them the verdicts are a re-analysis of data already "
+                "seen, not a test planned in advance. The planned test pools seeds 0-9 once seeds 5-9, trained "
+                "since, are published (see [reproducing](reproduce.md)).")
+    return (f"These verdicts pool the main comparison's seeds {span(sorted(seeds))}: seeds {span(old)} were "
+            f"published before the family was fixed on {FAMILY_FIXED}, seeds {span(new)} were trained after it; "
+            "the claims page also judges the two sets apart.")
+
+
+def findings(table: pd.DataFrame, seeds: str = "") -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
     check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation."""
     conf = table[table["status"] == "confirmatory"]
-    counts = conf["category"].value_counts()
     out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
-           f"intervals at level {LEVEL:g}), " + _counts(counts) + "."]
+           f"intervals at level {LEVEL:g}), " + _counts(conf) + "." + (f" {seeds}" if seeds else "")]
+    judged = _judged(conf)
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
-        sel = conf[conf["category"] == cat]
+        sel = conf[judged & (conf["category"] == cat)]
         if len(sel):
             out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
                                                for r in sel.itertuples()) + ".")
+    if (~judged).any():
+        out.append("Not judged yet: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
+                                                  for r in conf[~judged].itertuples()) + ".")
     bn = table[table["key"].isin(FIRST_SCREEN_BN)]
     if len(bn):
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
@@ -456,11 +490,15 @@ class Claims(Page):
     def what_we_see(self, data: FigureData) -> str:
         t = data["claims"]
         conf = t[t["status"] == "confirmatory"]
-        counts = conf["category"].value_counts()
+        seeds = seeds_sentence(data.params.get("profile") or self.profile)
         lines = [f"Of the {len(conf)} confirmatory claims (fixed on {FAMILY_FIXED}; Bonferroni, level {LEVEL:g}/"
-                 f"{len(CONFIRMATORY)} per row): " + _counts(counts) + "."]
+                 f"{len(CONFIRMATORY)} per row): " + _counts(conf) + "." + (f" {seeds}" if seeds else "")]
+        judged = _judged(conf)
+        if (~judged).any():
+            lines.append("- **not judged yet**: " + "; ".join(f"{r.key} ({r.verdict})"
+                                                            for r in conf[~judged].itertuples()) + ".")
         for cat in VERDICTS:
-            sel = conf[conf["category"] == cat]
+            sel = conf[judged & (conf["category"] == cat)]
             if len(sel):
                 lines.append(f"- **{cat}**: " + "; ".join(
                     f"{r.key} ({r.number} {r.interval})" if r.interval else f"{r.key} ({r.verdict})"
