@@ -194,3 +194,25 @@ def test_fig1_smoke_end_to_end(tmp_path):
     real = fig1_data("smoke", data=path, n_boot=5, max_epochs=1, num_threads=1)
     assert set(real["correlations"].source) == {"single_trial", "trial_average", "predictor"}
     assert np.isfinite(real["correlations"].r).all()
+
+
+def test_fig1_sentence_follows_the_claims_rule_on_negligible_correlations():
+    """A correlation whose interval lies inside ±SESOI_R is called negligible, as on the claims page, even when
+    the interval excludes 0; one beyond it is called positive; one whose interval holds 0 and leaves ±SESOI_R
+    is indistinguishable from zero."""
+    import pandas as pd
+
+    from pixelreg.figures import FigureData
+    from pixelreg.figures.fig1 import SESOI_R, Fig1
+
+    def text(r, lo, hi):
+        c = pd.DataFrame([dict(simulation="sim", reference="pixel", method="pearson", source="predictor", r=r,
+                               ci_low=lo, ci_high=hi, n_pairs=100)])
+        return Fig1(profile="smoke").what_we_see(FigureData("fig1", {}, dict(correlations=c)))
+
+    assert SESOI_R == 0.1
+    small = text(0.029, 0.011, 0.047)
+    assert "**only negligibly**" in small and "although it excludes 0" in small and "positively" not in small
+    assert "although" not in text(0.0, -0.05, 0.05)
+    assert "correlate positively" in text(0.3, 0.2, 0.4) and "correlate positively" in text(0.15, 0.05, 0.25)
+    assert "do not correlate distinguishably from zero" in text(0.05, -0.05, 0.15)

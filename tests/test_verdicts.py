@@ -240,6 +240,11 @@ def test_intersection_union_needs_every_family():
     assert v == "inconclusive" and "salt-pepper" in why and weakest == "salt-pepper"
     assert intersection_union({"a": strong, "b": null})[0] == NEGLIGIBLE
     assert intersection_union({"a": strong, "b": null, "c": bad})[0] == "contradicted"
+    # the row shows the family that decides it: the contradicted one, even when another's interval is wider
+    wide = verdict(_auc_cmp(0.0, 3, 0.2), EFFECT)
+    assert wide.verdict == "inconclusive" and wide.ci_low < bad.ci_low
+    assert intersection_union({"wide": wide, "bad": bad}) == ("contradicted", "contradicted in bad", "bad")
+    assert intersection_union({"wide": wide, "null": null})[2] == "null"
     with pytest.raises(ConfigError, match="parts"):
         intersection_union({})
 

@@ -368,22 +368,30 @@ def intersection_union(parts: Mapping[str, Verdict], direction: int = 1) -> tupl
 
     Returns (verdict, reason, weakest): "contradicted" if any family is; else "not reproduced (negligible)"
     if any family is shown negligible (the claim fails there); else "reproduced" only if every family is;
-    else "inconclusive", naming the families that fall short. ``weakest`` names the family whose interval
-    end on the claimed side is lowest (the one the row shows).
+    else "inconclusive", naming the families that fall short. ``weakest`` names the family the row shows: the
+    one that decides it (of the contradicted, or else the negligible, families, the one whose interval end on
+    the claimed side is lowest), otherwise the family with the lowest such end.
     """
     if not parts:
         raise ConfigError("parts", {}, "at least one family")
     cats = {k: v.verdict for k, v in parts.items()}
-    weakest = min(parts, key=lambda k: _worse_end(parts[k], direction))
+
+    def weakest_of(keys):
+        return min(keys, key=lambda k: _worse_end(parts[k], direction))
+
+    weakest = weakest_of(parts)
 
     def names(sel):
         return ", ".join(k for k in parts if sel(cats[k]))
     if any(c == "contradicted" for c in cats.values()):
-        return "contradicted", f"contradicted in {names(lambda c: c == 'contradicted')}", weakest
+        # the row shows the family that decides it, not merely the one with the widest interval
+        return ("contradicted", f"contradicted in {names(lambda c: c == 'contradicted')}",
+                weakest_of([k for k in parts if cats[k] == "contradicted"]))
     if any(c.startswith("not reproduced") for c in cats.values()):
         bad = names(lambda c: c.startswith("not reproduced"))
         first = next(cats[k] for k in parts if cats[k].startswith("not reproduced"))
-        return first, f"{first} in {bad}: the claim must hold in every family", weakest
+        return (first, f"{first} in {bad}: the claim must hold in every family",
+                weakest_of([k for k in parts if cats[k].startswith("not reproduced")]))
     if all(c == "reproduced" for c in cats.values()):
         return "reproduced", f"reproduced in every one of the {len(parts)} families", weakest
     bad = names(lambda c: c != "reproduced")

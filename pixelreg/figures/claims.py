@@ -425,8 +425,9 @@ def findings(table: pd.DataFrame, seeds: str = "") -> list[str]:
         r = next(aug.itertuples())
         ahead = "ahead of" if r.estimate < 0 else "behind"
         out.append(f"The practical comparison (not a claim of the paper): plain Gaussian-noise data augmentation is "
-                   f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} ({r.label}; the "
-                   "[beyond page](beyond.ipynb)).")
+                   f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} (exploratory: an unadjusted "
+                   "95% interval, not a verdict; the [beyond page](beyond.ipynb); the [frontier page](frontier.ipynb) "
+                   "compares the two methods at equal clean accuracy).")
     return out
 
 

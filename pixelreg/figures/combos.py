@@ -170,8 +170,9 @@ class Combos(TrainedFigure):
                  f"seeds: the interval lies above zero in {above}, below zero in {below} "
                  f"and holds zero in {len(g) - above - below - undefined}"
                  + (f"; {undefined} have too few seeds for an interval" if undefined else "") + ". These intervals "
-                 "are per family, not corrected for the number of families; the claims page judges the claim on the "
-                 "average over the families, in one paired test with Holm's correction across its page."]
+                 "are per family, not corrected for the number of families; the claims page judges the claim by the "
+                 "intersection-union test (every family must show the gain, each at the family's Bonferroni level) "
+                 "and shows its weakest family."]
         for panel, gp in g.groupby("panel", sort=False):
             lines.append(f"- **{panel}**: " + "; ".join(
                 f"{r.attack_label} {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if math.isfinite(r.diff)

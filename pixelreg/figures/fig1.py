@@ -295,6 +295,12 @@ class Fig1(Page):
             pr = cs[(cs.source == "predictor") & (cs.reference == "pixel") & (cs.method == "pearson")]
             if len(pr):
                 r = pr.iloc[0]
+                if -SESOI_R < r.ci_low and r.ci_high < SESOI_R:  # the claims page's rule: negligible
+                    lines.append("- The predictor's similarities correlate with pixel similarity **only "
+                                 f"negligibly**: the whole interval lies inside ±{SESOI_R:g}, the smallest correlation "
+                                 "of interest (the claims page's rule)"
+                                 + (", although it excludes 0." if r.ci_low > 0 or r.ci_high < 0 else "."))
+                    continue
                 lines.append("- The predictor's similarities " + (
                     "correlate positively with pixel similarity (the interval excludes 0)." if r.ci_low > 0 else
                     "correlate negatively with pixel similarity (the interval excludes 0)." if r.ci_high < 0 else

@@ -449,6 +449,7 @@ import math as _math  # noqa: E402
 from pixelreg.analysis.verdicts import Rule, compare_by_seed as _cmp, seed_means  # noqa: E402
 from pixelreg.figures.claimrows import (AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, SESOI_ERROR,  # noqa: E402
                                         SESOI_ERROR_WHY, Claim, NoData, auc_gain, band_test)
+from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE  # noqa: E402
 
 SESOI_LOG_MSE = _math.log(1.1)  # boundary attack: minimal perturbations 10% larger (MSE) in log units
 SESOI_SHARE = 0.02  # low-frequency share of perturbation power: 2 percentage points
@@ -526,13 +527,14 @@ CLAIMS = (
           ("fig4",), "{pairs}, unregularized and S^Th, each: converged decision-based attack (HopSkipJump from the "
           "boundary attack's starts, to convergence; fig4), share of non-DC power at r <= cutoff",
           f"per (condition, seed), mean share of the converged perturbations − {MOSTLY_LOW:g}; both conditions "
-          "(intersection-union)", Rule(sesoi=SESOI_SHARE, unit="share", why=_MOSTLY_WHY), _lowfreq_mostly, "share",
+          "(intersection-union)", Rule(sesoi=SESOI_SHARE, unit="share", why=_MOSTLY_WHY, min_seeds=MIN_RUNS_TO_JUDGE),
+          _lowfreq_mostly, "share",
           across=True),
     Claim("lowfreq-reg", "Regularized models' minimal perturbations are more low-frequency than unregularized ones",
           "poster ii", ("fig4",), "{pairs}, S^Th vs unregularized, converged decision-based attack (fig4), share of "
           "non-DC power at r <= cutoff",
           "per (condition, seed), mean share of the converged perturbations; S^Th − unregularized, paired by seed",
-          Rule(sesoi=SESOI_SHARE, unit="share", why=_SHARE_WHY), _lowfreq_reg, "share"),
+          Rule(sesoi=SESOI_SHARE, unit="share", why=_SHARE_WHY, min_seeds=MIN_RUNS_TO_JUDGE), _lowfreq_reg, "share"),
     Claim("highfreq", "Regularized models are more robust to high-pass-filtered noise", "poster ii", ("fig4",),
           "{pairs}, S^Th vs unregularized, Gaussian noise high-passed above the cutoff (fig4)",
           f"{AUC_SUMMARY} under high-pass noise; S^Th − unregularized",
