@@ -57,6 +57,7 @@ def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
     assert "S^Th" in listing and "<- " not in listing  # labels escaped, not read as tags
     row = next(r for r in listing.split("<tr>") if config_hash(victim) in r)
     assert "non-finite loss" in row
+    assert "None" not in listing and "<th>selected epoch</th>" in listing  # no "None" cells; readable headers
 
 
 def test_failures_sentence_known_answers():

@@ -48,17 +48,22 @@ def publish_tables(data: FigureData, profile: str, folder: str | Path | None = N
 
 
 #: the runs table's columns a page lists under its caption (the runs CSV has them all)
-RUN_COLUMNS = ("run", "condition", "reg_data", "alpha", "noise_aug", "epochs", "seed", "best_epoch", "test_acc_best",
-               "failure")
+RUN_COLUMNS = {"run": "run", "condition": "condition", "reg_data": "pool", "alpha": "α", "th": "Th", "target": "target",
+               "pairs": "pairs k", "pool_size": "pool N", "noise_aug": "noise σ", "epochs": "epochs", "seed": "seed",
+               "best_epoch": "selected epoch", "test_acc_best": "test accuracy (selected epoch)",
+               "failure": "failure"}
 
 
 def runs_details(data: FigureData) -> str:
     """The page's runs as a folded HTML table under the caption: hash, condition, seed, the epoch model selection
-    kept, its test accuracy and the failure if any (:data:`RUN_COLUMNS`; every column is in the runs CSV)."""
+    kept (on the validation split), its test accuracy and the failure if any (:data:`RUN_COLUMNS`, under their
+    page names; every column is in the runs CSV)."""
     runs = data.runs
     if not len(runs):
         return ""
-    t = runs[[c for c in RUN_COLUMNS if c in runs.columns]]
+    t = runs[[c for c in RUN_COLUMNS if c in runs.columns]].rename(columns=RUN_COLUMNS)
+    if "failure" in t:
+        t = t.assign(failure=t["failure"].where(t["failure"].notna(), ""))
     body = t.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}", border=0,
                      classes="table")
     return f"<details><summary>Runs ({len(runs)}; every column in the runs CSV)</summary>{body}</details>"
