@@ -150,8 +150,15 @@ class World:
         conv = self.converged_shares() if converged else pd.DataFrame(
             columns=["image", "share", "cutoff", "run", "seed", "condition", "source"])
         note = "" if converged else "not run: no run of seeds 5-9 has the converged attack's evaluation"
-        return FigureData("fig4", {"converged_note": note}, dict(band=pd.DataFrame(rows), boundary=pd.DataFrame(bnd),
-                                                                 shares=pd.DataFrame(sh), converged_shares=conv))
+        tables = dict(band=pd.DataFrame(rows), boundary=pd.DataFrame(bnd), shares=pd.DataFrame(sh),
+                      converged_shares=conv)
+        if converged:  # per run: the converged attack's median L2, log of its square = base + effect + noise
+            tables["converged"] = pd.DataFrame([dict(
+                run=f"{cond}-{s}", seed=s, condition=cond, converged=True, steps_run=32,
+                median_l2=math.exp(0.5 * (math.log(0.25) + self.off[s] + self.eps_noise(s)
+                                          + (e.get("boundary-converged", 0.0) if cond == "S^Th" else 0.0))))
+                for s in range(self.n) for cond in ("unregularized", "S^Th")])
+        return FigureData("fig4", {"converged_note": note}, tables)
 
     def converged_shares(self) -> pd.DataFrame:
         """The converged attack's per-image shares (and their starts'): a run's share is 0.5 plus the effects plus

@@ -286,3 +286,28 @@ def test_converged_sentences_name_the_pages_cap_not_the_steps_run():
     assert "2 of 2 runs converged (at 64, 64 iterations); 0 reached the cap of 128 iterations unconverged" in th
     assert "0 of 1 runs converged; 1 reached the cap of 128 iterations unconverged" in un
     assert "on the perturbations of the 2 of 3 runs whose attack converged" in judged
+
+
+def test_boundary_converged_row_compares_converged_runs_only_known_answer():
+    """The converged-attack row: log of the squared median L2 per converged run, S^Th − unregularized paired by
+    seed; a capped run is left out with its pair; no converged run gives NoData."""
+    import math
+
+    import pandas as pd
+    import pytest
+
+    from pixelreg.figures import FigureData
+    from pixelreg.figures.claimrows import NoData
+    from pixelreg.figures.fig4 import _boundary_converged
+
+    rows = []
+    for seed, (u, s, conv) in enumerate([(0.5, 0.6, True), (0.4, 0.5, True), (0.45, 0.55, True), (0.3, 0.9, False)]):
+        rows += [dict(run=f"u{seed}", seed=seed, condition="unregularized", median_l2=u, converged=True),
+                 dict(run=f"s{seed}", seed=seed, condition="S^Th", median_l2=s, converged=conv)]
+    fd = FigureData("fig4", {}, dict(converged=pd.DataFrame(rows)))
+    c = _boundary_converged({"fig4": fd}, {})
+    want = [2 * math.log(s / u) for u, s in [(0.5, 0.6), (0.4, 0.5), (0.45, 0.55)]]
+    assert c.paired and c.n_a == c.n_b == 3 and c.estimate == pytest.approx(sum(want) / 3)
+    with pytest.raises(NoData, match="unconverged"):
+        _boundary_converged({"fig4": FigureData("fig4", {}, dict(converged=pd.DataFrame(rows).assign(
+            converged=False)))}, {})
