@@ -623,7 +623,7 @@ def test_every_row_shows_number_interval_test_power_verdict_and_rule():
     assert set(t[t.status == "exploratory"].label) <= set(EXPLORATORY_LABELS.values())
 
 
-def test_forest_plot_and_findings_come_from_the_table():
+def test_forest_plot_and_findings_come_from_the_table(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
     w = World({k: 8 * _scale(BY_KEY[k]) for k in EFFECT_ROWS}, seeds=6, noise=0.003)
@@ -635,6 +635,9 @@ def test_forest_plot_and_findings_come_from_the_table():
     r = t.set_index("key").loc["gain-task"]
     assert f"{r.estimate:+.3f} AUC {r.interval}" in text  # the numbers of the table, not fixed words
     assert "Gaussian-noise data augmentation" in text
+    md = cl.write_findings(t, tmp_path, "full").read_text()
+    assert cl.FOREST_NOTE in md and md.index("forest.png") < md.index(cl.FOREST_NOTE)  # under the plot
+    assert "0.03 AUC; the no-loss rows: their margins, 0.01 and 0.02 accuracy" in cl.FOREST_NOTE
 
 
 

@@ -30,8 +30,9 @@ from pixelreg.experiment.config import TrainConfig, profile as get_profile
 from pixelreg.errors import MissingRunsError, RecordOnlyRunError
 from pixelreg.analysis.stats import Comparison, pformat
 from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, VERDICTS, Rule, Verdict, intersection_union, verdict)
-from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, POOL_ROLES, POWER, SEEN_BEFORE_FAMILY,
-                                        TEN_SEED_ROWS, Claim, NoData, pair_name, select_pairs)
+from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, NO_LOSS_MARGIN, POOL_ROLES, POWER,
+                                        SEEN_BEFORE_FAMILY, SESOI_AUC, SLIGHT_LOSS_MARGIN, TEN_SEED_ROWS, Claim, NoData,
+                                        pair_name, select_pairs)
 from pixelreg.figures.common import FigureData, Page, fmt, split_panel
 
 __all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings", "compact_html", "write_findings",
@@ -285,12 +286,18 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
             + lines[0] + "\n\n```{image} _generated/forest.png\n:alt: forest plot of the confirmatory claims\n"
-            ":width: 100%\n```\n\n" + "\n".join(f"- {s}" for s in lines[1:]) + "\n")
+            ":width: 100%\n```\n\n" + FOREST_NOTE + "\n\n" + "\n".join(f"- {s}" for s in lines[1:]) + "\n")
     (folder / "findings.md").write_text(text)
     return folder / "findings.md"
 
 
 # ---- the answer first: the forest plot and the findings ------------------------------------------------------
+
+FOREST_NOTE = ("*The plot:* each row's estimate and deciding interval in units of that row's own smallest effect of "
+               f"interest (AUC rows: {SESOI_AUC:g} AUC; the no-loss rows: their margins, {NO_LOSS_MARGIN:g} and "
+               f"{SLIGHT_LOSS_MARGIN:g} accuracy), turned so "
+               "that the paper's claim points right. Bar lengths compare rows only in those units: a clean-accuracy "
+               "bar looks long because its margin is small.")
 
 VERDICT_COLOURS = {"reproduced": "#2e7d32", "contradicted": "#c62828", "not reproduced": "#ef6c00",
                    "inconclusive": "#757575"}

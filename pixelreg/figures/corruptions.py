@@ -214,7 +214,8 @@ class Corruptions(FrequencyPlan):
             lines.append("A condition that costs clean accuracy starts lower under every corruption, so the "
                          "differences above mix its clean cost with its robustness. Measured instead by how much "
                          "accuracy each run loses from its own clean accuracy (corrupted minus clean, minus the "
-                         "unregularized runs' loss), which leaves the clean cost out:")
+                         "unregularized runs' loss; positive: it loses less than the unregularized model), which "
+                         "leaves the clean cost out:")
             for g, gf in drop.groupby("group", sort=False):
                 lines.append("- " + carry_over_sentence(g, gf, measure="drop"))
         return "\n".join(lines)
