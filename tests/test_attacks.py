@@ -430,3 +430,21 @@ def test_blended_init_line_searches_towards_the_last_draw_like_foolbox():
         fstart = fb.attacks.LinearSearchBlendedUniformNoiseAttack(steps=50, directions=20).run(
             fb.PyTorchModel(model, bounds=(0, 1)), x, fb.criteria.Misclassification(y))
     assert (model(fstart).argmax(1) == 1).all()  # foolbox also finds them on the segment
+
+
+def test_fig3_reads_pgd_rows_with_the_gradient_masking_caveat_only_when_pgd_ran(monkeypatch):
+    import pandas as pd
+
+    import pixelreg.figures.fig3 as f3
+    from pixelreg.figures import FigureData
+
+    monkeypatch.setattr(f3, "gain_sentence", lambda label, *a, **k: f"- {label}")
+    page = f3.Fig3(profile="smoke")
+
+    def text(modes):
+        t = pd.DataFrame(dict(panel="p", mode=list(modes), b="S^Th"))
+        return page.what_we_see(FigureData("fig3", dict(pgd_steps=7), dict(tests=t, summary=pd.DataFrame())))
+
+    with_pgd = text(["transferred", "white-box PGD"])
+    assert "gradient masking" in with_pgd and "PGD with 7 steps and one random start" in with_pgd
+    assert "gradient masking" not in text(["transferred", "white-box"])

@@ -156,6 +156,14 @@ class Fig3(TrainedFigure):
             attack = mode if "PGD" in mode else f"{mode} FGSM"
             for b, gb in g.groupby("b"):
                 lines.append(gain_sentence(f"**{panel}, {attack}, {b}**", gb, s, dict(panel=panel, mode=mode)))
+        if "white-box PGD" in set(data["tests"]["mode"]):
+            lines.append(f"- **Reading the white-box PGD rows:** a regularizer can raise PGD accuracy by making "
+                         "gradients less useful to the attack (gradient masking; Athalye, Carlini & Wagner 2018) "
+                         f"rather than by moving the decision boundary. This page runs PGD with "
+                         f"{data.params.get('pgd_steps', self.pgd_steps)} steps and one random start, and none of the "
+                         "checks that would rule masking out (more steps and restarts until accuracy stops falling, "
+                         "a gradient-free attack at the same ε); until they are run, read a PGD gain as an upper "
+                         "bound on the robustness it shows.")
         return "\n".join(lines) if lines else "No numbers to summarise (empty tables)."
 
 
