@@ -10,14 +10,32 @@ from pixelreg.figures.pages import FigureData
 # ----------------------------------------------------------------------------------------------------------
 # tables shown on a page
 
+#: the readable names of the columns the pages' tables share (the statistics tables of
+#: :func:`pixelreg.analysis.stats.compare_conditions` and :func:`~pixelreg.analysis.verdicts.compare_by_seed`,
+#: the per-condition summaries); :func:`show_table` uses them for every column its ``names`` do not rename
+COLUMN_NAMES = {
+    "a": "baseline a", "b": "condition b", "epsilon": "ε", "mean_a": "mean of a", "mean_b": "mean of b",
+    "diff": "difference b − a", "ci_low": "CI low", "ci_high": "CI high", "confidence": "CI level",
+    "n_a": "runs of a", "n_b": "runs of b", "statistic": "test statistic", "p_holm": "p (Holm over ε)",
+    "significant": "significant after Holm", "g": "Hedges' g (b − a)", "g_low": "g: 95% CI low",
+    "g_high": "g: 95% CI high", "n_seeds": "seeds", "attack_label": "attack (as plotted)",
+    "auc": "AUC over ε > 0", "auc_sem": "AUC: SEM", "clean": "clean accuracy", "n": "runs", "pairs": "pairs k",
+    "pool_size": "pool N", "seconds_per_step": "s per step", "best_epoch": "selected epoch",
+    "final_test_acc": "test accuracy (selected epoch)", "heldout_corr": "held-out similarity correlation",
+    "max_gamma": "largest layer weight γ", "max_gamma_layer": "its layer", "selected_share": "share of pairs selected",
+}
+
+
 def show_table(df, names: dict[str, str] | None = None, digits: int = 4):
     """A table as a page shows it: no index column, every row (pandas' display limits do not apply to a
     Styler), floats at ``digits`` decimals, and the columns named in ``names`` (old -> new) first, in that
-    order, under their new names. The CSV download keeps the original names."""
+    order, under their new names; the other columns under their :data:`COLUMN_NAMES` names where they have one.
+    The CSV download keeps the original names."""
     t = df.reset_index(drop=True)
-    if names:
-        first = [c for c in names if c in t.columns]
-        t = t[first + [c for c in t.columns if c not in first]].rename(columns=names)
+    first = [c for c in (names or {}) if c in t.columns]
+    t = t[first + [c for c in t.columns if c not in first]]
+    t = t.rename(columns={**{c: COLUMN_NAMES[c] for c in t.columns if c in COLUMN_NAMES and c not in first},
+                          **(names or {})})
     # escaped: labels such as "S^Th <- natural" would otherwise be read as HTML tags
     return (t.style.hide(axis="index").format(precision=digits, na_rep="n/a", escape="html")
             .format_index(escape="html", axis=1))
