@@ -311,3 +311,16 @@ def test_show_table_escapes_labels_hides_the_index_and_shows_every_row():
     assert html.index("condition") < html.index("unregularized") and "mean_a" not in html
     assert html.count("<tr") == 71 and ">169<" not in html and ">100<" not in html  # every row, no index
     assert "0.1235" in html and "0.123456" not in html and ">2<" in html  # floats rounded, integers kept
+
+
+def test_show_table_names_shared_columns_and_lets_the_page_override():
+    import pandas as pd
+
+    from pixelreg.figures.prose import COLUMN_NAMES, show_table
+
+    df = pd.DataFrame(dict(a=["unregularized"], b=["S^Th <- natural"], diff=[0.123456], p_holm=[0.01], other=[1]))
+    html = show_table(df, {"b": "regularized"}, digits=3).to_html()
+    assert ">regularized<" in html and ">condition b<" not in html  # the page's name wins, and comes first
+    assert f">{COLUMN_NAMES['diff']}<" in html and f">{COLUMN_NAMES['p_holm']}<" in html and ">other<" in html
+    assert "0.123" in html and "0.1235" not in html and "S^Th &lt;- natural" in html
+    assert html.index(">regularized<") < html.index(f">{COLUMN_NAMES['a']}<")
