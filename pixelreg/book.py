@@ -449,6 +449,37 @@ def execute(names: Sequence[str], profile: str, staging: Path, runs_dir: str | N
     return {n: times[n] for n in names if n in times}
 
 
+def execute_records(profile: str, staging: Path, book: Path = BOOK, jobs: int | None = None,
+                    runs_dir: str | None = None) -> tuple[dict[str, Path], dict[str, str]]:
+    """The records mode of ``make book`` for another builder (``jupyter-book build book/``, through
+    :mod:`pixelreg.sphinxext`): import ``profile``'s records, execute every notebook of the book side by side on
+    kept kernels (:func:`execute`) into ``staging``, and copy the files the pages generate for the book's other
+    pages (``_generated/``: the intro's findings and forest plot) into ``book``. Returns (executed notebook per
+    page, stub error per page that the records cannot render). Nothing is trained: ``PIXELREG_TRAIN=0`` for the
+    kernels."""
+    from pixelreg.experiment.records import import_records
+
+    imported = import_records(profile, runs_dir)
+    if imported:
+        log(f"records of data/results/{profile}: {len(imported)} in the run store")
+    ensure_kernel()
+    staging.mkdir(parents=True, exist_ok=True)
+    names, stubs = notebooks(book), {}
+    previous = os.environ.get("PIXELREG_TRAIN")
+    os.environ["PIXELREG_TRAIN"] = "0"
+    old = staging / "timings.json"
+    try:
+        times = execute(names, profile, staging, runs_dir, stubs=stubs, jobs=jobs,
+                        order=json.loads(old.read_text()) if old.is_file() else None)
+    finally:
+        os.environ.pop("PIXELREG_TRAIN") if previous is None else os.environ.update(PIXELREG_TRAIN=previous)
+    old.write_text(json.dumps(times))
+    generated = staging / "_generated"
+    if generated.is_dir():
+        shutil.copytree(generated, book / "_generated", dirs_exist_ok=True)
+    return {n: staging / f"{n}.ipynb" for n in names if n not in stubs}, stubs
+
+
 def build_site(staging: Path, out_root: Path, strict: bool) -> Path:
     """``jupyter-book build`` of the staged notebooks (execution off) into ``out_root/_build/html``."""
     exe = Path(sys.executable).with_name("jupyter-book")

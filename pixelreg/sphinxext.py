@@ -5,16 +5,17 @@
 this extension a page whose runs are not in the published records would train them (hours at ``full``).
 Loaded first, the extension
 
-- sets ``PIXELREG_TRAIN=0`` (the records mode) unless the caller set it, so the kernels myst-nb starts never
-  train: ``PIXELREG_TRAIN=1 jupyter-book build book/`` trains what is missing, as before;
-- in the records mode, replaces each page whose runs are neither published nor in the run store by the stub
-  page ``make book`` writes (:func:`pixelreg.book.stub_notebook`), before myst-nb reads it, so the build
-  finishes and the page names what is missing. A page that can show the published part of its plan (an
-  interim page, :meth:`pixelreg.figures.pages.Page.as_published`) is executed instead: it narrows itself.
-
-A page whose runs are published but whose record lacks an evaluation the page does not declare
-(``record_evaluations``) still fails the build (it is found only by executing the page); ``make book`` turns
-that into a stub too.
+- sets ``PIXELREG_TRAIN=0`` (the records mode) unless the caller set it, so no kernel ever trains:
+  ``PIXELREG_TRAIN=1 jupyter-book build book/`` lets myst-nb execute (and train what is missing), as before;
+- in the records mode, when the default profile has records, executes the notebooks as ``make book`` does
+  (:func:`pixelreg.book.execute_records`: the records imported, two kept kernels side by side, a page the
+  records cannot render turned into the stub page ``make book`` writes) before Sphinx reads anything, and hands
+  myst-nb each executed notebook with execution off for that file (``mystnb.execution_mode``), so myst-nb's
+  one-kernel-per-notebook serial execution is not paid;
+- without records (a profile that trains), replaces each page whose runs are neither published nor in the run
+  store by its stub (:func:`pixelreg.book.stub_notebook`) before myst-nb reads it, so the build finishes and the
+  page names what is missing. A page that can show the published part of its plan (an interim page,
+  :meth:`pixelreg.figures.pages.Page.as_published`) is executed instead: it narrows itself.
 """
 from __future__ import annotations
 
@@ -45,13 +46,24 @@ def missing_pages(profile: str, runs_dir=None) -> dict[str, str]:
 
 
 def _builder_inited(app) -> None:
-    app.env.pixelreg_stubs = {}
+    app.env.pixelreg_stubs, app.env.pixelreg_executed = {}, {}
     if getattr(app.config, "nb_execution_mode", "off") == "off":  # make book's site build: nothing to do (and
         return                                                     # no torch import through the configs)
     from pixelreg.experiment.config import DEFAULT_PROFILE
+    from pixelreg.experiment.records import records_dir
     from pixelreg.experiment.runs import training_allowed
 
-    if not training_allowed():
+    if training_allowed():  # PIXELREG_TRAIN=1: myst-nb executes (and trains) as configured
+        return
+    if any(records_dir(DEFAULT_PROFILE).glob("*.json")):  # the records mode of make book, side by side
+        from pathlib import Path
+
+        from pixelreg.book import execute_records
+
+        staging = Path(app.doctreedir).parent / "pixelreg-executed"
+        app.env.pixelreg_executed, app.env.pixelreg_stubs = execute_records(DEFAULT_PROFILE, staging,
+                                                                            Path(app.srcdir))
+    else:
         app.env.pixelreg_stubs = missing_pages(DEFAULT_PROFILE)
 
 
@@ -61,11 +73,20 @@ def _outdated(app, env, added, changed, removed) -> list[str]:
     was = getattr(env, "pixelreg_stubs_built", set())
     now = set(env.pixelreg_stubs)
     env.pixelreg_stubs_built = now
-    return sorted(d for d in env.found_docs if d.rsplit("/", 1)[-1] in was | now)
+    executed = set(getattr(env, "pixelreg_executed", {}))  # executed afresh: their outputs may have changed
+    return sorted(d for d in env.found_docs if d.rsplit("/", 1)[-1] in was | now | executed)
 
 
 def _source_read(app, docname: str, source: list[str]) -> None:
     name = docname.rsplit("/", 1)[-1]
+    executed = getattr(app.env, "pixelreg_executed", {}).get(name)
+    if executed is not None and str(app.env.doc2path(docname)).endswith(".ipynb"):
+        import nbformat
+
+        nb = nbformat.read(executed, as_version=4)
+        nb.metadata["mystnb"] = {**nb.metadata.get("mystnb", {}), "execution_mode": "off"}  # outputs as executed
+        source[0] = nbformat.writes(nb)
+        return
     error = getattr(app.env, "pixelreg_stubs", {}).get(name)
     if error is None or not str(app.env.doc2path(docname)).endswith(".ipynb"):
         return  # imports only for a stub: the configs import torch (seconds)

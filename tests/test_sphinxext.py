@@ -68,13 +68,60 @@ def test_a_stub_page_replaces_the_notebook_source_before_myst_nb_reads_it(tmp_pa
     assert untouched == ["original"]
 
 
-def test_builder_inited_stubs_only_when_executing_without_training(monkeypatch):
+def test_builder_inited_stubs_only_when_executing_without_training(monkeypatch, tmp_path):
+    """Without records (here: an empty records folder) the pages the records cannot render become stubs."""
+    import pixelreg.experiment.records as records
+
+    monkeypatch.setattr(records, "records_dir", lambda profile: tmp_path)  # no records: a profile that trains
     monkeypatch.setattr(sphinxext, "missing_pages", lambda profile, runs_dir=None: {"fig5": "MissingRunsError: x"})
     for mode, train, expected in (("cache", "0", {"fig5"}), ("off", "0", set()), ("cache", "1", set())):
         monkeypatch.setenv("PIXELREG_TRAIN", train)
         app = SimpleNamespace(config=SimpleNamespace(nb_execution_mode=mode), env=SimpleNamespace())
         sphinxext._builder_inited(app)
         assert set(app.env.pixelreg_stubs) == expected, (mode, train)
+        assert app.env.pixelreg_executed == {}
+
+
+def test_with_records_the_notebooks_are_executed_side_by_side_before_reading(monkeypatch, tmp_path):
+    """With the default profile's records, builder-inited executes every notebook as make book does (into the
+    build folder), and myst-nb gets each executed notebook with execution off for that file; a page the records
+    cannot render is a stub; nothing runs when execution is off or training is on."""
+    calls = []
+    executed = tmp_path / "fig2.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
+        "execute_result", data={"text/plain": "2"}, execution_count=1)])]
+    nbformat.write(nb, executed)
+
+    def fake(profile, staging, srcdir):
+        calls.append((profile, staging, srcdir))
+        return {"fig2": executed}, {"fig5": "MissingRunsError: y"}
+
+    monkeypatch.setattr(book, "execute_records", fake)
+    for mode, train, runs in (("off", "0", 0), ("cache", "1", 0), ("cache", "0", 1)):
+        monkeypatch.setenv("PIXELREG_TRAIN", train)
+        app = SimpleNamespace(config=SimpleNamespace(nb_execution_mode=mode), env=SimpleNamespace(),
+                              doctreedir=str(tmp_path / "_build" / ".doctrees"), srcdir=str(tmp_path / "book"))
+        sphinxext._builder_inited(app)
+        assert len(calls) == runs, (mode, train)
+    assert calls[0][1] == tmp_path / "_build" / "pixelreg-executed" and calls[0][0] == _default_profile()
+    assert app.env.pixelreg_executed == {"fig2": executed} and set(app.env.pixelreg_stubs) == {"fig5"}
+    app.env.doc2path = lambda d: str(tmp_path / f"{d}.ipynb")
+    source = ["the notebook as committed"]
+    sphinxext._source_read(app, "fig2", source)
+    got = nbformat.reads(source[0], as_version=4)
+    assert got.metadata["mystnb"]["execution_mode"] == "off" and got.cells[0].outputs[0]["data"]["text/plain"] == "2"
+    stub = ["x"]
+    sphinxext._source_read(app, "fig5", stub)
+    assert book.STUB_KEY in nbformat.reads(stub[0], as_version=4).metadata
+    app.env.found_docs = {"fig2", "fig5", "intro"}
+    assert sphinxext._outdated(None, app.env, set(), set(), set()) == ["fig2", "fig5"]  # executed afresh: re-read
+
+
+def _default_profile():
+    from pixelreg.experiment.config import DEFAULT_PROFILE
+
+    return DEFAULT_PROFILE
 
 
 def test_pages_that_were_stubs_are_read_again():
