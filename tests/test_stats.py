@@ -295,3 +295,18 @@ def test_compare_conditions_paired_by_seed():
     assert out.p.iloc[0] < 0.001 < compare_conditions(t, "unregularized", "S^Th").p.iloc[0]  # Welch: offsets swamp it
     lone = t[~((t.condition == "S^Th") & (t.seed > 0))]  # one shared seed: Welch
     assert compare_conditions(lone, "unregularized", "S^Th", test="paired").test.iloc[0] == "Welch t"
+
+
+def test_ablation_ranking_is_a_descriptive_screen_that_leaves_single_runs_out():
+    import pandas as pd
+
+    from pixelreg.figures.sentences import ranking_sentences
+
+    s = pd.DataFrame(dict(variant=["unregularized", "a", "b", "c"], auc=[0.50, 0.60, 0.52, 0.90],
+                          auc_sem=[0.01, 0.02, 0.03, float("nan")], clean=[0.9] * 4, n=[3, 3, 3, 1]))
+    lines = ranking_sentences(s, cost=False)
+    assert lines[0].startswith("- c:") and "(one run: no SEM, left out of the screen below)" in lines[0]
+    last = lines[-1]
+    assert "A descriptive screen, not a test: 1 of 2 settings with at least two runs" in last  # a only
+    none = ranking_sentences(s.assign(auc=[0.5, 0.51, 0.5, 0.9]), cost=False)[-1]
+    assert "0 of 2" in none and "not evidence of no effect" in none and "does not appear" not in none
