@@ -310,3 +310,19 @@ def test_ablation_ranking_is_a_descriptive_screen_that_leaves_single_runs_out():
     assert "A descriptive screen, not a test: 1 of 2 settings with at least two runs" in last  # a only
     none = ranking_sentences(s.assign(auc=[0.5, 0.51, 0.5, 0.9]), cost=False)[-1]
     assert "0 of 2" in none and "not evidence of no effect" in none and "does not appear" not in none
+
+
+def test_gain_sentence_names_the_tested_difference_and_how_its_eps_was_picked():
+    import pandas as pd
+
+    from pixelreg.figures.sentences import gain_sentence
+
+    tests = pd.DataFrame(dict(b="S^Th", epsilon=[0.0, 0.1, 0.2], diff=[-0.02, 0.05, 0.12], p_holm=[0.5, 0.04, 0.01],
+                              significant=[False, True, True], n_a=5, n_b=5, test="paired t"))
+    summary = pd.DataFrame(dict(condition=["S^Th", "unregularized"], epsilon=0.2, mean=[0.62, 0.50],
+                                sem=[0.02, 0.03]))
+    s = gain_sentence("**X**", tests, summary, {})
+    assert "at ε = 0.2 (the ε with the largest mean gap, picked after looking" in s
+    assert "S^Th averages 0.620 ± 0.020 vs unregularized 0.500 ± 0.030" in s
+    assert "the tested difference S^Th − unregularized is +0.120 (paired t, p_holm = 0.01)" in s
+    assert "significant after Holm correction at ε = 0.1, 0.2" in s and "Clean accuracy changes by -0.020" in s

@@ -82,7 +82,8 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
     ma, sa = msem(summary, {**sel, "epsilon": e}, base)
     s = (f"- {label}: at ε = {e:.3g} (the ε with the largest mean gap, picked after looking, so its p is not a "
          f"test of the claim), {b} averages {fmt(mb)} ± {fmt(sb)} vs {base} {fmt(ma)} ± {fmt(sa)} "
-         f"(mean ± SEM over {g['n'][1]} and {g['n'][0]} seeds; {g['test']} p_holm = {pfmt(float(g['best'].p_holm))}). ")
+         f"(mean ± SEM over {g['n'][1]} and {g['n'][0]} seeds); the tested difference {b} − {base} is "
+         f"{float(g['best']['diff']):+.3f} ({g['test']}, p_holm = {pfmt(float(g['best'].p_holm))}). ")
     if g["gain_eps"]:
         s += f"The gain is significant after Holm correction at ε = {', '.join(f'{x:.3g}' for x in g['gain_eps'])}. "
     else:
