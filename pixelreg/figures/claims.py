@@ -404,7 +404,9 @@ def findings(table: pd.DataFrame, seeds: str = "") -> list[str]:
     check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation."""
     conf = table[table["status"] == "confirmatory"]
     out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
-           f"intervals at level {LEVEL:g}), " + _counts(conf) + "." + (f" {seeds}" if seeds else "")]
+           f"intervals at level {LEVEL:g}), " + _counts(conf) + "."]
+    if seeds:  # under the plot, first: the reader sees the counts and the plot on the first screen
+        out.append(seeds)
     judged = _judged(conf)
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
