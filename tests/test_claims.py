@@ -652,8 +652,16 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
     assert len(line) == 1 and "not judged yet (not judged at this profile: 21 of its runs missing)" in line[0]
     t.loc[0, ["estimate", "interval", "label"]] = [0.15, "[0.100, 0.200]", "supported (exploratory)"]
     line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")][0]
-    assert "recovers clean accuracy (re-estimated − as trained): +0.150 accuracy [0.100, 0.200], supported" in line
-    assert "survives that re-estimation (re-estimated − unregularized): not judged at this profile" in line
+    assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.150 accuracy [0.100, 0.200], supported" in line
+    assert f"{cl.FIRST_SCREEN_BN['bn-gain-reestimated']}: not judged at this profile" in line
+    # not judged, with interim estimates of the seeds trained so far: estimates and intervals, no label
+    t.loc[0, ["estimate", "interval", "label"]] = [float("nan"), "", "unclear (exploratory; ...)"]
+    early = pd.DataFrame([dict(key="bn-clean", estimate=0.124, ci_low=0.115, ci_high=0.134, unit="accuracy",
+                               n="2 pairs", shown="seeds 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)")])
+    line = [x for x in cl.findings(t, interim=early) if x.startswith("The BatchNorm check")][0]
+    assert "not judged yet (not judged at this profile: 21 of its runs missing). Estimates only, from seeds 5, 6" in line
+    assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.124 accuracy [+0.115, +0.134], 2 pairs." in line
+    assert "supported" not in line and "unclear" not in line
     assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
 
 

@@ -132,3 +132,23 @@ def test_held_runs_known_answer(tmp_path, monkeypatch):
     assert sweep.held_runs(every, tmp_path, ("fourier",)) == {weights, imported, published}
     assert sweep.held_runs(every, tmp_path, ("fourier", "corruptions")) == {weights, published}
     assert config_hash(absent) not in {r.id for r in store.runs()}  # nothing was imported or created
+
+
+def test_claims_show_interim_estimates_of_an_incomplete_batchnorm_plan(monkeypatch, tmp_path):
+    """Against the committed records: while the BatchNorm page's plan is incomplete its claim rows are not
+    judged, and the claims page gives their estimates on the published seeds (the intro's first screen shows
+    them), each over as many seed pairs as the interim page shows; once complete there are none."""
+    from pixelreg.figures.claims import FIRST_SCREEN_BN, Claims
+
+    monkeypatch.setenv("PIXELREG_TRAIN", "0")
+    page = BatchNorm(profile="full")
+    shown = page.published_part(tmp_path)
+    data = Claims(profile="full").data(runs_dir=tmp_path, progress=False)
+    early, rows = data["interim"], data["claims"].set_index("key")
+    if getattr(shown, "interim", None) is None:
+        assert early.empty and all(rows.loc[k, "estimate"] == rows.loc[k, "estimate"] for k in FIRST_SCREEN_BN)
+        return
+    assert rows.loc[list(FIRST_SCREEN_BN), "estimate"].isna().all()  # not judged on an incomplete plan
+    assert set(early["key"]) == set(FIRST_SCREEN_BN)
+    assert (early["n"] == f"{len(shown.seeds)} pairs").all() and early["shown"].str.startswith("seeds ").all()
+    assert (early["ci_low"] <= early["estimate"]).all() and (early["estimate"] <= early["ci_high"]).all()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Mapping
@@ -271,7 +272,8 @@ def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
     return head + "".join(body) + "</tbody></table>"
 
 
-def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profile: str = "") -> Path:
+def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profile: str = "",
+                   interim: pd.DataFrame | None = None) -> Path:
     """Write the intro's "What we found" fragment (``findings.md``, included by book/intro.md) and its forest
     plot (``forest.png``) into ``folder`` (relative to the page being executed: the book's folder)."""
     import matplotlib.pyplot as plt
@@ -281,7 +283,7 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
     ax = forest_plot(table)
     ax.figure.savefig(folder / "forest.png", dpi=110)
     plt.close(ax.figure)
-    lines = findings(table, seeds_sentence(profile) if profile else "")
+    lines = findings(table, seeds_sentence(profile) if profile else "", interim)
     text = ("(findings)=\n## What we found\n\n"
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
@@ -349,13 +351,15 @@ SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own i
          "fourier-band": "insensitivity to high frequencies"}
 
 
+# pages whose claim rows the first screen shows as interim estimates (never a verdict) while their plan is
+# incomplete
+INTERIM_PAGES = ("batchnorm",)
 # the exploratory rows the intro shows beside the confirmatory ones: the BatchNorm check of the natural pool
-FIRST_SCREEN_BN = {"bn-clean": "re-estimating the BatchNorm statistics on task images recovers clean accuracy "
-                               "(re-estimated − as trained)",
-                   "bn-gain-reestimated": "the Gaussian-noise gain survives that re-estimation "
-                                          "(re-estimated − unregularized)",
-                   "bn-gain-task-only": "trained with task-only BatchNorm statistics, it still gains on Gaussian noise "
-                                        "(task-only − unregularized)"}
+FIRST_SCREEN_BN = {"bn-clean": "clean accuracy with the BatchNorm statistics re-estimated on task images, minus as "
+                               "trained",
+                   "bn-gain-reestimated": "Gaussian-noise AUC after that re-estimation, minus unregularized",
+                   "bn-gain-task-only": "Gaussian-noise AUC when trained with task-only BatchNorm statistics, minus "
+                                        "unregularized"}
 
 
 def _num(r) -> str:
@@ -398,7 +402,7 @@ def seeds_sentence(profile: str) -> str:
             "the claims page also judges the two sets apart.")
 
 
-def findings(table: pd.DataFrame, seeds: str = "") -> list[str]:
+def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
     check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation."""
@@ -427,8 +431,16 @@ def findings(table: pd.DataFrame, seeds: str = "") -> list[str]:
                        + ".")
         else:  # one reason for all (their runs are the same)
             reasons = list(dict.fromkeys(_num(r) for r in bn.itertuples()))
-            out.append(lead + "not judged yet (" + "; ".join(reasons) + "); the page shows the estimates of the "
-                       "seeds trained so far.")
+            early = interim[interim["key"].isin(FIRST_SCREEN_BN)] if interim is not None else pd.DataFrame()
+            if len(early):
+                out.append(lead + "not judged yet (" + "; ".join(reasons) + "). Estimates only, from "
+                           f"{early['shown'].iloc[0]} (unadjusted 95% intervals; no call until the plan is complete): "
+                           + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {r.estimate:+.3f} {r.unit} "
+                                       f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}], {r.n}" for r in early.itertuples())
+                           + ".")
+            else:
+                out.append(lead + "not judged yet (" + "; ".join(reasons) + "); the page shows the estimates of "
+                           "the seeds trained so far.")
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
@@ -495,7 +507,34 @@ class Claims(Page):
         runs = pd.concat(ok, ignore_index=True).drop_duplicates("run") if ok else pd.DataFrame()
         return FigureData("claims", dict(profile=self.profile, plan=self.plan, task=self.task, level=LEVEL,
                                          power=POWER, family_fixed=FAMILY_FIXED),
-                          dict(claims=claims), runs, "pixelreg.figures.claims.Claims.data", self)
+                          dict(claims=claims, interim=self.interim_estimates(figures, runs_dir, progress)), runs,
+                          "pixelreg.figures.claims.Claims.data", self)
+
+    def interim_estimates(self, figures: Mapping[str, FigureData | Exception], runs_dir=None,
+                          progress: bool = False) -> pd.DataFrame:
+        """For the pages of :data:`INTERIM_PAGES` whose plan is not complete (their rows are not judged): the
+        rows' estimates and 95% intervals on the published part of the plan (the page's interim state), never
+        a verdict. Columns: key, estimate, ci_low, ci_high, unit, n, shown (what the interim page shows)."""
+        rows = []
+        for name, page in self.pages().items():
+            if name not in INTERIM_PAGES or not isinstance(figures.get(name), MissingRunsError):
+                continue
+            part = page.published_part(runs_dir)
+            if getattr(part, "interim", None) is None:
+                continue
+            try:
+                d = getattr(part, "claim_data", part.data)(runs_dir, progress)
+            except (MissingRunsError, RecordOnlyRunError):
+                continue
+            own = tuple(c for c in CLAIMS if c.figures == (name,))
+            t = claims_table({**figures, name: d}, panels=self.panels(), claims=own)
+            for r in t.itertuples():
+                if math.isfinite(r.estimate):
+                    n = re.search(r"\d+ (?:pairs|seeds per condition|runs)", r.test)
+                    rows.append(dict(key=r.key, estimate=r.estimate, ci_low=r.ci_low, ci_high=r.ci_high,
+                                     unit=r.unit, n=n.group(0) if n else "", shown=part.interim.sentence().split(" so it shows ")[-1]
+                                     .rstrip(".")))
+        return pd.DataFrame(rows, columns=["key", "estimate", "ci_low", "ci_high", "unit", "n", "shown"])
 
     def what_we_see(self, data: FigureData) -> str:
         t = data["claims"]
