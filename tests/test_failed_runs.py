@@ -58,6 +58,9 @@ def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
     row = next(r for r in listing.split("<tr>") if config_hash(victim) in r)
     assert "non-finite loss" in row
     assert "None" not in listing and "<th>selected epoch</th>" in listing  # no "None" cells; readable headers
+    plain = [r for r in listing.split("<tr>") if "<td>unregularized</td>" in r]
+    assert plain and not any("thresholded" in r for r in plain)  # no target parameters without the loss
+    assert any("thresholded" in r for r in listing.split("<tr>") if "<td>S^Th</td>" in r)
 
 
 def test_failures_sentence_known_answers():

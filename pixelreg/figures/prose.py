@@ -23,6 +23,7 @@ COLUMN_NAMES = {
     "pool_size": "pool N", "seconds_per_step": "s per step", "best_epoch": "selected epoch",
     "final_test_acc": "test accuracy (selected epoch)", "heldout_corr": "held-out similarity correlation",
     "max_gamma": "largest layer weight γ", "max_gamma_layer": "its layer", "selected_share": "share of pairs selected",
+    "n_resamples": "bootstrap resamples",
 }
 
 
@@ -79,9 +80,11 @@ def runs_details(data: FigureData) -> str:
     runs = data.runs
     if not len(runs):
         return ""
-    t = runs[[c for c in RUN_COLUMNS if c in runs.columns]].rename(columns=RUN_COLUMNS)
-    if "failure" in t:
-        t = t.assign(failure=t["failure"].where(t["failure"].notna(), ""))
+    t = runs[[c for c in RUN_COLUMNS if c in runs.columns]].astype(object)
+    if "alpha" in t:  # the target's parameters mean nothing for a run without the similarity loss
+        plain = t["alpha"].astype(float) == 0
+        t.loc[plain, [c for c in ("th", "target", "pairs", "pool_size") if c in t]] = ""
+    t = t.where(t.notna(), "").rename(columns=RUN_COLUMNS)
     body = t.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}", border=0,
                      classes="table")
     return f"<details><summary>Runs ({len(runs)}; every column in the runs CSV)</summary>{body}</details>"
