@@ -346,7 +346,8 @@ SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own i
          "gain-natural": "the Gaussian-noise gain regularized with natural images",
          "sth-vs-pixel": "S^Th ahead of S^pixel",
          "fgsm-transfer": "the gain against transferred FGSM (judged on its weaker pool)",
-         "across": "a gain in every attack and dataset pair (judged on its weakest pair and attack)", "clean-task": "no clean-accuracy loss (own images)",
+         "across": "a gain in every attack and dataset pair (judged on its weakest pair and attack)",
+         "clean-task": "no clean-accuracy loss (own images)",
          "clean-natural": "only a slight clean-accuracy loss (natural images)",
          "fourier-band": "insensitivity to high frequencies"}
 
@@ -532,8 +533,7 @@ class Claims(Page):
                 if math.isfinite(r.estimate):
                     n = re.search(r"\d+ (?:pairs|seeds per condition|runs)", r.test)
                     rows.append(dict(key=r.key, estimate=r.estimate, ci_low=r.ci_low, ci_high=r.ci_high,
-                                     unit=r.unit, n=n.group(0) if n else "", shown=part.interim.sentence().split(" so it shows ")[-1]
-                                     .rstrip(".")))
+                                     unit=r.unit, n=n.group(0) if n else "", shown=part.interim.shown()))
         return pd.DataFrame(rows, columns=["key", "estimate", "ci_low", "ci_high", "unit", "n", "shown"])
 
     def what_we_see(self, data: FigureData) -> str:

@@ -133,16 +133,20 @@ class Interim:
     LABELS: ClassVar[dict[str, str]] = {"seeds": "seeds", "noise_seeds": "seeds of the noise-augmented runs",
                                         "epochs": "budgets (epochs)"}
 
-    def sentence(self) -> str:
-        n = len(self.planned.configs())
+    def shown(self) -> str:
+        """What the page shows of each narrowed field, e.g. "seeds 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)"."""
         parts = []
         for name, kept in self.kept.items():
             planned = getattr(self.planned, name)
             left = [v for v in planned if v not in kept]
             parts.append(f"{self.LABELS.get(name, name)} {_values(kept)} of {_values(planned)} "
                          f"({_values(left)} not yet)")
+        return "; ".join(parts)
+
+    def sentence(self) -> str:
+        n = len(self.planned.configs())
         return (f"Interim page: {self.missing} of the {n} runs of this page's plan at the "
-                f"`{self.planned.profile}` profile are not published yet, so it shows {'; '.join(parts)}.")
+                f"`{self.planned.profile}` profile are not published yet, so it shows {self.shown()}.")
 
     def _repr_html_(self) -> str:
         return ("<div class='admonition warning'><p class='admonition-title'>Interim: the plan is not complete"
