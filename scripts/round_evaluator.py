@@ -23,7 +23,7 @@ from pixelreg.experiment.sweep import held_runs
 from pixelreg.figures import FIGURES
 
 RUNS = Path(os.environ["PIXELREG_RUNS_DIR"])
-ORDER = [n for n in os.environ.get("EVAL_PAGES", "frontier-curves,fourier,corruptions,frontier,fig2,batchnorm,beyond,fig3,combos,fig4,budget").split(",")]
+ORDER = [n for n in os.environ.get("EVAL_PAGES", "frontier-curves,fourier,corruptions,frontier,fig2,batchnorm,beyond,fig3,combos,fig4,controls,budget").split(",")]
 EXPORT = Path(sys.argv[1] if len(sys.argv) > 1 else "data/results/full"); EXPORT.mkdir(exist_ok=True)
 done_keys = set()
 
@@ -69,7 +69,7 @@ def candidates(cls):
         out += [cls(profile="full", seeds=(s,), noise_seeds=(0,)) for s in range(5, 10)]
         out += [cls(profile="full", seeds=(5,), noise_seeds=(s,)) for s in range(5)]
     elif "seeds" in names and cls.__name__ != "Fig4":
-        for s in range(10):
+        for s in (page.seeds if cls.__name__ == "Controls" else range(10)):  # Controls: seeds 7-9 (others lack weights)
             try:
                 out.append(cls(profile="full", seeds=(s,)))
             except Exception:

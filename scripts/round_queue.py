@@ -6,6 +6,7 @@ from pixelreg.figures.fig2 import Fig2
 from pixelreg.figures.beyond import Beyond
 from pixelreg.figures.budget import PAPER_BUDGETS, Budget
 from pixelreg.figures.fig3 import Fig3
+from pixelreg.figures.controls import Controls
 
 P = "full"
 out = [Fig3(profile=P).configs()[-1]]  # Fig. 3's transfer source (seed 1000): its record holds no weights
@@ -16,6 +17,11 @@ for seed in range(5, 10):
         out.append(c)
         if c.regularized and not (c.pool_source == "fashion-mnist" and c.target == "pixel"):
             out.append(c.replace(pair_bn="task-only"))
+# issue 22 item 3: the controls page (added 2026-12-06): its transfer source (seed 1001) and, at seeds 7-9,
+# the beyond page's augmentation and shuffled-target runs (the other conditions are Fig. 2's, above)
+ctl = Controls(profile=P)
+out.append(ctl.configs()[-1])
+out += [c for c in ctl.configs()[:-1] if c.noise_aug or c.target == "shuffled"]
 # issue 22 item 3: the frontier grid on the Fashion-MNIST pool, seeds 0-4
 b = Beyond(profile=P)
 for seed in range(5):

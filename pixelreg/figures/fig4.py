@@ -28,7 +28,7 @@ from pixelreg.analysis.verdicts import lowfreq_excess_test, lowfreq_null_test, l
 from pixelreg.figures.common import (FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, gain_sentence, pfmt,
                                      positive_int, runs_table, sem, tests)
 
-__all__ = ["Fig4", "boundary_starts", "init_directions", "START_INIT", "lowfreq_sentences", "CONVERGED_ATTACK",
+__all__ = ["Fig4", "check_converged", "boundary_starts", "init_directions", "START_INIT", "lowfreq_sentences", "CONVERGED_ATTACK",
            "CONVERGED_SEEDS", "CONVERGED_SCALE", "MOSTLY_LOW", "converged_sentences"]
 
 # The boundary attack's init (pixelreg.robustness.attacks.blended_uniform_noise_init with its defaults: at most 1000 uniform
@@ -133,6 +133,17 @@ def boundary_starts(run: Run, n_images: int, seed: int = 0, repeats: int = 1, ba
     return table, delta
 
 
+def check_converged(cutoff: float, images: int, cap: int) -> None:
+    """The frequency cutoff and the converged attack's scale of a page (Fig. 4, the controls page): ConfigError
+    naming ``cutoff``, ``converged_images`` or ``converged_cap``."""
+    if not (isinstance(cutoff, (int, float)) and not isinstance(cutoff, bool) and 0 < cutoff < 0.5):
+        raise ConfigError("cutoff", cutoff, "a frequency in (0, 0.5) cycles/pixel")
+    positive_int("converged_images", images)
+    cap = positive_int("converged_cap", cap)
+    if cap & (cap - 1):
+        raise ConfigError("converged_cap", cap, "a power of two (iterations of the doubling schedule: 1, 2, 4, ...)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Fig4(OnePoolFigure):
     """Boundary-attack perturbation sizes (reference protocol), their spectra (a stronger attack), and
@@ -183,19 +194,13 @@ class Fig4(OnePoolFigure):
                     converged_images=images, converged_cap=cap)
 
     def check(self) -> None:
-        c = self.cutoff
-        if not (isinstance(c, (int, float)) and not isinstance(c, bool) and 0 < c < 0.5):
-            raise ConfigError("cutoff", c, "a frequency in (0, 0.5) cycles/pixel")
+        check_converged(self.cutoff, self.converged_images, self.converged_cap)
         seeds = as_tuple("converged_seeds", self.converged_seeds, int)
         if not seeds:
             raise ConfigError("converged_seeds", self.converged_seeds, "one or more integers >= 0")
         for seed in seeds:
             check_value("seed", seed, name="converged_seeds")
         self._set("converged_seeds", seeds)
-        positive_int("converged_images", self.converged_images)
-        cap = positive_int("converged_cap", self.converged_cap)
-        if cap & (cap - 1):
-            raise ConfigError("converged_cap", cap, "a power of two (iterations of the doubling schedule: 1, 2, 4, ...)")
 
     def converged_configs(self) -> list[TrainConfig]:
         """The runs of the converged attack: per converged seed, unregularized and S^Th (never trained by this

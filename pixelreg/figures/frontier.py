@@ -41,9 +41,12 @@ LEVELS = (0.86, 0.88)
 # curve from above instead. Decided on 2026-12-03, before any frontier run was evaluated.
 ALPHAS = {"smoke": (1.0, 10.0), "full": (3.0, 10.0, 30.0)}
 SIGMAS = {"smoke": (0.2, 0.5)}
-NOT_COMPUTED = ("Transferred FGSM and the boundary attack are not computed on these runs this round: the transfer "
-                "source's weights could not be reproduced bit for bit on this machine (see "
-                "[Reproducing](reproduce.html)).")
+NOT_COMPUTED = ("Transferred FGSM and the boundary attack are not computed on these runs: a transfer source and the "
+                "attacked runs need weights, and this grid's α 10, σ 0.2 and unregularized points are published "
+                "records without them (retraining gives back the recorded model only on a processor like the one "
+                "that trained it: [Reproducing](reproduce.html)). The [controls page](controls.html) runs both "
+                "attacks on the augmentation and shuffled-target controls of seeds 7-9, beside S^Th, with a source "
+                "trained on the same machine.")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,108 @@
+"""The controls page (issue 22 item 3): the beyond page's controls under transferred FGSM and the converged
+boundary attack. Its plan (the beyond page's and Fig. 2's runs under their hashes, a source no page evaluates),
+bad input, the comparisons on known answers, and the page built at smoke."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import needs_fmnist
+
+from pixelreg.errors import ConfigError
+from pixelreg.experiment.config import config_hash
+from pixelreg.figures.beyond import Beyond
+from pixelreg.figures.controls import CONDITIONS, CONTRASTS, Controls, comparison_sentences, comparisons
+from pixelreg.figures.fig2 import Fig2
+from pixelreg.figures.fig3 import Fig3
+
+
+def test_full_plan_is_seeds_7_to_9_of_the_beyond_runs_and_a_source_of_its_own():
+    page = Controls(profile="full")
+    assert page.seeds == (7, 8, 9) and page.source_seed == 1001 != Fig3(profile="full").source_seed
+    configs = page.configs()
+    assert len(configs) == 3 * 5 + 1
+    beyond = Beyond(profile="full", seeds=(7, 8, 9)).configs()
+    assert {config_hash(c) for c in configs[:-1]} == {config_hash(c) for c in beyond}
+    fig2 = {config_hash(c) for c in Fig2(profile="full", seeds=(7, 8, 9)).configs()}
+    # the unregularized, S^pixel and S^Th runs are Fig. 2's (Fashion-MNIST pool): nothing is trained twice
+    assert len(fig2 & {config_hash(c) for c in configs}) == 3 * 3
+    src = configs[-1]
+    assert src.seed == 1001 and not src.regularized and src.noise_aug == 0
+    assert not Controls(profile="smoke").configs()[-1].seed in Controls(profile="smoke").seeds
+
+
+@pytest.mark.parametrize("kw, name", [(dict(noise_sigma=0), "noise_sigma"), (dict(noise_sigma=1.5), "noise_sigma"),
+                                      (dict(seeds=(7, 1001)), "source_seed"), (dict(source_seed=-1), "source_seed"),
+                                      (dict(converged_cap=3), "converged_cap"), (dict(converged_images=0),
+                                                                                 "converged_images"),
+                                      (dict(boundary="yes"), "boundary"), (dict(cutoff=0.6), "cutoff"),
+                                      (dict(seeds="a"), "seeds")])
+def test_bad_parameters_are_named(kw, name):
+    with pytest.raises(ConfigError, match=name):
+        Controls(profile="full", **kw)
+
+
+def per_run(values: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([dict(run=f"{c}{s}", seed=s, condition=c, auc=v) for c, vs in values.items()
+                         for s, v in enumerate(vs)])
+
+
+def test_comparisons_are_paired_by_seed_with_known_answers():
+    base = [0.50, 0.60, 0.40, 0.55]
+    t = per_run({"unregularized": base, "S^Th": [b + 0.10 for b in base],
+                 "noise-aug": [b + 0.20 for b in base], "shuffled": [b + 0.0 for b in base],
+                 "S^pixel": [b + 0.05 + 0.01 * i for i, b in enumerate(base)]})
+    c = comparisons(t, "auc").set_index(["a", "b"])
+    assert len(c) == len(CONDITIONS) + len(CONTRASTS)
+    # a constant per-seed offset is recovered exactly: the seed effect cancels
+    assert c.loc[("unregularized", "S^Th"), "diff"] == pytest.approx(0.10)
+    assert c.loc[("noise-aug", "S^Th"), "diff"] == pytest.approx(-0.10)
+    assert c.loc[("shuffled", "S^Th"), "diff"] == pytest.approx(0.10)
+    # S^pixel: offsets 0.05, 0.06, 0.07, 0.08: mean 0.065, paired t interval by hand
+    d = np.array([0.05, 0.06, 0.07, 0.08])
+    from scipy import stats
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
+    r = c.loc[("unregularized", "S^pixel")]
+    assert r["diff"] == pytest.approx(0.065) and r["ci_low"] == pytest.approx(0.065 - half)
+    assert set(c["n_a"]) == {4} and set(c["test"]) == {"paired t"}
+
+
+def test_a_condition_with_fewer_than_two_runs_is_left_out():
+    t = per_run({"unregularized": [0.5, 0.6], "S^Th": [0.6, 0.7], "noise-aug": [0.7]})
+    c = comparisons(t, "auc")
+    assert set(zip(c.a, c.b)) == {("unregularized", "S^Th")}
+    assert comparisons(t.iloc[:0], "auc").empty
+
+
+def test_sentences_say_whether_the_interval_holds_zero():
+    base = [0.50, 0.60, 0.40]
+    noisy = per_run({"unregularized": base, "S^Th": [0.52, 0.58, 0.41]})
+    clear = per_run({"unregularized": base, "S^Th": [0.60, 0.71, 0.49]})
+    assert "holds 0" in comparison_sentences(comparisons(noisy, "auc"))[1]
+    assert "excludes 0" in comparison_sentences(comparisons(clear, "auc"))[1]
+    assert comparison_sentences(comparisons(clear, "auc"))[0].startswith("**AUC over ε > 0 under transferred FGSM**")
+
+
+@needs_fmnist
+@pytest.mark.slow  # trains 11 smoke runs (the source is Fig. 3's) and runs FGSM and a short HopSkipJump on 10
+def test_page_builds_at_smoke(tmp_path):
+    page = Controls(profile="smoke")
+    data = page.data(runs_dir=tmp_path / "runs", progress=False)
+    cur = data["curves"]
+    assert set(cur.condition) == {"unregularized", *CONDITIONS} and cur.run.nunique() == 10
+    assert set(cur.source.unique()) != {None} and cur.attack.unique().tolist() == ["fgsm"]
+    # ε = 0 is the clean accuracy: the same for the transferred attack as for any other (Gaussian noise at ε 0)
+    clean = page.curves([r for r in _runs(page, tmp_path)], ("gaussian",), page.n_images)
+    both = cur[cur.epsilon == 0].merge(clean[clean.epsilon == 0], on="run")
+    assert np.allclose(both.accuracy_x, both.accuracy_y)
+    b = data["boundary"]
+    assert len(b) == 10 and set(b.condition) == set(cur.condition)
+    assert b.loc[b.converged.astype(bool), "share"].between(0, 1).all()
+    assert data["auc"]["auc"].between(0, 1).all()
+    assert "transferred FGSM" in data.what_we_see()
+
+
+def _runs(page, tmp_path):
+    from pixelreg.experiment.runs import RunStore
+    store = RunStore(tmp_path / "runs")
+    return [store.get(c) for c in page.configs()[:-1]]
