@@ -11,7 +11,8 @@ from conftest import needs_fmnist
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import config_hash
 from pixelreg.figures.beyond import Beyond
-from pixelreg.figures.controls import CONDITIONS, CONTRASTS, Controls, comparison_sentences, comparisons
+from pixelreg.figures.controls import (CONDITIONS, CONTRASTS, Controls, comparison_sentences, comparisons,
+                                       specificity_sentence)
 from pixelreg.figures.fig2 import Fig2
 from pixelreg.figures.fig3 import Fig3
 
@@ -81,6 +82,23 @@ def test_sentences_say_whether_the_interval_holds_zero():
     assert "holds 0" in comparison_sentences(comparisons(noisy, "auc"))[1]
     assert "excludes 0" in comparison_sentences(comparisons(clear, "auc"))[1]
     assert comparison_sentences(comparisons(clear, "auc"))[0].startswith("**AUC over ε > 0 under transferred FGSM**")
+
+
+@pytest.mark.parametrize("aug, shuf, call", [
+    ([0.40, 0.52, 0.28], [0.41, 0.50, 0.31], "**Specific:**"),      # S^Th above both controls
+    ([0.65, 0.76, 0.53], [0.41, 0.50, 0.31], "**Not specific:** noise-aug resists"),  # augmentation above S^Th
+    ([0.56, 0.59, 0.45], [0.41, 0.50, 0.31], "**Not shown to be specific at 3 seeds:** S^Th is not separated from "
+                                             "noise-aug"),
+])
+def test_the_answer_follows_the_contrasts_of_sth_with_each_control(aug, shuf, call):
+    t = per_run({"unregularized": [0.40, 0.50, 0.30], "S^Th": [0.55, 0.66, 0.44], "noise-aug": aug, "shuffled": shuf})
+    text = specificity_sentence(comparisons(t, "auc"))
+    assert text.startswith(call), text
+    assert "S^Th − noise-aug" in text and "S^Th − shuffled" in text
+    assert specificity_sentence(comparisons(t.iloc[:0], "auc")) == ""
+    one = specificity_sentence(comparisons(t[t.condition != "shuffled"], "auc"))
+    assert "**Specific:**" not in one  # one control is not enough to call the gain specific
+    assert "no comparison with shuffled" in one or one.startswith("**Not specific:**")
 
 
 @needs_fmnist

@@ -103,8 +103,9 @@ class Controls(OnePoolFigure):
         return self.beyond().configs() + [self.unreg(self.source_seed)]
 
     def plan_text(self) -> str:
-        return (super().plan_text() + f" FGSM is transferred from the unregularized run of seed {self.source_seed}, "
-                "which no other page evaluates.")
+        whose = (" (Fig. 3's source)" if self.source_seed == Fig3.source_seed else
+                 ", a source of this page's own")
+        return super().plan_text() + f" FGSM is transferred from the unregularized run of seed {self.source_seed}{whose}."
 
     # -- the tables -----------------------------------------------------------------------------------------
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
@@ -144,7 +145,8 @@ class Controls(OnePoolFigure):
         return pd.DataFrame(rows, columns=BOUNDARY_COLUMNS)
 
     def what_we_see(self, data: FigureData) -> str:
-        lines = comparison_sentences(data["tests"])
+        lead = specificity_sentence(data["tests"])
+        lines = ([lead, ""] if lead else []) + comparison_sentences(data["tests"])
         bnd = data["boundary"]
         if len(bnd):
             ok = bnd["converged"].astype(bool)
@@ -177,6 +179,43 @@ def comparisons(per_run: pd.DataFrame, value: str) -> pd.DataFrame:
                          diff=c.estimate, ci_low=c.ci_low, ci_high=c.ci_high, confidence=c.confidence, test=c.test,
                          n_a=c.n_a, n_b=c.n_b, p=c.p))
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def _side(r) -> int:
+    """+1 when the interval of b − a lies above 0, -1 below, 0 when it holds 0 (or is undefined)."""
+    if not (np.isfinite(r.ci_low) and np.isfinite(r.ci_high)):
+        return 0
+    return 1 if r.ci_low > 0 else -1 if r.ci_high < 0 else 0
+
+
+def specificity_sentence(tests: pd.DataFrame) -> str:
+    """The page's answer, from the contrasts of S^Th with each control under transferred FGSM: specific when
+    S^Th's interval lies above both controls', not specific when a control's lies above S^Th's, otherwise not
+    shown at this number of seeds. "" without the contrasts (fewer than two runs of a condition)."""
+    t = tests[(tests["measure"] == "auc") & (tests["b"] == "S^Th") & (tests["a"] != "unregularized")]
+    if t.empty:
+        return ""
+    parts, sides = [], []
+    for r in t.itertuples():
+        side = _side(r)
+        sides.append(side)
+        parts.append(f"S^Th − {r.a} = {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}] ({r.n_a} pairs)")
+    if all(sd > 0 for sd in sides) and len(sides) == len(CONTRASTS):
+        verdict = ("**Specific:** S^Th resists transferred FGSM better than both controls, so its gain is more than "
+                   "that of any model unlike the source")
+    elif any(sd < 0 for sd in sides):
+        ahead = [r.a for r, sd in zip(t.itertuples(), sides) if sd < 0]
+        verdict = (f"**Not specific:** {' and '.join(ahead)} resist{'s' if len(ahead) == 1 else ''} transferred FGSM "
+                   "better than S^Th, so differing from the source explains at least as much as the similarity target")
+    else:
+        n = int(t["n_a"].min())
+        unseparated = [r.a for r, sd in zip(t.itertuples(), sides) if sd == 0]
+        missing = [c for c, _ in CONTRASTS if c not in set(t["a"])]
+        verdict = f"**Not shown to be specific at {n} seeds:** " + "; ".join(
+            ([f"S^Th is not separated from {' and '.join(unseparated)} (an interval that holds 0 is not evidence of "
+              "no difference)"] if unseparated else [])
+            + ([f"no comparison with {' and '.join(missing)} (fewer than two runs)"] if missing else []))
+    return verdict + ": " + "; ".join(parts) + " (AUC over ε > 0, paired by seed, unadjusted 95% intervals)."
 
 
 def comparison_sentences(tests: pd.DataFrame) -> list[str]:
