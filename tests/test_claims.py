@@ -115,6 +115,15 @@ class World:
             rows += self.curve(s, "S^Th", self.e.get("sth-vs-noise-aug", 0.0), attack="gaussian")
         return FigureData("beyond", {}, dict(curves=pd.DataFrame(rows)))
 
+    def controls(self) -> FigureData:
+        """Transferred-FGSM curves of S^Th and the two controls: S^Th's noisy accuracy is shifted by the
+        'transfer-specific' effect."""
+        rows = []
+        for s in range(self.n):
+            rows += self.curve(s, "noise-aug", attack="fgsm") + self.curve(s, "shuffled", attack="fgsm")
+            rows += self.curve(s, "S^Th", self.e.get("transfer-specific", 0.0), attack="fgsm")
+        return FigureData("controls", {}, dict(curves=pd.DataFrame(rows)))
+
     def batchnorm(self) -> FigureData:
         """The BatchNorm page's points (per run and treatment: clean accuracy, AUC over ε > 0) on the natural
         pool: S^Th as trained, re-estimated and trained task-only, and the unregularized runs."""
@@ -218,7 +227,8 @@ class World:
         r = fig1 or {"with mean-luminance response": (0.0, 0.5)}
         return dict(fig1=self.fig1(r), fig2=self.fig2(), fig3=self.fig3(), fig4=self.fig4(), fig5=self.fig5(),
                     fig6=self.fig6(), combos=self.combos(),  # combos late: the others' draws stay as they were
-                    fourier=self.fourier(), beyond=self.beyond(), batchnorm=self.batchnorm())
+                    fourier=self.fourier(), beyond=self.beyond(), batchnorm=self.batchnorm(),
+                    controls=self.controls())  # last: the others' draws stay as they were
 
 
 def _row(key: str, figures, **kw) -> pd.Series:

@@ -41,7 +41,7 @@ __all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings
            "ROW_PAGES", "OPTIONAL_PAGES"]
 
 # the pages whose modules declare claim rows, in the page's order; optional ones join when their module exists
-ROW_PAGES = ("fig1", "fig2", "fig3", "combos", "fig4", "fig5", "beyond", "batchnorm")
+ROW_PAGES = ("fig1", "fig2", "fig3", "combos", "fig4", "fig5", "beyond", "controls", "batchnorm")
 OPTIONAL_PAGES = ("fourier",)
 
 
@@ -450,6 +450,13 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
                    f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} (exploratory: an unadjusted "
                    "95% interval, not a verdict; the [beyond page](beyond.ipynb); the [frontier page](frontier.ipynb) "
                    "compares the two methods at equal clean accuracy).")
+    spec = table[table["key"] == "transfer-specific"]
+    if len(spec):
+        r = next(spec.itertuples())
+        state = f"{_num(r)}, {r.label}" if math.isfinite(r.estimate) else f"not judged yet ({_num(r)})"
+        out.append("Whether the transfer gain is specific to the similarity target (not a claim of the paper: S^Th "
+                   "against the augmentation and shuffled-target controls under the same transferred attack; the "
+                   f"[controls page](controls.ipynb)): {state}.")
     return out
 
 

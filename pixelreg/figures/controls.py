@@ -235,3 +235,30 @@ def comparison_sentences(tests: pd.DataFrame) -> list[str]:
 
 
 PAGE = Controls
+
+
+# ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
+from pixelreg.analysis.verdicts import Rule  # noqa: E402
+from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc  # noqa: E402
+from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE  # noqa: E402
+
+
+def _specific(d, ctx):
+    """S^Th − each control under transferred FGSM, paired by seed; both must pass (intersection-union)."""
+    auc = noisy_auc(d["controls"]["curves"], attack="fgsm")
+    absent = sorted({"S^Th", *(c for c, _ in CONTRASTS)} - set(auc["condition"]))
+    if absent:
+        raise NoData(f"no transferred-FGSM curves for {' and '.join(absent)}")
+    return {c: compare_by_seed(auc, c, "S^Th") for c, _ in CONTRASTS}
+
+
+CLAIMS = (
+    Claim("transfer-specific", "S^Th's robustness to transferred FGSM exceeds that of models which differ from the "
+          "source without the similarity target (not a claim of the paper: the control its transfer claim needs)",
+          "beyond the paper", ("controls",),
+          "{pairs}, S^Th vs Gaussian-noise augmentation and vs the shuffled target, FGSM transferred from an "
+          "unregularized model of the same machine (controls page); both must pass",
+          f"{AUC_SUMMARY}; S^Th − control", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY,
+                                                 min_seeds=MIN_RUNS_TO_JUDGE),
+          _specific, "AUC", across=True),
+)
