@@ -675,6 +675,22 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
     assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
 
 
+def test_findings_say_where_the_transfer_control_stands():
+    missing = "inconclusive (not judged at this profile: 16 of its runs missing)"
+    base = dict(key="transfer-specific", claim="c", status="exploratory", category="inconclusive", unit="AUC",
+                interval="", verdict=missing, label="unclear (exploratory; ...)", parts="")
+    line = [x for x in cl.findings(pd.DataFrame([dict(base, estimate=float("nan"))]))
+            if x.startswith("Whether the transfer gain")]
+    assert len(line) == 1 and "not judged yet (not judged at this profile: 16 of its runs missing)" in line[0]
+    judged = dict(base, estimate=0.106, interval="[0.044, 0.168]", verdict="reproduced", category="reproduced",
+                  label="supported (exploratory)",
+                  parts="noise-aug: 0.106 [0.044, 0.168] reproduced; shuffled: 0.100 [0.080, 0.119] reproduced")
+    line = [x for x in cl.findings(pd.DataFrame([judged])) if x.startswith("Whether the transfer gain")][0]
+    assert "supported (exploratory); S^Th − control in AUC, per control: noise-aug: 0.106" in line
+    assert "[controls page](controls.ipynb)" in line
+    assert not [x for x in cl.findings(pd.DataFrame([dict(judged, key="other")])) if "transfer gain" in x]
+
+
 def test_counts_keep_unjudged_rows_apart_and_the_seeds_sentence_says_what_was_seen(monkeypatch):
     from types import SimpleNamespace
 

@@ -11,8 +11,8 @@ from conftest import needs_fmnist
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import config_hash
 from pixelreg.figures.beyond import Beyond
-from pixelreg.figures.controls import (CONDITIONS, CONTRASTS, Controls, comparison_sentences, comparisons,
-                                       specificity_sentence)
+from pixelreg.figures.controls import (CONDITIONS, CONTRASTS, RULE, Controls, comparison_sentences, comparisons,
+                                       contrasts, specificity_sentence)
 from pixelreg.figures.fig2 import Fig2
 from pixelreg.figures.fig3 import Fig3
 
@@ -85,20 +85,48 @@ def test_sentences_say_whether_the_interval_holds_zero():
 
 
 @pytest.mark.parametrize("aug, shuf, call", [
-    ([0.40, 0.52, 0.28], [0.41, 0.50, 0.31], "**Specific:**"),      # S^Th above both controls
-    ([0.65, 0.76, 0.53], [0.41, 0.50, 0.31], "**Not specific:** noise-aug resists"),  # augmentation above S^Th
-    ([0.56, 0.59, 0.45], [0.41, 0.50, 0.31], "**Not shown to be specific at 3 seeds:** S^Th is not separated from "
-                                             "noise-aug"),
+    ([0.40, 0.52, 0.28], [0.41, 0.50, 0.31], "**Specific:**"),      # S^Th above both controls by > SESOI
+    ([0.65, 0.76, 0.53], [0.41, 0.50, 0.31], "**Not specific:**"),  # augmentation above S^Th
+    ([0.545, 0.662, 0.441], [0.41, 0.50, 0.31], "**Not specific:**"),  # augmentation equivalent within ±0.03
+    ([0.56, 0.59, 0.45], [0.41, 0.50, 0.31], "**Not shown either way at 3 seeds**"),  # wide interval
 ])
-def test_the_answer_follows_the_contrasts_of_sth_with_each_control(aug, shuf, call):
+def test_the_answer_follows_the_claims_rule_on_each_control(aug, shuf, call):
     t = per_run({"unregularized": [0.40, 0.50, 0.30], "S^Th": [0.55, 0.66, 0.44], "noise-aug": aug, "shuffled": shuf})
-    text = specificity_sentence(comparisons(t, "auc"))
+    text = specificity_sentence(t)
     assert text.startswith(call), text
-    assert "S^Th − noise-aug" in text and "S^Th − shuffled" in text
-    assert specificity_sentence(comparisons(t.iloc[:0], "auc")) == ""
-    one = specificity_sentence(comparisons(t[t.condition != "shuffled"], "auc"))
-    assert "**Specific:**" not in one  # one control is not enough to call the gain specific
-    assert "no comparison with shuffled" in one or one.startswith("**Not specific:**")
+    assert "S^Th − noise-aug" in text and "S^Th − shuffled" in text and "3 pairs" in text
+    # the page and the claim row transfer-specific read one rule: the row's verdict matches the page's call
+    from pixelreg.analysis.verdicts import intersection_union, verdict
+    row = intersection_union({c: verdict(cmp, RULE, confirmatory=False) for c, cmp in contrasts(t).items()})[0]
+    expect = {"**Specific:**": "reproduced", "**Not specific:**": ("contradicted", "not reproduced"),
+              "**Not shown either way at 3 seeds**": "inconclusive"}[call]
+    assert row.startswith(expect), row
+
+
+def test_the_answer_is_not_judged_below_three_seeds_or_without_a_control():
+    t = per_run({"unregularized": [0.40, 0.50], "S^Th": [0.55, 0.66], "noise-aug": [0.30, 0.41],
+                 "shuffled": [0.31, 0.40]})  # S^Th far ahead of both, but 2 seeds: the rule needs 3
+    text = specificity_sentence(t)
+    assert text.startswith("**Not shown either way at 2 seeds**") and "not judged (2 seeds)" in text
+    three = per_run({"unregularized": [0.40, 0.50, 0.30], "S^Th": [0.55, 0.66, 0.44],
+                     "noise-aug": [0.40, 0.52, 0.28]})
+    one = specificity_sentence(three)  # only one control: never "Specific"
+    assert one.startswith("**Not shown either way") and "no comparison with shuffled" in one
+    assert specificity_sentence(t.iloc[:0]) == ""
+
+
+def test_too_few_shared_seeds_are_compared_unpaired_and_say_so():
+    t = pd.DataFrame([dict(run=f"{c}{s}", seed=s, condition=c, auc=v) for c, s, v in
+                      [("unregularized", 0, 0.5), ("unregularized", 1, 0.6), ("S^Th", 1, 0.7), ("S^Th", 2, 0.8)]])
+    c = comparisons(t, "auc")
+    assert c.test.iloc[0].lower().startswith("welch")
+    assert "1 vs 1 runs, unpaired" not in comparison_sentences(c)[1] and "unpaired" in comparison_sentences(c)[1]
+
+
+def test_an_undefined_interval_is_not_read_as_holding_zero():
+    t = per_run({"unregularized": [0.5, 0.6, 0.4], "S^Th": [0.6, 0.7, 0.5]})  # constant offset: no spread
+    line = comparison_sentences(comparisons(t, "auc"))[1]
+    assert "no interval" in line and "holds 0" not in line
 
 
 @needs_fmnist

@@ -453,10 +453,11 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     spec = table[table["key"] == "transfer-specific"]
     if len(spec):
         r = next(spec.itertuples())
-        state = f"{_num(r)}, {r.label}" if math.isfinite(r.estimate) else f"not judged yet ({_num(r)})"
+        state = (f"{r.label}; S^Th − control in {r.unit}, per control: {r.parts}" if math.isfinite(r.estimate)
+                 else f"not judged yet ({_num(r)})")
         out.append("Whether the transfer gain is specific to the similarity target (not a claim of the paper: S^Th "
-                   "against the augmentation and shuffled-target controls under the same transferred attack; the "
-                   f"[controls page](controls.ipynb)): {state}.")
+                   "against the augmentation and shuffled-target controls under one transferred attack, at seeds "
+                   f"and a source of their own; the [controls page](controls.ipynb)): {state}.")
     return out
 
 

@@ -3,16 +3,19 @@ FGSM transferred from an unregularized model and under the converged boundary at
 
 A transferred attack is computed on a source model and only replayed on the target, so it is weaker against any
 target that differs from its source. A gain of S^Th under transferred FGSM (Fig. 3) therefore says little until
-models that differ from the source as much, without the similarity target, are attacked the same way: here the
+models that also differ from the source, without the similarity target, are attacked the same way: here the
 beyond page's Gaussian-noise augmentation and shuffled-target runs beside the unregularized, S^pixel and S^Th
-runs of the same seeds. The same runs also get Fig. 4's converged boundary attack (HopSkipJump from the reference
-attack's starting points, to convergence): the size of the minimal perturbation and its low-frequency share.
+runs of the same seeds. The page's answer applies the claims page's rule for the row transfer-specific
+(:data:`RULE`: SESOI 0.03 AUC, 3 seeds per cell) to S^Th minus each control.
 
-**One processor.** The transfer source must be run forward and backward, so it needs weights; the published seeds
-0-4 and Fig. 3's source (seed 1000) are records without them, trained on a processor whose float kernels differ
-from this round's, so retraining does not give back the recorded models (book/reproduce.md). At ``full`` the page
-therefore uses the seeds trained this round (:data:`SEEDS`: 7, 8, 9) and a source of its own, seed
-:data:`SOURCE_SEEDS` 1001, trained on the same machine; the source's weight digest names its evaluations.
+The same runs also get Fig. 4's converged boundary attack (HopSkipJump from the reference attack's starting
+points, until it converges or reaches its cap): the size of the minimal perturbation and its low-frequency share.
+
+**One machine.** The transfer source must be run forward and backward, so it needs weights. The published seeds
+0-4 and Fig. 3's source (seed 1000) are records without them, and the source retrained on this round's machine did
+not give back its recorded model (book/reproduce.md). At ``full`` the page therefore uses the seeds trained this
+round (:data:`SEEDS`: 7, 8, 9) and a source of its own, seed :data:`SOURCE_SEEDS` 1001, trained on the same
+machine; the source's weight digest names its evaluations.
 """
 from __future__ import annotations
 
@@ -23,18 +26,21 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed
+from pixelreg.analysis.stats import Comparison
+from pixelreg.analysis.verdicts import Rule, auc_by_run, compare_by_seed, intersection_union, verdict
 from pixelreg.errors import ConfigError, RecordOnlyRunError
 from pixelreg.experiment.config import TrainConfig, check_value, condition_label
 from pixelreg.figures.beyond import Beyond
+from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc
 from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, pfmt, runs_table
 from pixelreg.figures.fig3 import Fig3, check_source_seed
 from pixelreg.figures.fig4 import CONVERGED_ATTACK, CONVERGED_SCALE, check_converged
+from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE
 from pixelreg.robustness.convergence import CONVERGENCE_TOL, boundary_convergence, convergence_summary
 from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, robust_accuracy
 from pixelreg.robustness.spectra import share_table
 
-__all__ = ["Controls", "SEEDS", "SOURCE_SEEDS", "CONDITIONS", "CONTRASTS"]
+__all__ = ["Controls", "SEEDS", "SOURCE_SEEDS", "CONDITIONS", "CONTRASTS", "RULE"]
 
 # The page's seeds where a profile's differ from its own seeds: at full, seeds 7-9 of the main comparison (trained
 # this round with weights, on one processor with the source). Decided on 2026-12-06, before any of these runs was
@@ -45,6 +51,8 @@ SEEDS = {"full": (7, 8, 9)}
 SOURCE_SEEDS = {"full": 1001}
 CONDITIONS = ("S^pixel", "S^Th", "shuffled", "noise-aug")  # each compared with the unregularized runs
 CONTRASTS = (("noise-aug", "S^Th"), ("shuffled", "S^Th"))  # S^Th against each control: is its gain specific?
+# S^Th − a control: the rule of the page's answer and of the claim row transfer-specific (one rule, two readers)
+RULE = Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY, min_seeds=MIN_RUNS_TO_JUDGE)
 VALUES = {"auc": "AUC over ε > 0 under transferred FGSM", "median_l2": "median L2 of the converged minimal "
           "perturbation", "share": "low-frequency share of the converged perturbation's power"}
 
@@ -103,23 +111,40 @@ class Controls(OnePoolFigure):
         return self.beyond().configs() + [self.unreg(self.source_seed)]
 
     def plan_text(self) -> str:
-        whose = (" (Fig. 3's source)" if self.source_seed == Fig3.source_seed else
-                 ", a source of this page's own")
-        return super().plan_text() + f" FGSM is transferred from the unregularized run of seed {self.source_seed}{whose}."
+        fig3s = self.source_seed == Fig3.source_seed and self.profile not in SOURCE_SEEDS
+        whose = " (Fig. 3's source)" if fig3s else ", a source of this page's own"
+        return (super().plan_text() + " FGSM is transferred from the unregularized run of seed "
+                f"{self.source_seed}{whose}.")
 
     # -- the tables -----------------------------------------------------------------------------------------
+    def _transfer(self, runs_dir, progress) -> tuple[list, pd.DataFrame]:
+        """(the runs, the transferred-FGSM curves of the usable targets). A failed source stops the page: an
+        untrained source would make every target look robust."""
+        runs = ensure_runs(self.configs(), runs_dir, progress)
+        source = runs[-1]
+        if not self.usable([source]):
+            raise ConfigError("source_seed", self.source_seed, f"a source run that trained (run {source.id} failed: "
+                              f"{source.failure})")
+        curves = robust_accuracy(self.usable(runs[:-1]), "fgsm", n_images=self.n_images, source=source,
+                                 precision=self.precision)
+        return runs, curves
+
+    def claim_data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
+        """The table the claim row reads (``curves``), without the boundary attack (the claims page)."""
+        runs, curves = self._transfer(runs_dir, progress)
+        return self.figure_data(dict(curves=curves), runs_table(runs), source_run=runs[-1].id)
+
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
-        configs = self.configs()
-        runs = ensure_runs(configs, runs_dir, progress)
-        targets, source = self.usable(runs[:-1]), runs[-1]
-        curves = robust_accuracy(targets, "fgsm", n_images=self.n_images, source=source, precision=self.precision)
+        runs, curves = self._transfer(runs_dir, progress)
         noisy = sorted(float(e) for e in curves["epsilon"].unique() if e > 0)
         auc = auc_by_run(curves, epsilons=noisy)
-        bnd = self.boundary_table(targets) if self.boundary else pd.DataFrame(columns=BOUNDARY_COLUMNS)
-        tst = pd.concat([comparisons(auc, "auc"), comparisons(bnd[bnd["converged"].astype(bool)], "median_l2"),
-                         comparisons(bnd[bnd["converged"].astype(bool)], "share")], ignore_index=True)
+        bnd = (self.boundary_table(self.usable(runs[:-1])) if self.boundary else
+               pd.DataFrame(columns=BOUNDARY_COLUMNS))
+        done = bnd[bnd["converged"].eq(True)]
+        tst = pd.concat([comparisons(auc, "auc"), comparisons(done, "median_l2"), comparisons(done, "share")],
+                        ignore_index=True)
         return self.figure_data(dict(curves=curves, auc=auc, boundary=bnd, tests=tst),
-                                runs_table(runs), source_run=source.id)
+                                runs_table(runs), source_run=runs[-1].id)
 
     def boundary_table(self, runs) -> pd.DataFrame:
         """Per run, Fig. 4's converged attack (the same cached evaluation, so Fig. 4's runs share it): whether it
@@ -138,21 +163,23 @@ class Controls(OnePoolFigure):
                 continue
             s = convergence_summary(table).iloc[0]
             sh = share_table(delta[1], self.cutoff, **label, source="converged")
-            rows.append(dict(label, converged=bool(s["converged"]), converged_steps=s["converged_steps"],
+            note = ("no image had an adversarial start" if int(s["n_images"]) == 0 else "" if s["converged"] else
+                    f"unconverged at the cap of {int(s['steps_run'])} iterations")
+            rows.append(dict(label, converged=bool(s["converged"]) and not note, converged_steps=s["converged_steps"],
                              median_l2=float(s["median_l2"]), share=float(sh["share"].mean()) if len(sh) else np.nan,
-                             n_images=int(s["n_images"]), note="" if s["converged"] else
-                             f"unconverged at the cap of {int(s['steps_run'])} iterations"))
+                             n_images=int(s["n_images"]), note=note))
         return pd.DataFrame(rows, columns=BOUNDARY_COLUMNS)
 
     def what_we_see(self, data: FigureData) -> str:
-        lead = specificity_sentence(data["tests"])
+        lead = specificity_sentence(data["auc"])
         lines = ([lead, ""] if lead else []) + comparison_sentences(data["tests"])
         bnd = data["boundary"]
         if len(bnd):
-            ok = bnd["converged"].astype(bool)
+            ok = bnd["converged"].eq(True)
             lines.append(f"- The converged boundary attack converged on {int(ok.sum())} of {len(bnd)} runs; the "
                          "others are left out of its rows" + (": " + "; ".join(
                              f"{r.run} ({r.condition}, seed {r.seed}): {r.note}" for r in bnd[~ok].itertuples())
+                             + ". A condition that converges less often may be compared on its easier runs"
                              if (~ok).any() else "") + ".")
         elif not data.params.get("boundary", True):
             lines.append("- The converged boundary attack was not run (``boundary=False``).")
@@ -181,56 +208,75 @@ def comparisons(per_run: pd.DataFrame, value: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
-def _side(r) -> int:
-    """+1 when the interval of b − a lies above 0, -1 below, 0 when it holds 0 (or is undefined)."""
-    if not (np.isfinite(r.ci_low) and np.isfinite(r.ci_high)):
-        return 0
-    return 1 if r.ci_low > 0 else -1 if r.ci_high < 0 else 0
+def contrasts(auc: pd.DataFrame) -> dict[str, Comparison]:
+    """S^Th − each control of :data:`CONTRASTS` on a per-run AUC table (paired by seed where they share two
+    seeds), for the controls with at least two runs: what the page's answer and the claim row judge."""
+    have = auc["condition"].value_counts() if len(auc) else pd.Series(dtype=int)
+    if have.get("S^Th", 0) < 2:
+        return {}
+    return {c: compare_by_seed(auc, c, "S^Th") for c, _ in CONTRASTS if have.get(c, 0) >= 2}
 
 
-def specificity_sentence(tests: pd.DataFrame) -> str:
-    """The page's answer, from the contrasts of S^Th with each control under transferred FGSM: specific when
-    S^Th's interval lies above both controls', not specific when a control's lies above S^Th's, otherwise not
-    shown at this number of seeds. "" without the contrasts (fewer than two runs of a condition)."""
-    t = tests[(tests["measure"] == "auc") & (tests["b"] == "S^Th") & (tests["a"] != "unregularized")]
-    if t.empty:
+OUTCOMES = {"reproduced": "S^Th ahead by more than the SESOI", "contradicted": "{c} ahead of S^Th",
+            "not reproduced": "equivalent within the SESOI", "inconclusive": "not separated"}
+
+
+def specificity_sentence(auc: pd.DataFrame) -> str:
+    """The page's answer: :data:`RULE` (the claim row transfer-specific's) on S^Th − each control under
+    transferred FGSM, combined by the intersection-union test. Specific when S^Th is ahead of both controls by
+    more than the SESOI; not specific when a control is ahead of S^Th or equivalent to it; otherwise not shown
+    either way (also below 3 seeds per cell, or with a control missing). ``auc``: per run, the AUC over ε > 0
+    under transferred FGSM. "" without any contrast."""
+    comps = contrasts(auc)
+    if not comps:
         return ""
-    parts, sides = [], []
-    for r in t.itertuples():
-        side = _side(r)
-        sides.append(side)
-        parts.append(f"S^Th − {r.a} = {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}] ({r.n_a} pairs)")
-    if all(sd > 0 for sd in sides) and len(sides) == len(CONTRASTS):
-        verdict = ("**Specific:** S^Th resists transferred FGSM better than both controls, so its gain is more than "
-                   "that of any model unlike the source")
-    elif any(sd < 0 for sd in sides):
-        ahead = [r.a for r, sd in zip(t.itertuples(), sides) if sd < 0]
-        verdict = (f"**Not specific:** {' and '.join(ahead)} resist{'s' if len(ahead) == 1 else ''} transferred FGSM "
-                   "better than S^Th, so differing from the source explains at least as much as the similarity target")
+    parts, verdicts = [], {}
+    for control, c in comps.items():
+        v = verdicts[control] = verdict(c, RULE, confirmatory=False)
+        outcome = OUTCOMES[v.category].format(c=control)
+        if v.verdict.startswith("inconclusive ("):  # too few seeds
+            outcome = f"not judged ({v.verdict.split('(', 1)[1].rstrip(')')})"
+        n_text = f"{c.n_a} pairs" if c.paired else f"{c.n_a} vs {c.n_b} runs, unpaired"
+        parts.append(f"S^Th − {control} = {c.estimate:+.3f} [{fmt(v.ci_low)}, {fmt(v.ci_high)}] ({n_text}): "
+                     f"{outcome}")
+    missing = [c for c, _ in CONTRASTS if c not in verdicts]
+    call = intersection_union(verdicts)[0]
+    if missing and call == "reproduced":
+        call = "inconclusive"
+    n = min(min(c.n_a, c.n_b) for c in comps.values())
+    if call == "reproduced":
+        head = ("**Specific:** S^Th resists transferred FGSM better than both controls, by more than the SESOI of "
+                f"{SESOI_AUC:g} AUC")
+    elif call == "contradicted" or call.startswith("not reproduced"):
+        head = ("**Not specific:** a control without the similarity target resists transferred FGSM at least as "
+                "well as S^Th, so the transfer gain does not single out the target")
     else:
-        n = int(t["n_a"].min())
-        unseparated = [r.a for r, sd in zip(t.itertuples(), sides) if sd == 0]
-        missing = [c for c, _ in CONTRASTS if c not in set(t["a"])]
-        verdict = f"**Not shown to be specific at {n} seeds:** " + "; ".join(
-            ([f"S^Th is not separated from {' and '.join(unseparated)} (an interval that holds 0 is not evidence of "
-              "no difference)"] if unseparated else [])
-            + ([f"no comparison with {' and '.join(missing)} (fewer than two runs)"] if missing else []))
-    return verdict + ": " + "; ".join(parts) + " (AUC over ε > 0, paired by seed, unadjusted 95% intervals)."
+        head = f"**Not shown either way at {n} seed{'s' if n != 1 else ''}**" + (
+            f" (no comparison with {' and '.join(missing)}: fewer than two runs)" if missing else "")
+    return (head + ": " + "; ".join(parts) + f" (AUC over ε > 0; the claims page's rule for transfer-specific: "
+            f"unadjusted 95% intervals, SESOI {SESOI_AUC:g} AUC, at least {MIN_RUNS_TO_JUDGE} seeds per cell).")
+
+
+def _n_text(r) -> str:  # a row of the tests table
+    """"3 pairs" for a paired test, "2 vs 3 runs, unpaired" for Welch's (too few shared seeds)."""
+    return f"{r.n_a} pairs" if str(r.test).startswith("paired") else f"{r.n_a} vs {r.n_b} runs, unpaired"
 
 
 def comparison_sentences(tests: pd.DataFrame) -> list[str]:
     """One line per comparison, from the numbers: the estimate, its interval and whether it holds 0."""
     lines = []
     for measure, g in tests.groupby("measure", sort=False):
-        lines.append(f"**{VALUES.get(measure, measure)}**, b − a paired by seed (unadjusted 95% intervals; "
-                     "exploratory):")
+        lines.append(f"**{VALUES.get(measure, measure)}**, b − a, paired by seed where both share at least two "
+                     "seeds (unadjusted 95% intervals; exploratory):")
         for r in g.itertuples():
-            holds = (np.isfinite(r.ci_low) and r.ci_low <= 0 <= r.ci_high) or not np.isfinite(r.ci_low)
             digits = 4 if measure == "share" else 3
+            if not (np.isfinite(r.ci_low) and np.isfinite(r.ci_high)):
+                state = "no interval (too few values or no spread)."
+            else:
+                state = "the interval holds 0." if r.ci_low <= 0 <= r.ci_high else "the interval excludes 0."
             lines.append(f"- {r.b} − {r.a}: {fmt(r.mean_b, digits)} vs {fmt(r.mean_a, digits)}, "
                          f"Δ = {r.diff:+.{digits}f} [{fmt(r.ci_low, digits)}, {fmt(r.ci_high, digits)}] "
-                         f"({r.test}, {r.n_a} pairs, p = {pfmt(r.p)}): "
-                         + ("the interval holds 0." if holds else "the interval excludes 0."))
+                         f"({r.test}, {_n_text(r)}, p = {pfmt(r.p)}): {state}")
     return lines
 
 
@@ -238,9 +284,6 @@ PAGE = Controls
 
 
 # ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
-from pixelreg.analysis.verdicts import Rule  # noqa: E402
-from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc  # noqa: E402
-from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE  # noqa: E402
 
 
 def _specific(d, ctx):
@@ -249,7 +292,7 @@ def _specific(d, ctx):
     absent = sorted({"S^Th", *(c for c, _ in CONTRASTS)} - set(auc["condition"]))
     if absent:
         raise NoData(f"no transferred-FGSM curves for {' and '.join(absent)}")
-    return {c: compare_by_seed(auc, c, "S^Th") for c, _ in CONTRASTS}
+    return contrasts(auc)
 
 
 CLAIMS = (
@@ -258,7 +301,5 @@ CLAIMS = (
           "beyond the paper", ("controls",),
           "{pairs}, S^Th vs Gaussian-noise augmentation and vs the shuffled target, FGSM transferred from an "
           "unregularized model of the same machine (controls page); both must pass",
-          f"{AUC_SUMMARY}; S^Th − control", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY,
-                                                 min_seeds=MIN_RUNS_TO_JUDGE),
-          _specific, "AUC", across=True),
+          f"{AUC_SUMMARY}; S^Th − control", RULE, _specific, "AUC", across=True),
 )
