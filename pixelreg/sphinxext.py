@@ -29,7 +29,6 @@ def missing_pages(profile: str, runs_dir=None) -> dict[str, str]:
     after an interim page has narrowed its plan to what is published
     (:meth:`pixelreg.figures.pages.Page.published_part`)."""
     from pixelreg.experiment.runs import missing_runs_error
-    from pixelreg.experiment.sweep import held_runs
     from pixelreg.figures import FIGURES
 
     out = {}
@@ -38,7 +37,7 @@ def missing_pages(profile: str, runs_dir=None) -> dict[str, str]:
             continue
         page = cls(profile=profile).published_part(runs_dir)
         configs = list(dict.fromkeys(page.configs()))
-        have = held_runs(configs, runs_dir, page.record_evaluations)
+        have = page.held(configs, runs_dir)
         gone = [c for c in configs if c not in have]
         if gone:
             out[name] = f"MissingRunsError: {missing_runs_error(gone)}"

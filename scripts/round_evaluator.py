@@ -19,7 +19,6 @@ from dataclasses import fields
 from pixelreg.experiment.config import config_hash
 from pixelreg.experiment.runs import RunStore, write_cache_entry
 from pixelreg.experiment.records import export_runs, read_record, published_record
-from pixelreg.experiment.sweep import held_runs
 from pixelreg.figures import FIGURES
 
 RUNS = Path(os.environ["PIXELREG_RUNS_DIR"])
@@ -143,7 +142,7 @@ while True:
             key = (name, tuple(sorted(config_hash(c) for c in cfgs)))
             if key in done_keys:
                 continue
-            have = held_runs(cfgs, RUNS, page.record_evaluations)
+            have = page.held(cfgs, RUNS)
             if not all(c in have for c in cfgs):
                 continue
             t0 = time.time()

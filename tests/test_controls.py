@@ -152,3 +152,19 @@ def _runs(page, tmp_path):
     from pixelreg.experiment.runs import RunStore
     store = RunStore(tmp_path / "runs")
     return [store.get(c) for c in page.configs()[:-1]]
+
+
+def test_records_hold_a_target_only_with_the_pages_evaluations_and_the_source_without(monkeypatch):
+    import pixelreg.experiment.sweep as sweep
+    calls = []
+
+    def fake(configs, runs_dir=None, evaluations=()):
+        calls.append(([c.seed for c in configs], tuple(evaluations)))
+        return set(configs)
+    monkeypatch.setattr(sweep, "held_runs", fake)
+    page = Controls(profile="full")
+    assert page.held(page.configs()) == set(page.configs())
+    assert calls == [([7] * 5 + [8] * 5 + [9] * 5, ("acc-fgsm", "boundary-convergence")), ([1001], ())]
+    calls.clear()
+    Controls(profile="full", boundary=False).held(page.configs())
+    assert calls[0][1] == ("acc-fgsm",)

@@ -32,6 +32,10 @@ class _Page:
     def published_part(self, runs_dir=None):
         return self if self._part is None else _Page(self._part)
 
+    def held(self, configs, runs_dir=None):
+        from pixelreg.experiment.sweep import held_runs
+        return held_runs(configs, runs_dir, self.record_evaluations)
+
 
 def test_pages_missing_runs_known_answer(tmp_path, monkeypatch):
     """Pages at smoke (no records there): one whose run is finished in the run store, one whose run is only

@@ -110,6 +110,17 @@ class Controls(OnePoolFigure):
         """The beyond page's runs at this page's seeds, then the transfer source."""
         return self.beyond().configs() + [self.unreg(self.source_seed)]
 
+    def held(self, configs, runs_dir=None):
+        """A target published without weights is held only if its record has the page's evaluations
+        (transferred FGSM, and the converged attack with ``boundary``); the source needs none of its own (its
+        record's weight digest names the targets' evaluations)."""
+        from pixelreg.experiment.sweep import held_runs
+
+        source = self.unreg(self.source_seed)
+        need = ("acc-fgsm",) + (("boundary-convergence",) if self.boundary else ())
+        targets = [c for c in configs if c != source]
+        return held_runs(targets, runs_dir, need) | held_runs([c for c in configs if c == source], runs_dir)
+
     def plan_text(self) -> str:
         fig3s = self.source_seed == Fig3.source_seed and self.profile not in SOURCE_SEEDS
         whose = " (Fig. 3's source)" if fig3s else ", a source of this page's own"

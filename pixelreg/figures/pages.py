@@ -301,18 +301,23 @@ class Page:
 
     def published_part(self, runs_dir: str | Path | None = None) -> "Page":
         """:meth:`as_published` whether or not training is switched off."""
-        from pixelreg.experiment.sweep import held_runs
-
         if not self.interim_fields:
             return self
         configs = self.configs()
-        have = held_runs(configs, runs_dir, self.record_evaluations)
+        have = self.held(configs, runs_dir)
         kept = self.narrowed(have.__contains__)
         if kept is None:
             return self
         page = replace(self, **kept)
         object.__setattr__(page, "interim", Interim(self, kept, sum(1 for c in set(configs) if c not in have)))
         return page
+
+    def held(self, configs: Sequence[TrainConfig], runs_dir: str | Path | None = None) -> set[TrainConfig]:
+        """Which of ``configs`` the page can read without training (:func:`pixelreg.experiment.sweep.held_runs`
+        with :attr:`record_evaluations`); a page whose runs need different evaluations overrides it."""
+        from pixelreg.experiment.sweep import held_runs
+
+        return held_runs(configs, runs_dir, self.record_evaluations)
 
     def what_we_see(self, data: FigureData) -> str:
         raise NotImplementedError
