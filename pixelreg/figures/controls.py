@@ -34,9 +34,9 @@ from pixelreg.figures.beyond import Beyond
 from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc
 from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, pfmt, runs_table
 from pixelreg.figures.fig3 import Fig3, check_source_seed
-from pixelreg.figures.fig4 import CONVERGED_ATTACK, CONVERGED_SCALE, check_converged
+from pixelreg.figures.fig4 import check_converged, converged_attack, converged_scale
 from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE
-from pixelreg.robustness.convergence import CONVERGENCE_TOL, boundary_convergence, convergence_summary
+from pixelreg.robustness.convergence import convergence_summary
 from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, robust_accuracy
 from pixelreg.robustness.spectra import share_table
 
@@ -87,7 +87,7 @@ class Controls(OnePoolFigure):
     cutoff: float = DEFAULT_CUTOFF  # cycles/pixel between "low" and "high" frequencies (Fig. 4's)
 
     def profile_defaults(self, prof):
-        images, cap = CONVERGED_SCALE.get(prof.name, (prof.boundary_images, 64))
+        images, cap = converged_scale(prof)
         return dict(**self.pair_defaults(), seeds=SEEDS.get(prof.name, prof.seeds), n_images=prof.eval_images,
                     source_seed=SOURCE_SEEDS.get(prof.name, Fig3.source_seed), converged_images=images,
                     converged_cap=cap)
@@ -166,8 +166,7 @@ class Controls(OnePoolFigure):
         for run in runs:
             label = dict(run=run.id, seed=int(run.config.seed), condition=condition_label(run.config))
             try:
-                table, delta = boundary_convergence(run, n_images=self.converged_images, attack=CONVERGED_ATTACK,
-                                                    cap=self.converged_cap, tol=CONVERGENCE_TOL)
+                table, delta = converged_attack(run, self.converged_images, self.converged_cap)
             except RecordOnlyRunError:
                 rows.append(dict(label, converged=False, converged_steps=None, median_l2=np.nan, share=np.nan,
                                  n_images=0, note="record without the converged attack"))

@@ -28,8 +28,9 @@ from pixelreg.analysis.verdicts import lowfreq_excess_test, lowfreq_null_test, l
 from pixelreg.figures.common import (FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, gain_sentence, pfmt,
                                      positive_int, runs_table, sem, tests)
 
-__all__ = ["Fig4", "check_converged", "boundary_starts", "init_directions", "START_INIT", "lowfreq_sentences", "CONVERGED_ATTACK",
-           "CONVERGED_SEEDS", "CONVERGED_SCALE", "MOSTLY_LOW", "converged_sentences"]
+__all__ = ["Fig4", "check_converged", "converged_attack", "converged_scale", "boundary_starts", "init_directions",
+           "START_INIT", "lowfreq_sentences", "CONVERGED_ATTACK", "CONVERGED_SEEDS", "CONVERGED_SCALE", "MOSTLY_LOW",
+           "converged_sentences"]
 
 # The boundary attack's init (pixelreg.robustness.attacks.blended_uniform_noise_init with its defaults: at most 1000 uniform
 # draws, 51 blend factors); named in the cache key of the starting points.
@@ -133,6 +134,19 @@ def boundary_starts(run: Run, n_images: int, seed: int = 0, repeats: int = 1, ba
     return table, delta
 
 
+def converged_scale(prof) -> tuple[int, int]:
+    """(images per converged attack, cap on its iterations) of a profile: :data:`CONVERGED_SCALE`, else the profile's
+    boundary images and 64."""
+    return CONVERGED_SCALE.get(prof.name, (prof.boundary_images, 64))
+
+
+def converged_attack(run: Run, images: int, cap: int) -> tuple[pd.DataFrame, torch.Tensor]:
+    """The converged attack on one run (cached; the call that computes it for a run with weights): Fig. 4's and
+    the controls page's, so a run both pages attack is attacked once
+    (:func:`pixelreg.robustness.convergence.boundary_convergence`)."""
+    return boundary_convergence(run, n_images=images, attack=CONVERGED_ATTACK, cap=cap, tol=CONVERGENCE_TOL)
+
+
 def check_converged(cutoff: float, images: int, cap: int) -> None:
     """The frequency cutoff and the converged attack's scale of a page (Fig. 4, the controls page): ConfigError
     naming ``cutoff``, ``converged_images`` or ``converged_cap``."""
@@ -188,7 +202,7 @@ class Fig4(OnePoolFigure):
     # None: CONVERGED_SCALE of the profile
 
     def profile_defaults(self, prof):
-        images, cap = CONVERGED_SCALE.get(prof.name, (prof.boundary_images, 64))
+        images, cap = converged_scale(prof)
         return dict(**self.pair_defaults(), seeds=prof.seeds, n_images=prof.boundary_images, steps=prof.boundary_steps,
                     spectra_steps=prof.spectra_steps, converged_seeds=CONVERGED_SEEDS.get(prof.name, prof.seeds),
                     converged_images=images, converged_cap=cap)
@@ -212,8 +226,7 @@ class Fig4(OnePoolFigure):
     def converged_evaluation(self, run: Run) -> tuple[pd.DataFrame, torch.Tensor]:
         """The converged attack on one run at this page's setting (cached; the call that computes it for a run
         with weights): :func:`pixelreg.robustness.convergence.boundary_convergence`."""
-        return boundary_convergence(run, n_images=self.converged_images, attack=CONVERGED_ATTACK,
-                                    cap=self.converged_cap, tol=CONVERGENCE_TOL)
+        return converged_attack(run, self.converged_images, self.converged_cap)
 
     def configs(self) -> list[TrainConfig]:
         a, t = self.reg_params(self.reg_data)
