@@ -168,3 +168,24 @@ def test_records_hold_a_target_only_with_the_pages_evaluations_and_the_source_wi
     calls.clear()
     Controls(profile="full", boundary=False).held(page.configs())
     assert calls[0][1] == ("acc-fgsm",)
+
+
+def test_the_beyond_page_shares_the_comparison_table_and_never_reads_a_missing_interval_as_holding_zero():
+    """The beyond page's AUC tests come from the same helper as this page's; with one seed per condition there
+    is no interval, and its sentence says so rather than "holds 0"."""
+    from pixelreg.figures.beyond import Beyond
+    from pixelreg.figures.pages import FigureData
+    from pixelreg.figures.tables import COMPARISON_COLUMNS, paired_comparisons
+
+    base = [0.50, 0.60, 0.40]
+    t = per_run({"unregularized": base, "S^Th": [b + 0.1 for b in base]})
+    assert list(paired_comparisons(t, [("unregularized", "S^Th")]).columns) == COMPARISON_COLUMNS
+    assert paired_comparisons(t, [("unregularized", "S^Th")]).equals(
+        comparisons(t, "auc").drop(columns="measure").iloc[:1].reset_index(drop=True))
+    one = paired_comparisons(per_run({"unregularized": [0.5], "S^Th": [0.6]}), [("unregularized", "S^Th")])
+    data = FigureData("beyond", {}, {"auc_tests": one.assign(attack="gaussian")})
+    text = Beyond(profile="smoke").what_we_see(data)
+    assert "no interval" in text and "holds 0" not in text and "1 vs 1 runs, unpaired" in text
+    t = per_run({"unregularized": base, "S^Th": [0.60, 0.71, 0.49]})
+    clear = paired_comparisons(t, [("unregularized", "S^Th")]).assign(attack="gaussian")
+    assert "excludes 0" in Beyond(profile="smoke").what_we_see(FigureData("beyond", {}, {"auc_tests": clear}))

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import pandas as pd
 
 from pixelreg.analysis import stats
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.errors import ConfigError
-from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed
+from pixelreg.analysis.verdicts import auc_by_run
 from pixelreg.figures.common import NOISE_ATTACKS, FigureData, OnePoolFigure, ensure_runs, fmt, pfmt, runs_table, tests
+from pixelreg.figures.sentences import comparison_n, interval_state
+from pixelreg.figures.tables import COMPARISON_COLUMNS, paired_comparisons
 
 __all__ = ["Beyond"]
 
@@ -70,29 +71,23 @@ class Beyond(OnePoolFigure):
         curves = self.curves(runs, self.attacks, self.n_images)
         noisy = sorted(float(e) for e in curves["epsilon"].unique() if e > 0)
         auc = auc_by_run(curves, epsilons=noisy)  # the book's one summary: AUC over ε > 0
-        rows = []
-        for attack, g in auc.groupby("attack", sort=True):
-            for b in CONDITIONS:
-                if b in set(g["condition"]):
-                    c = compare_by_seed(g, "unregularized", b)  # paired by seed, as on the claims page
-                    rows.append(dict(attack=attack, a="unregularized", b=b, mean_a=float(np.mean(c.a)),
-                                     mean_b=float(np.mean(c.b)), diff=c.estimate, ci_low=c.ci_low,
-                                     ci_high=c.ci_high, confidence=c.confidence, test=c.test, n_a=c.n_a, n_b=c.n_b,
-                                     p=c.p))
+        parts = [paired_comparisons(g, [("unregularized", b) for b in CONDITIONS])  # paired by seed, as on the
+                 .assign(attack=attack) for attack, g in auc.groupby("attack", sort=True)]  # claims page
+        auc_tests = (pd.concat(parts, ignore_index=True) if parts
+                     else pd.DataFrame(columns=["attack", *COMPARISON_COLUMNS]))
         return self.figure_data(
             dict(curves=curves, summary=stats.mean_sem(curves), tests=tests(curves, "unregularized", CONDITIONS),
-                 auc=auc, auc_tests=pd.DataFrame(rows)),
+                 auc=auc, auc_tests=auc_tests[["attack", *COMPARISON_COLUMNS]]),
             runs_table(runs))
 
     def what_we_see(self, data: FigureData) -> str:
         lines = []
         t = data["auc_tests"]
         for r in (t.itertuples() if len(t) else []):
-            sig = bool(r.ci_low > 0 or r.ci_high < 0) if np.isfinite(r.ci_low) else False
             lines.append(f"- {r.attack}, {r.b}: AUC over ε > 0 {fmt(r.mean_b)} vs unregularized {fmt(r.mean_a)} "
-                         f"(Δ = {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}], {r.test}, {r.n_a} pairs, "
-                         f"p = {pfmt(r.p)}, unadjusted) - "
-                         + ("the interval excludes 0." if sig else "the interval holds 0 at this scale."))
+                         f"(Δ = {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}], {r.test}, "
+                         f"{comparison_n(r.test, r.n_a, r.n_b)}, p = {pfmt(r.p)}, unadjusted) - "
+                         + interval_state(r.ci_low, r.ci_high))
         if lines:
             lines.insert(0, "The AUC over ε > 0 per run, each condition minus the unregularized model paired by seed "
                             "(the summary and test the claims page uses, so the same comparison gives the same "

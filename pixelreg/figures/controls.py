@@ -35,7 +35,8 @@ from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Cl
 from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, pfmt, runs_table
 from pixelreg.figures.fig3 import Fig3, check_source_seed
 from pixelreg.figures.fig4 import check_converged, converged_attack, converged_scale
-from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE
+from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE, comparison_n, interval_state
+from pixelreg.figures.tables import COMPARISON_COLUMNS, paired_comparisons
 from pixelreg.robustness.convergence import convergence_summary
 from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, robust_accuracy
 from pixelreg.robustness.spectra import share_table
@@ -198,24 +199,16 @@ class Controls(OnePoolFigure):
 
 BOUNDARY_COLUMNS = ["run", "seed", "condition", "converged", "converged_steps", "median_l2", "share", "n_images",
                     "note"]
-TEST_COLUMNS = ["measure", "a", "b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "confidence", "test", "n_a",
-                "n_b", "p"]
+TEST_COLUMNS = ["measure", *COMPARISON_COLUMNS]
 
 
 def comparisons(per_run: pd.DataFrame, value: str) -> pd.DataFrame:
     """Per-run ``value`` compared paired by seed: each of :data:`CONDITIONS` − unregularized, then S^Th − each
     control (:data:`CONTRASTS`), where both conditions have at least two runs. Unadjusted 95% intervals: the
     page is exploratory."""
-    have = per_run["condition"].value_counts() if len(per_run) else pd.Series(dtype=int)
-    rows = []
-    for a, b in [("unregularized", c) for c in CONDITIONS] + list(CONTRASTS):
-        if have.get(a, 0) < 2 or have.get(b, 0) < 2:
-            continue
-        c = compare_by_seed(per_run, a, b, value)
-        rows.append(dict(measure=value, a=a, b=b, mean_a=float(np.mean(c.a)), mean_b=float(np.mean(c.b)),
-                         diff=c.estimate, ci_low=c.ci_low, ci_high=c.ci_high, confidence=c.confidence, test=c.test,
-                         n_a=c.n_a, n_b=c.n_b, p=c.p))
-    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+    t = paired_comparisons(per_run, [("unregularized", c) for c in CONDITIONS] + list(CONTRASTS), value, min_runs=2)
+    t.insert(0, "measure", value)
+    return t[TEST_COLUMNS]
 
 
 def contrasts(auc: pd.DataFrame) -> dict[str, Comparison]:
@@ -267,11 +260,6 @@ def specificity_sentence(auc: pd.DataFrame) -> str:
             f"unadjusted 95% intervals, SESOI {SESOI_AUC:g} AUC, at least {MIN_RUNS_TO_JUDGE} seeds per cell).")
 
 
-def _n_text(r) -> str:  # a row of the tests table
-    """"3 pairs" for a paired test, "2 vs 3 runs, unpaired" for Welch's (too few shared seeds)."""
-    return f"{r.n_a} pairs" if str(r.test).startswith("paired") else f"{r.n_a} vs {r.n_b} runs, unpaired"
-
-
 def comparison_sentences(tests: pd.DataFrame) -> list[str]:
     """One line per comparison, from the numbers: the estimate, its interval and whether it holds 0."""
     lines = []
@@ -280,13 +268,10 @@ def comparison_sentences(tests: pd.DataFrame) -> list[str]:
                      "seeds (unadjusted 95% intervals; exploratory):")
         for r in g.itertuples():
             digits = 4 if measure == "share" else 3
-            if not (np.isfinite(r.ci_low) and np.isfinite(r.ci_high)):
-                state = "no interval (too few values or no spread)."
-            else:
-                state = "the interval holds 0." if r.ci_low <= 0 <= r.ci_high else "the interval excludes 0."
             lines.append(f"- {r.b} − {r.a}: {fmt(r.mean_b, digits)} vs {fmt(r.mean_a, digits)}, "
                          f"Δ = {r.diff:+.{digits}f} [{fmt(r.ci_low, digits)}, {fmt(r.ci_high, digits)}] "
-                         f"({r.test}, {_n_text(r)}, p = {pfmt(r.p)}): {state}")
+                         f"({r.test}, {comparison_n(r.test, r.n_a, r.n_b)}, p = {pfmt(r.p)}): "
+                         f"{interval_state(r.ci_low, r.ci_high)}")
     return lines
 
 

@@ -30,6 +30,19 @@ def too_few_to_judge(n_a: int, n_b: int, paired: bool = True) -> str | None:
     what = f"{n} seed pair{'s' if n != 1 else ''}" if paired and int(n_a) == int(n_b) else f"{int(n_a)} vs {int(n_b)} runs"
     return f"not judged at {what} (a call needs at least {MIN_RUNS_TO_JUDGE} per side; the estimates are shown)"
 
+def interval_state(ci_low: float, ci_high: float) -> str:
+    """Whether an interval holds 0, for a comparison's sentence; an undefined interval (too few values or no
+    spread) says so instead of passing for "holds 0"."""
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return "no interval (too few values or no spread)."
+    return "the interval holds 0." if ci_low <= 0 <= ci_high else "the interval excludes 0."
+
+
+def comparison_n(test: str, n_a: int, n_b: int) -> str:
+    """"3 pairs" for a paired test, "2 vs 3 runs, unpaired" for Welch's (too few shared seeds)."""
+    return f"{n_a} pairs" if str(test).startswith("paired") else f"{n_a} vs {n_b} runs, unpaired"
+
+
 def fmt(x: float, digits: int = 3) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 

@@ -6,9 +6,11 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from pixelreg.analysis import stats
+from pixelreg.analysis.verdicts import compare_by_seed
 from pixelreg.experiment.config import TrainConfig, condition_label
 from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.experiment.runs import describe_failure, Run
@@ -73,6 +75,28 @@ def tests(curves: pd.DataFrame, baseline: str, conditions: Iterable[str], by=("a
         if c != baseline and c in set(curves["condition"]):
             out.append(stats.compare_conditions(curves, baseline, c, by=by, test="paired"))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+COMPARISON_COLUMNS = ["a", "b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "confidence", "test", "n_a", "n_b",
+                      "p"]
+
+
+def paired_comparisons(per_run: pd.DataFrame, pairs: Iterable[tuple[str, str]], value: str = "auc",
+                       min_runs: int = 1) -> pd.DataFrame:
+    """Per-run ``value`` of condition b − condition a for each (a, b) of ``pairs``
+    (:func:`pixelreg.analysis.verdicts.compare_by_seed`: paired by seed where they share two seeds, else Welch),
+    where both conditions have at least ``min_runs`` runs. Columns :data:`COMPARISON_COLUMNS`; intervals are
+    unadjusted 95% (for exploratory pages)."""
+    have = per_run["condition"].value_counts() if len(per_run) else pd.Series(dtype=int)
+    rows = []
+    for a, b in pairs:
+        if have.get(a, 0) < min_runs or have.get(b, 0) < min_runs:
+            continue
+        c = compare_by_seed(per_run, a, b, value)
+        rows.append(dict(a=a, b=b, mean_a=float(np.mean(c.a)), mean_b=float(np.mean(c.b)),
+                         diff=c.estimate, ci_low=c.ci_low, ci_high=c.ci_high, confidence=c.confidence, test=c.test,
+                         n_a=c.n_a, n_b=c.n_b, p=c.p))
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def aucs(curves: pd.DataFrame, keys=("run", "seed", "condition", "attack")) -> pd.DataFrame:
