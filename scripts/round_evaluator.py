@@ -67,6 +67,9 @@ def candidates(cls):
     if "noise_seeds" in names:
         out += [cls(profile="full", seeds=(s,), noise_seeds=(0,)) for s in range(5, 10)]
         out += [cls(profile="full", seeds=(5,), noise_seeds=(s,)) for s in range(5)]
+    elif "transfer_seeds" in names:  # Frontier: its noise grid seed by seed; its transferred grid at its own seeds
+        out += [cls(profile="full", seeds=(s,), transfer_seeds=(s,) if s in page.transfer_seeds else ())
+                for s in (*page.seeds, *page.transfer_seeds)]
     elif "seeds" in names and cls.__name__ != "Fig4":
         for s in (page.seeds if cls.__name__ == "Controls" else range(10)):  # Controls: seeds 7-9 (others lack weights)
             try:
@@ -78,7 +81,7 @@ def candidates(cls):
 
 def frontier_curves(wr):
     fr = FIGURES["frontier"](profile="full")
-    plan = set(fr.configs())
+    plan = {c for *_, c in fr.plan_runs()}  # the noise grid (the transferred grid: its per-seed candidates)
     for r in wr.values():
         key = ("frontier-curves", r.id)
         if r.config in plan and key not in done_keys:

@@ -7,6 +7,7 @@ from pixelreg.figures.beyond import Beyond
 from pixelreg.figures.budget import PAPER_BUDGETS, Budget
 from pixelreg.figures.fig3 import Fig3
 from pixelreg.figures.controls import Controls
+from pixelreg.figures.frontier import Frontier
 
 P = "full"
 out = [Fig3(profile=P).configs()[-1]]  # Fig. 3's transfer source (seed 1000): its record holds no weights
@@ -30,6 +31,10 @@ for seed in range(5):
     for s in (0.05, 0.1, 0.3, 0.5):
         out.append(b.unreg(seed, noise_aug=s))
     out.append(b.cfg(reg_data="fashion-mnist", alpha=10.0, th=0.8, target="thresholded", seed=seed, noise_aug=0.2))
+# issue 22 item 3: the frontier grid again at the controls page's seeds 7-9, under FGSM transferred from its
+# source (added 2026-12-06); the unregularized, α 10 and σ 0.2 runs of those seeds are above
+fr = Frontier(profile=P)
+out += [c for *_, c in fr.plan_runs(fr.transfer_seeds)]
 # issue 19 item 1: 10- and 20-epoch budgets, 3 seeds
 bud = Budget(profile=P, epochs=PAPER_BUDGETS, seeds=(0, 1, 2))
 for e in (10.0, 20.0):

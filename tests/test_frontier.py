@@ -2,6 +2,7 @@
 page's plan (the beyond page's and Fig. 2's runs reused under their hashes) and the page built at smoke."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -138,7 +139,7 @@ def test_the_grid_reuses_the_beyond_and_fig2_runs_at_full():
     page = Frontier(profile="full")
     plan = page.plan_runs()
     assert page.seeds == (0, 1, 2, 3, 4) and page.alphas == (3.0, 10.0, 30.0)  # no α 1 at full (frontier.ALPHAS)
-    assert len(plan) == len(page.configs()) == 5 * 10
+    assert len(plan) == 5 * 10
     beyond = Beyond(profile="full")
     fig2 = {config_hash(c) for c in Fig2(profile="full").configs()}
     for seed in page.seeds:
@@ -158,9 +159,60 @@ def test_the_grid_reuses_the_beyond_and_fig2_runs_at_full():
         assert mine[(BOTH, 10.0, 0.2)] == config_hash(sth.replace(noise_aug=0.2))
 
 
+def test_the_transferred_grid_is_the_same_grid_at_the_controls_seeds_with_its_source():
+    """At full: the grid again at seeds 7-9 (the controls page's, trained on one machine with the source of
+    seed 1001); its unregularized, α 10 and σ 0.2 runs are the controls page's own; the source comes last."""
+    from pixelreg.figures.controls import Controls
+
+    page = Frontier(profile="full")
+    assert page.transfer_seeds == (7, 8, 9) and page.source_seed == 1001
+    configs = page.configs()
+    assert len(configs) == 5 * 10 + 3 * 10 + 1 and configs[-1] == page.unreg(1001) == Controls(profile="full").configs()[-1]
+    ctl = {config_hash(c) for c in Controls(profile="full").configs()}
+    shared = {config_hash(c) for *_, c in page.plan_runs((7, 8, 9))} & ctl
+    assert len(shared) == 3 * 3  # unregularized, S^Th α 10 and augmentation σ 0.2 at each seed
+    assert Frontier(profile="full", transfer_seeds="").configs() == [c for *_, c in page.plan_runs()]
+    assert Frontier(profile="full", transfer_seeds="").source() is None
+    with pytest.raises(ConfigError, match="source_seed"):
+        Frontier(profile="full", source_seed=7)
+    with pytest.raises(ConfigError, match="transfer_seeds"):
+        Frontier(profile="full", transfer_seeds="a")
+
+
+def test_each_attack_is_matched_on_its_own_seeds():
+    """The noise curves have seeds 0-4 and the transferred grid 7-9: each attack's bootstrap pairs its own seeds
+    (a shared seed list would fill the other attack's columns with NaN)."""
+    rows = []
+    for attack, seeds in (("gaussian", range(5)), ("transferred fgsm", (7, 8, 9))):
+        for seed in seeds:
+            for method, key, v in ((STH, "alpha", 3.0), (STH, "alpha", 30.0), (AUG, "sigma", 0.1), (AUG, "sigma", 0.5)):
+                clean = {3.0: 0.89, 30.0: 0.83, 0.1: 0.90, 0.5: 0.82}[v]
+                rows.append(dict(run=f"{attack}{seed}{v}", seed=seed, method=method, attack=attack,
+                                 alpha=v if key == "alpha" else 0.0, sigma=v if key == "sigma" else 0.0,
+                                 clean=clean, auc=1.2 - clean + (0.05 if method == AUG else 0.0) + 0.01 * seed))
+    m = Frontier(profile="smoke", n_boot=200, levels=(0.86,)).matched(pd.DataFrame(rows)).set_index("attack")
+    assert m.loc["gaussian", "n_seeds"] == 5 and m.loc["transferred fgsm", "n_seeds"] == 3
+    assert m["estimate"].to_numpy() == pytest.approx([0.05, 0.05])
+    text = matched_sentences(m.reset_index())
+    assert "transferred fgsm: noise augmentation's AUC" in text and "not judged: 3 seeds" in text
+
+
+def test_the_transferred_grid_may_be_left_out_of_an_interim_page():
+    """Records mode with none of the transferred grid published: the page keeps its noise grid (seeds with all
+    their runs) and shows no transferred FGSM, saying so; a noise grid below two seeds still leaves no page."""
+    page = Frontier(profile="full")
+    grid = {c for *_, c in page.plan_runs((0, 1, 2))}
+    kept = page.narrowed(grid.__contains__)
+    assert kept == {"seeds": (0, 1, 2), "transfer_seeds": ()}
+    narrowed = dataclasses.replace(page, **kept)
+    assert narrowed.source() is None and len(narrowed.configs()) == 30
+    assert page.narrowed({c for *_, c in page.plan_runs((0,))}.__contains__) is None
+
+
 def test_smoke_grid_is_small_and_bad_grids_are_named():
     page = Frontier(profile="smoke")
-    assert page.alphas == (1.0, 10.0) and page.sigmas == (0.2, 0.5) and len(page.configs()) == 2 * 6
+    assert page.alphas == (1.0, 10.0) and page.sigmas == (0.2, 0.5) and len(page.configs()) == 2 * 6 + 1
+    assert page.transfer_seeds == page.seeds and page.source_seed == 1000  # Fig. 3's source at smoke
     assert Frontier(profile="smoke", alphas="1,3", sigmas="0.1").alphas == (1.0, 3.0)
     for kw, name in ((dict(alphas="0"), "alphas"), (dict(sigmas="1.5"), "sigmas"), (dict(levels="0.9,1.2"), "levels"),
                      (dict(combo_sigma=0), "combo_sigma"), (dict(n_boot=0), "n_boot"), (dict(alphas="a"), "alphas")):
@@ -171,20 +223,25 @@ def test_smoke_grid_is_small_and_bad_grids_are_named():
 # ---- the page at smoke ---------------------------------------------------------------------------------------
 
 @needs_fmnist
-@pytest.mark.slow  # trains 12 smoke runs and evaluates 3 noise curves on each
+@pytest.mark.slow  # trains 13 smoke runs (the source too), evaluates 3 noise curves and transferred FGSM on each
 def test_page_builds_at_smoke(tmp_path):
     page = Frontier(profile="smoke", n_boot=200)
     data = page.data(runs_dir=tmp_path / "runs", progress=False)
     p = data["points"]
-    assert set(p.method) == {STH, AUG, BOTH, UNREG} and len(p) == 12 * 3
+    assert set(p.method) == {STH, AUG, BOTH, UNREG} and len(p) == 12 * 4
     assert p[["clean", "auc"]].apply(lambda v: v.between(0, 1)).all().all()
     assert set(data["frontier"].n) == {2}
     m = data["matched"]
-    assert len(m) == 3 * len(LEVELS) and set(m.attack) == {"gaussian", "uniform", "salt-pepper"}
+    assert len(m) == 4 * len(LEVELS) and set(m.attack) == {"gaussian", "uniform", "salt-pepper", "transferred fgsm"}
+    # the transferred attack at ε 0 is the clean accuracy, the same as the noise curves' (one model, one test set)
+    c = data["curves"]
+    clean = c[c.epsilon == 0].groupby("run")["accuracy"].nunique()
+    assert (clean == 1).all() and len(data.runs) == 13
     # at a level between the two curves' clean accuracies (whatever they are at this scale) the estimate is the
     # difference of the two interpolated seed-mean curves
     text = data.what_we_see()
-    assert "At clean accuracy 0.86" in text and "Transferred FGSM and the boundary attack are not computed" in text
+    assert "At clean accuracy 0.86" in text and "from the unregularized run of seed 1000" in text
+    assert "The boundary attack is not run on this grid" in text
     g = data["frontier"][data["frontier"].attack == "gaussian"]
     lo = max(g[g.method == STH].clean.min(), g[g.method == AUG].clean.min())
     hi = min(g[g.method == STH].clean.max(), g[g.method == AUG].clean.max())

@@ -8,6 +8,12 @@ curves at clean accuracies fixed in book/reproduce.md before the grid was evalua
 interpolation with a bootstrap over paired seeds (:func:`pixelreg.analysis.stats.matched_difference`). A
 curve that does not reach a level is reported as not covering it, never extrapolated. With fewer than
 :data:`BOOTSTRAP_MIN_SEEDS` seeds the interval is shown and no method is called ahead.
+
+A further panel attacks the grid with FGSM transferred from an unregularized source (attack
+:data:`TRANSFERRED`). Source and targets need weights from one machine, and at ``full`` the grid's α 10, σ 0.2 and
+unregularized points at seeds 0-4 are records without them, so that panel is the grid at ``transfer_seeds`` (the
+controls page's seeds 7-9 and its source, seed 1001), compared by the same rule on those seeds only (decided on
+2026-12-06, before any of its runs was trained).
 """
 from __future__ import annotations
 
@@ -25,6 +31,9 @@ from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.figures.common import (NOISE_ATTACKS, FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt,
                                      positive_int, runs_table)
+from pixelreg.figures.controls import SEEDS as TRANSFER_SEEDS, SOURCE_SEEDS
+from pixelreg.figures.fig3 import Fig3, check_source_seed
+from pixelreg.robustness.evaluate import robust_accuracy
 
 __all__ = ["Frontier", "METHODS", "LEVELS"]
 
@@ -41,22 +50,30 @@ LEVELS = (0.86, 0.88)
 # curve from above instead. Decided on 2026-12-03, before any frontier run was evaluated.
 ALPHAS = {"smoke": (1.0, 10.0), "full": (3.0, 10.0, 30.0)}
 SIGMAS = {"smoke": (0.2, 0.5)}
-NOT_COMPUTED = ("Transferred FGSM and the boundary attack are not computed on these runs: a transfer source and the "
-                "attacked runs need weights, and this grid's α 10, σ 0.2 and unregularized points are published "
-                "records without them (retraining gives back the recorded model only on a processor like the one "
-                "that trained it: [Reproducing](reproduce.html)). The [controls page](controls.html) runs both "
-                "attacks on the augmentation and shuffled-target controls of seeds 7-9, beside S^Th, with a source "
-                "trained on the same machine.")
+# The transferred attack's name in the page's tables (its curves come from robust_accuracy(..., "fgsm", source=)).
+TRANSFERRED = "transferred fgsm"
+NO_BOUNDARY = ("The boundary attack is not run on this grid; the [controls page](controls.html) runs it (Fig. 4's "
+               "converged attack) on the augmentation and shuffled-target controls of seeds 7-9, beside S^Th.")
+NO_TRANSFER = ("Transferred FGSM is not shown: ``transfer_seeds`` is empty (on an interim page: none of its seeds "
+               "is published yet). Its grid has seeds of its own because a transfer source and "
+               "the attacked runs need weights, and at ``full`` this grid's α 10, σ 0.2 and unregularized points at "
+               "seeds 0-4 are published records without them (retraining gives back the recorded model only on a "
+               "processor like the one that trained it: [Reproducing](reproduce.html)).")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Frontier(OnePoolFigure):
     """Clean accuracy against robust AUC (ε > 0) for S^Th over ``alphas`` and Gaussian noise augmentation over
     ``sigmas`` (plus S^Th with augmentation and the unregularized run); which method is ahead at the clean
-    accuracies ``levels``?"""
+    accuracies ``levels``? The noise attacks at ``seeds``; FGSM transferred from the unregularized run of
+    ``source_seed`` on the same grid at ``transfer_seeds``.
+
+    Tables: ``curves`` (per run, attack and ε), ``points`` (per run and attack: clean accuracy, AUC over ε > 0),
+    ``frontier`` (their seed means per method and strength), ``matched`` (per attack and level)."""
 
     name: ClassVar[str] = "frontier"
-    interim_fields: ClassVar[dict[str, int]] = {"seeds": 2}  # records mode: the seeds published so far
+    # records mode: the seeds published so far (the transferred grid may show none of its seeds yet)
+    interim_fields: ClassVar[dict[str, int]] = {"seeds": 2, "transfer_seeds": 0}
     PLANS: ClassVar[dict[str, tuple[str, str]]] = {
         "paper": ("cifar10<-imagenet", "no paper panel (a baseline the paper did not run), on Fig. 2b's pair"),
         "analogue": ("fashion-mnist<-fashion-mnist", "no paper panel (a baseline the paper did not run)"),
@@ -76,11 +93,18 @@ class Frontier(OnePoolFigure):
     n_boot: int = 2000  # bootstrap resamples over paired seeds
     attacks: tuple[str, ...] = NOISE_ATTACKS
     n_images: int | None = None  # test images per curve; None: the profile's
+    # The grid again at these seeds, under FGSM transferred from the unregularized run of ``source_seed``; None:
+    # the controls page's seeds of the profile (full: 7, 8, 9, trained on one machine with the source), else the
+    # page's seeds; () or "": no transferred FGSM.
+    transfer_seeds: tuple[int, ...] | None = None
+    source_seed: int | None = None  # None: the controls page's source of the profile (full: 1001), else Fig. 3's
 
     def profile_defaults(self, prof):
         return dict(**self.pair_defaults(), seeds=prof.seeds, n_images=prof.eval_images,
                     alphas=ALPHAS.get(prof.name, (1.0, 3.0, 10.0, 30.0)),
-                    sigmas=SIGMAS.get(prof.name, (0.05, 0.1, 0.2, 0.3, 0.5)))
+                    sigmas=SIGMAS.get(prof.name, (0.05, 0.1, 0.2, 0.3, 0.5)),
+                    transfer_seeds=TRANSFER_SEEDS.get(prof.name, prof.seeds),
+                    source_seed=SOURCE_SEEDS.get(prof.name, Fig3.source_seed))
 
     def check(self) -> None:
         for name, field_, grid in (("alphas", "alpha", self.alphas), ("sigmas", "noise_aug", self.sigmas)):
@@ -101,6 +125,11 @@ class Frontier(OnePoolFigure):
             raise ConfigError("levels", self.levels, "one or more clean accuracies in (0, 1)")
         self._set("levels", levels)
         positive_int("n_boot", self.n_boot)
+        seeds = as_tuple("transfer_seeds", self.transfer_seeds, int)
+        for v in seeds:
+            check_value("seed", v, name="transfer_seeds")
+        self._set("transfer_seeds", tuple(dict.fromkeys(seeds)))
+        check_source_seed(self.source_seed, self.transfer_seeds)
 
     # -- the plan -------------------------------------------------------------------------------------------
     def sth(self, seed: int, alpha: float, noise_aug: float = 0.0) -> TrainConfig:
@@ -109,10 +138,10 @@ class Frontier(OnePoolFigure):
         kw = dict(noise_aug=float(noise_aug)) if noise_aug else {}
         return self.cfg(reg_data=self.reg_data, alpha=float(alpha), th=th, target="thresholded", seed=seed, **kw)
 
-    def plan_runs(self) -> list[tuple[str, float, float, TrainConfig]]:
-        """(method, α, σ, config) of every run, seed by seed."""
+    def plan_runs(self, seeds: tuple[int, ...] | None = None) -> list[tuple[str, float, float, TrainConfig]]:
+        """(method, α, σ, config) of every run of the grid at ``seeds`` (None: the page's), seed by seed."""
         out = []
-        for seed in self.seeds:
+        for seed in (self.seeds if seeds is None else seeds):
             out.append((UNREG, 0.0, 0.0, self.unreg(seed)))
             out += [(STH, float(a), 0.0, self.sth(seed, a)) for a in self.alphas]
             out += [(AUG, 0.0, float(s), self.unreg(seed, noise_aug=float(s))) for s in self.sigmas]
@@ -120,8 +149,25 @@ class Frontier(OnePoolFigure):
                         self.sth(seed, self.combo_alpha, self.combo_sigma)))
         return out
 
+    def source(self) -> TrainConfig | None:
+        """The transfer source (None without ``transfer_seeds``)."""
+        return self.unreg(self.source_seed) if self.transfer_seeds else None
+
     def configs(self) -> list[TrainConfig]:
-        return list(dict.fromkeys(c for *_, c in self.plan_runs()))
+        """The grid at ``seeds``, the grid at ``transfer_seeds``, then the transfer source."""
+        out = [c for *_, c in self.plan_runs()] + [c for *_, c in self.plan_runs(self.transfer_seeds)]
+        return list(dict.fromkeys(out + ([self.source()] if self.transfer_seeds else [])))
+
+    def held(self, configs, runs_dir=None):
+        """A run published without weights is held only if its record has what the page reads: the noise curves
+        for the grid at ``seeds`` (any record), transferred FGSM for the grid at ``transfer_seeds``; the source
+        needs no evaluation of its own (its weight digest names the targets' evaluations)."""
+        from pixelreg.experiment.sweep import held_runs
+
+        targets = {c for *_, c in self.plan_runs(self.transfer_seeds)}
+        need = [c for c in configs if c in targets]
+        return held_runs(need, runs_dir, ("acc-fgsm",)) | held_runs([c for c in configs if c not in targets],
+                                                                     runs_dir, self.record_evaluations)
 
     # -- the tables -----------------------------------------------------------------------------------------
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
@@ -132,18 +178,41 @@ class Frontier(OnePoolFigure):
         curves = self.curves(runs, self.attacks, self.n_images)
         curves = curves.assign(method=curves["run"].map(method), sigma=curves["run"].map(sigma))
         points = run_points(curves)
+        extra = []
+        if self.transfer_seeds:
+            curves_t, runs_t = self._transfer(runs_dir, progress)
+            curves = pd.concat([curves, curves_t], ignore_index=True)
+            points = pd.concat([points, run_points(curves_t)], ignore_index=True)
+            extra = [r for r in runs_t if r.id not in {x.id for x in runs}]
         frontier = (points.groupby(["attack", "method", "alpha", "sigma"], sort=True)
                     .agg(clean=("clean", "mean"), auc=("auc", "mean"), n=("seed", "count")).reset_index())
         matched = self.matched(points)
         return self.figure_data(dict(curves=curves, points=points, frontier=frontier, matched=matched),
-                                runs_table(runs))
+                                runs_table(runs + extra))
+
+    def _transfer(self, runs_dir, progress) -> tuple[pd.DataFrame, list]:
+        """(the transferred-FGSM curves of the usable runs of the grid at ``transfer_seeds``, attack
+        :data:`TRANSFERRED`; those runs and the source). A failed source stops the page: an untrained source would
+        make every target look robust."""
+        plan = self.plan_runs(self.transfer_seeds)
+        runs = ensure_runs([c for *_, c in plan] + [self.source()], runs_dir, progress)
+        source, targets = runs[-1], runs[:-1]
+        if not self.usable([source]):
+            raise ConfigError("source_seed", self.source_seed, f"a source run that trained (run {source.id} failed: "
+                              f"{source.failure})")
+        method = {r.id: m for (m, *_), r in zip(plan, targets)}
+        sigma = {r.id: s for (_, _, s, _), r in zip(plan, targets)}
+        curves = robust_accuracy(self.usable(targets), "fgsm", n_images=self.n_images, source=source,
+                                 precision=self.precision)
+        curves = curves.assign(attack=TRANSFERRED, method=curves["run"].map(method), sigma=curves["run"].map(sigma))
+        return curves, runs
 
     def matched(self, points: pd.DataFrame) -> pd.DataFrame:
         """Per attack and level: augmentation − S^Th of the seed-mean curves' AUC at that clean accuracy, with
         its bootstrap-over-paired-seeds interval (:func:`pixelreg.analysis.stats.matched_difference`)."""
-        seeds = sorted(points["seed"].unique())
         rows = []
         for attack, g in points.groupby("attack", sort=True):
+            seeds = sorted(g["seed"].unique())  # the transferred grid has seeds of its own
             arrays = {}
             for method, strength in ((STH, "alpha"), (AUG, "sigma")):
                 t = g[g["method"] == method]
@@ -159,7 +228,12 @@ class Frontier(OnePoolFigure):
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
     def what_we_see(self, data: FigureData) -> str:
-        return "\n".join([matched_sentences(data["matched"]), "", NOT_COMPUTED])
+        transfer = data.params.get("transfer_seeds")
+        source = data.params.get("source_seed")
+        note = (f"Transferred FGSM (from the unregularized run of seed {source}) is computed on the grid at seeds "
+                f"{', '.join(map(str, transfer))}, trained on one machine with its source; its points are a "
+                "separate panel and its comparison uses those seeds only." if transfer else NO_TRANSFER)
+        return "\n".join([matched_sentences(data["matched"]), "", note + " " + NO_BOUNDARY])
 
 
 def run_points(curves: pd.DataFrame) -> pd.DataFrame:

@@ -131,6 +131,7 @@ class Interim:
 
     #: how the fields along which a page narrows read in prose
     LABELS: ClassVar[dict[str, str]] = {"seeds": "seeds", "noise_seeds": "seeds of the noise-augmented runs",
+                                        "transfer_seeds": "seeds of the transferred-FGSM grid",
                                         "epochs": "budgets (epochs)"}
 
     def shown(self) -> str:
@@ -267,7 +268,7 @@ class Page:
     def narrowed(self, have: Callable[[TrainConfig], bool]) -> dict[str, tuple] | None:
         """Where some of the page's runs are missing (``have`` False), the values of each of
         :attr:`interim_fields` whose own runs are all there: ``{field: values kept}`` for the fields that lose a
-        value. A value's own runs are those the page plans with it and not without it. None when nothing is
+        value (a field whose minimum is 0 may keep none: an optional part of the page). A value's own runs are those the page plans with it and not without it. None when nothing is
         missing, when a field would keep fewer values than its minimum, or when the narrowed plan still lacks a
         run (a run shared by values, or outside every field)."""
         configs = self.configs()
@@ -282,7 +283,7 @@ class Page:
             keep = tuple(v for v in values if all(
                 have(c) for c in planned - set(replace(self, **{name: tuple(x for x in values if x != v)}).configs())))
             if keep != values:
-                if len(keep) < max(1, least):
+                if len(keep) < least or (not keep and least > 0):  # a minimum of 0: the field may keep none
                     return None
                 kept[name] = keep
         if not kept or not all(have(c) for c in replace(self, **kept).configs()):
