@@ -133,13 +133,7 @@ class Controls(OnePoolFigure):
         """(the runs, the transferred-FGSM curves of the usable targets). A failed source stops the page: an
         untrained source would make every target look robust."""
         runs = ensure_runs(self.configs(), runs_dir, progress)
-        source = runs[-1]
-        if not self.usable([source]):
-            raise ConfigError("source_seed", self.source_seed, f"a source run that trained (run {source.id} failed: "
-                              f"{source.failure})")
-        curves = robust_accuracy(self.usable(runs[:-1]), "fgsm", n_images=self.n_images, source=source,
-                                 precision=self.precision)
-        return runs, curves
+        return runs, transferred_fgsm(self, runs[:-1], runs[-1])
 
     def claim_data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """The table the claim row reads (``curves``), without the boundary attack (the claims page)."""
@@ -200,6 +194,17 @@ class Controls(OnePoolFigure):
 BOUNDARY_COLUMNS = ["run", "seed", "condition", "converged", "converged_steps", "median_l2", "share", "n_images",
                     "note"]
 TEST_COLUMNS = ["measure", *COMPARISON_COLUMNS]
+
+
+def transferred_fgsm(page, targets, source) -> pd.DataFrame:
+    """The transferred-FGSM curves of ``page``'s usable ``targets`` (its ``n_images``, ``precision``), FGSM computed
+    on ``source``. A failed source stops the page (ConfigError naming source_seed): an untrained source would make
+    every target look robust."""
+    if not page.usable([source]):
+        raise ConfigError("source_seed", page.source_seed, f"a source run that trained (run {source.id} failed: "
+                          f"{source.failure})")
+    return robust_accuracy(page.usable(targets), "fgsm", n_images=page.n_images, source=source,
+                           precision=page.precision)
 
 
 def comparisons(per_run: pd.DataFrame, value: str) -> pd.DataFrame:

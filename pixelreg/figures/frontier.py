@@ -31,9 +31,8 @@ from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.figures.common import (NOISE_ATTACKS, FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt,
                                      positive_int, runs_table)
-from pixelreg.figures.controls import SEEDS as TRANSFER_SEEDS, SOURCE_SEEDS
+from pixelreg.figures.controls import SEEDS as TRANSFER_SEEDS, SOURCE_SEEDS, transferred_fgsm
 from pixelreg.figures.fig3 import Fig3, check_source_seed
-from pixelreg.robustness.evaluate import robust_accuracy
 
 __all__ = ["Frontier", "METHODS", "LEVELS"]
 
@@ -196,14 +195,10 @@ class Frontier(OnePoolFigure):
         make every target look robust."""
         plan = self.plan_runs(self.transfer_seeds)
         runs = ensure_runs([c for *_, c in plan] + [self.source()], runs_dir, progress)
-        source, targets = runs[-1], runs[:-1]
-        if not self.usable([source]):
-            raise ConfigError("source_seed", self.source_seed, f"a source run that trained (run {source.id} failed: "
-                              f"{source.failure})")
+        targets = runs[:-1]
         method = {r.id: m for (m, *_), r in zip(plan, targets)}
         sigma = {r.id: s for (_, _, s, _), r in zip(plan, targets)}
-        curves = robust_accuracy(self.usable(targets), "fgsm", n_images=self.n_images, source=source,
-                                 precision=self.precision)
+        curves = transferred_fgsm(self, targets, runs[-1])
         curves = curves.assign(attack=TRANSFERRED, method=curves["run"].map(method), sigma=curves["run"].map(sigma))
         return curves, runs
 
