@@ -150,7 +150,10 @@ while True:
                 continue
             t0 = time.time()
             try:
-                page.data(RUNS, progress=False)
+                if name == "frontier" and page.transfer_seeds:  # seeds 7-9: the transferred grid only
+                    page._transfer(RUNS, progress=False)
+                else:
+                    page.data(RUNS, progress=False)
                 done_keys.add(key)
                 log("evaluated", name, getattr(page, "seeds", None), f"{time.time()-t0:.0f}s")
             except Exception as e:

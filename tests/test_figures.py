@@ -76,8 +76,11 @@ def test_run_hashes_unchanged_by_the_figure_package(imagenet_env):
     for profile, per_fig in expected.items():
         plan = book.book_configs(profile)
         assert set(per_fig) <= set(plan), profile  # pages added later bring their own runs
-        for name, hashes in per_fig.items():  # a page may add runs after its own (the frontier's transferred grid)
-            assert [config_hash(c) for c in plan[name]][:len(hashes)] == hashes, (profile, name)
+        for name, hashes in per_fig.items():
+            mine = [config_hash(c) for c in plan[name]]
+            if name == "frontier":  # its transferred grid and source came after its noise grid (2026-12-06)
+                mine = mine[:len(hashes)]
+            assert mine == hashes, (profile, name)
         if PROFILES[profile].plan == "analogue":
             claims = {config_hash(c) for c in FIGURES["claims"](profile=profile).configs()}
             later = {config_hash(c) for n, cs in plan.items() if n not in per_fig for c in cs}  # pages added later

@@ -209,6 +209,92 @@ def test_the_transferred_grid_may_be_left_out_of_an_interim_page():
     assert page.narrowed({c for *_, c in page.plan_runs((0,))}.__contains__) is None
 
 
+def _stubbed(monkeypatch):
+    """Frontier.data without training or attacks: each run is its config, each curve a function of it."""
+    import pixelreg.figures.frontier as fr
+
+    class Run:
+        def __init__(self, config):
+            self.config, self.id = config, config_hash(config)
+
+    def table(runs, attack):
+        return pd.DataFrame([dict(run=r.id, seed=r.config.seed, condition="c", alpha=r.config.alpha, attack=attack,
+                                  epsilon=e, accuracy=0.9 - e * (1 - r.config.alpha / 40 - r.config.noise_aug))
+                             for r in runs for e in (0.0, 0.1, 0.2)])
+    monkeypatch.setattr(fr, "ensure_runs", lambda configs, *a, **k: [Run(c) for c in configs])
+    monkeypatch.setattr(fr, "runs_table", lambda runs: pd.DataFrame({"run": [r.id for r in runs]}))
+    monkeypatch.setattr(Frontier, "curves", lambda self, runs, attacks, n: pd.concat([table(runs, a) for a in attacks]))
+    monkeypatch.setattr(fr, "transferred_fgsm", lambda page, targets, source: table(targets, "fgsm"))
+
+
+def test_the_transferred_panel_labels_each_run_by_its_own_plan(monkeypatch):
+    """At full the two grids have different seeds: each transferred point carries its own run's method, α and σ,
+    the panel has seeds 7-9 only, and the runs table lists each run once (the source included)."""
+    _stubbed(monkeypatch)
+    page = Frontier(profile="full", n_boot=50)
+    data = page.data()
+    p = data["points"]
+    t = p[p.attack == "transferred fgsm"]
+    assert set(t.seed) == {7, 8, 9} and set(p[p.attack != "transferred fgsm"].seed) == {0, 1, 2, 3, 4}
+    plan = {config_hash(c): (m, a, s) for m, a, s, c in page.plan_runs((7, 8, 9))}
+    assert len(t) == len(plan) == 30
+    for r in t.itertuples():
+        assert (r.method, r.alpha, r.sigma) == plan[r.run]
+        assert r.clean == pytest.approx(0.9)
+    assert len(data.runs) == data.runs["run"].nunique() == 5 * 10 + 3 * 10 + 1
+    m = data["matched"].set_index(["attack", "level"])
+    assert set(m.loc["transferred fgsm", "n_seeds"]) == {3}
+    assert "computed on the grid at seeds 7, 8, 9" in data.what_we_see()
+
+
+def test_without_the_transferred_grid_the_page_says_why(monkeypatch):
+    _stubbed(monkeypatch)
+    data = Frontier(profile="full", n_boot=50, transfer_seeds="").data()
+    assert "transferred fgsm" not in set(data["points"].attack)
+    assert "not shown: ``transfer_seeds`` is empty" in data.what_we_see()
+    # an interim page whose transferred grid is not published yet: it says so, and shows the noise grid
+    page = Frontier(profile="full", n_boot=50)
+    have = {c for *_, c in page.plan_runs((0, 1, 2))}
+    monkeypatch.setattr(Frontier, "held", lambda self, configs, runs_dir=None: have & set(configs))
+    part = page.published_part()
+    assert part.transfer_seeds == () and part.seeds == (0, 1, 2)
+    assert "no seeds of the transferred-FGSM grid yet (planned: 7, 8, 9)" in part.interim.sentence()
+    assert "not shown yet: none of its grid's seeds (7, 8, 9) is published" in part.data().what_we_see()
+
+
+def test_records_hold_the_transferred_grid_only_with_transferred_fgsm(monkeypatch):
+    import pixelreg.experiment.sweep as sweep
+    calls = []
+
+    def fake(configs, runs_dir=None, evaluations=()):
+        calls.append((sorted({c.seed for c in configs}), tuple(evaluations)))
+        return set(configs)
+    monkeypatch.setattr(sweep, "held_runs", fake)
+    page = Frontier(profile="full")
+    assert page.held(page.configs()) == set(page.configs())
+    assert calls == [([7, 8, 9], ("acc-fgsm",)), ([0, 1, 2, 3, 4, 1001], ())]
+
+
+def test_the_transferred_grid_narrows_by_seed_and_is_left_out_whole_where_it_must_be():
+    page = Frontier(profile="full")
+    noise = {c for *_, c in page.plan_runs((0, 1, 2))}
+    seven = {c for *_, c in page.plan_runs((7,))}
+    assert page.narrowed((noise | seven | {page.source()}).__contains__) == {"seeds": (0, 1, 2), "transfer_seeds": (7,)}
+    # without its source no transferred seed can be shown, but the noise grid still is
+    assert page.narrowed((noise | seven).__contains__) == {"transfer_seeds": (), "seeds": (0, 1, 2)}
+    # one transferred seed can be left out; and where both grids share their seeds (off full) too
+    one = Frontier(profile="full", transfer_seeds="7")
+    assert one.narrowed(noise.__contains__) == {"seeds": (0, 1, 2), "transfer_seeds": ()}
+    cpu = Frontier(profile="cpu")
+    assert cpu.seeds == cpu.transfer_seeds
+    kept = cpu.narrowed({c for *_, c in cpu.plan_runs(cpu.seeds[:2])}.__contains__)
+    assert kept == {"transfer_seeds": (), "seeds": cpu.seeds[:2]}
+    # the source is none of the page's runs, and a page's own seeds are the default transferred seeds
+    with pytest.raises(ConfigError, match="source_seed"):
+        Frontier(profile="full", source_seed=0)
+    assert Frontier(profile="smoke", seeds="0").transfer_seeds == (0,)
+
+
 def test_smoke_grid_is_small_and_bad_grids_are_named():
     page = Frontier(profile="smoke")
     assert page.alphas == (1.0, 10.0) and page.sigmas == (0.2, 0.5) and len(page.configs()) == 2 * 6 + 1

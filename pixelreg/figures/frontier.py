@@ -53,11 +53,10 @@ SIGMAS = {"smoke": (0.2, 0.5)}
 TRANSFERRED = "transferred fgsm"
 NO_BOUNDARY = ("The boundary attack is not run on this grid; the [controls page](controls.html) runs it (Fig. 4's "
                "converged attack) on the augmentation and shuffled-target controls of seeds 7-9, beside S^Th.")
-NO_TRANSFER = ("Transferred FGSM is not shown: ``transfer_seeds`` is empty (on an interim page: none of its seeds "
-               "is published yet). Its grid has seeds of its own because a transfer source and "
-               "the attacked runs need weights, and at ``full`` this grid's α 10, σ 0.2 and unregularized points at "
-               "seeds 0-4 are published records without them (retraining gives back the recorded model only on a "
-               "processor like the one that trained it: [Reproducing](reproduce.html)).")
+NO_TRANSFER = ("Its grid has seeds of its own because a transfer source and the attacked runs need weights, and at "
+               "``full`` this grid's α 10, σ 0.2 and unregularized points at seeds 0-4 are published records without "
+               "them (retraining gives back the recorded model only on a processor like the one that trained it: "
+               "[Reproducing](reproduce.html)).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,7 +101,7 @@ class Frontier(OnePoolFigure):
         return dict(**self.pair_defaults(), seeds=prof.seeds, n_images=prof.eval_images,
                     alphas=ALPHAS.get(prof.name, (1.0, 3.0, 10.0, 30.0)),
                     sigmas=SIGMAS.get(prof.name, (0.05, 0.1, 0.2, 0.3, 0.5)),
-                    transfer_seeds=TRANSFER_SEEDS.get(prof.name, prof.seeds),
+                    transfer_seeds=TRANSFER_SEEDS.get(prof.name, prof.seeds if self.seeds is None else self.seeds),
                     source_seed=SOURCE_SEEDS.get(prof.name, Fig3.source_seed))
 
     def check(self) -> None:
@@ -128,7 +127,8 @@ class Frontier(OnePoolFigure):
         for v in seeds:
             check_value("seed", v, name="transfer_seeds")
         self._set("transfer_seeds", tuple(dict.fromkeys(seeds)))
-        check_source_seed(self.source_seed, self.transfer_seeds)
+        if self.transfer_seeds:  # the source is none of the page's runs
+            check_source_seed(self.source_seed, tuple(self.seeds) + self.transfer_seeds)
 
     # -- the plan -------------------------------------------------------------------------------------------
     def sth(self, seed: int, alpha: float, noise_aug: float = 0.0) -> TrainConfig:
@@ -225,9 +225,17 @@ class Frontier(OnePoolFigure):
     def what_we_see(self, data: FigureData) -> str:
         transfer = data.params.get("transfer_seeds")
         source = data.params.get("source_seed")
-        note = (f"Transferred FGSM (from the unregularized run of seed {source}) is computed on the grid at seeds "
-                f"{', '.join(map(str, transfer))}, trained on one machine with its source; its points are a "
-                "separate panel and its comparison uses those seeds only." if transfer else NO_TRANSFER)
+        interim = getattr(data.page, "interim", None)
+        planned = interim.planned.transfer_seeds if interim is not None else ()
+        if transfer:
+            note = (f"Transferred FGSM (from the unregularized run of seed {source}) is computed on the grid at seeds "
+                    f"{', '.join(map(str, transfer))}, trained on one machine with its source; its points are a "
+                    "separate panel and its comparison uses those seeds only.")
+        elif planned:
+            note = (f"Transferred FGSM is not shown yet: none of its grid's seeds ({', '.join(map(str, planned))}) is "
+                    "published with its source. " + NO_TRANSFER)
+        else:
+            note = "Transferred FGSM is not shown: ``transfer_seeds`` is empty. " + NO_TRANSFER
         return "\n".join([matched_sentences(data["matched"]), "", note + " " + NO_BOUNDARY])
 
 

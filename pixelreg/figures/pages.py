@@ -140,8 +140,9 @@ class Interim:
         for name, kept in self.kept.items():
             planned = getattr(self.planned, name)
             left = [v for v in planned if v not in kept]
-            parts.append(f"{self.LABELS.get(name, name)} {_values(kept)} of {_values(planned)} "
-                         f"({_values(left)} not yet)")
+            label = self.LABELS.get(name, name)
+            parts.append(f"no {label} yet (planned: {_values(planned)})" if not kept else
+                         f"{label} {_values(kept)} of {_values(planned)} ({_values(left)} not yet)")
         return "; ".join(parts)
 
     def sentence(self) -> str:
@@ -268,17 +269,30 @@ class Page:
     def narrowed(self, have: Callable[[TrainConfig], bool]) -> dict[str, tuple] | None:
         """Where some of the page's runs are missing (``have`` False), the values of each of
         :attr:`interim_fields` whose own runs are all there: ``{field: values kept}`` for the fields that lose a
-        value (a field whose minimum is 0 may keep none: an optional part of the page). A value's own runs are those the page plans with it and not without it. None when nothing is
-        missing, when a field would keep fewer values than its minimum, or when the narrowed plan still lacks a
-        run (a run shared by values, or outside every field)."""
-        configs = self.configs()
-        if all(have(c) for c in configs):
+        value. A value's own runs are those the page plans with it and not without it. A field whose minimum is
+        0 is an optional part of the page: it may keep none of its values, and where the page cannot be narrowed
+        otherwise it is left out whole before the other fields are narrowed. None when nothing is missing, when
+        a field would keep fewer values than its minimum, or when the narrowed plan still lacks a run (a run
+        shared by values, or outside every field)."""
+        if all(have(c) for c in self.configs()):
             return None
+        kept = self._narrowed(have)
+        optional = {n: () for n, least in self.interim_fields.items() if least == 0 and tuple(getattr(self, n))}
+        if kept is not None or not optional:
+            return kept
+        page = replace(self, **optional)
+        if all(have(c) for c in page.configs()):
+            return optional
+        rest = page._narrowed(have)
+        return None if rest is None else {**optional, **rest}
+
+    def _narrowed(self, have: Callable[[TrainConfig], bool]) -> dict[str, tuple] | None:
+        """:meth:`narrowed`, each field by its own runs (no optional field left out whole)."""
         kept: dict[str, tuple] = {}
-        planned = set(configs)
+        planned = set(self.configs())
         for name, least in self.interim_fields.items():
             values = tuple(getattr(self, name))
-            if len(values) < 2:  # its only value cannot be left out
+            if len(values) < (2 if least > 0 else 1):  # a required field's only value cannot be left out
                 continue
             keep = tuple(v for v in values if all(
                 have(c) for c in planned - set(replace(self, **{name: tuple(x for x in values if x != v)}).configs())))

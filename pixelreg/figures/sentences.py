@@ -30,6 +30,7 @@ def too_few_to_judge(n_a: int, n_b: int, paired: bool = True) -> str | None:
     what = f"{n} seed pair{'s' if n != 1 else ''}" if paired and int(n_a) == int(n_b) else f"{int(n_a)} vs {int(n_b)} runs"
     return f"not judged at {what} (a call needs at least {MIN_RUNS_TO_JUDGE} per side; the estimates are shown)"
 
+
 def interval_state(ci_low: float, ci_high: float) -> str:
     """Whether an interval holds 0, for a comparison's sentence; an undefined interval (too few values or no
     spread) says so instead of passing for "holds 0"."""
