@@ -122,3 +122,18 @@ def test_effects_are_paired_t_intervals_by_seed():
     assert (r.ci_low, r.ci_high) == pytest.approx((d.mean() - half, d.mean() + half))
     g = e[(e.comparison == "as trained - unregularized") & (e.metric == "auc")].iloc[0]
     assert g.n == 3 and g["diff"] == pytest.approx(np.mean([0.30, 0.32, 0.30]))
+
+
+def test_a_record_without_its_gaussian_curves_does_not_serve_the_page(monkeypatch):
+    """A seed whose records were published with their metrics only (before its evaluations) stays off the
+    interim page: the page asks records for their Gaussian curves."""
+    import pixelreg.experiment.sweep as sweep
+    calls = []
+
+    def fake(configs, runs_dir=None, evaluations=()):
+        calls.append(tuple(evaluations))
+        return set(configs)
+    monkeypatch.setattr(sweep, "held_runs", fake)
+    page = BatchNorm(profile="full")
+    page.held(page.configs())
+    assert calls == [("acc-gaussian",)]

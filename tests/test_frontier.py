@@ -272,7 +272,8 @@ def test_records_hold_the_transferred_grid_only_with_transferred_fgsm(monkeypatc
     monkeypatch.setattr(sweep, "held_runs", fake)
     page = Frontier(profile="full")
     assert page.held(page.configs()) == set(page.configs())
-    assert calls == [([7, 8, 9], ("acc-fgsm",)), ([0, 1, 2, 3, 4, 1001], ())]
+    noise = ("acc-gaussian", "acc-uniform", "acc-salt-pepper")
+    assert calls == [([7, 8, 9], ("acc-fgsm",)), ([0, 1, 2, 3, 4], noise), ([1001], ())]
 
 
 def test_the_transferred_grid_narrows_by_seed_and_is_left_out_whole_where_it_must_be():

@@ -159,14 +159,17 @@ class Frontier(OnePoolFigure):
 
     def held(self, configs, runs_dir=None):
         """A run published without weights is held only if its record has what the page reads: the noise curves
-        for the grid at ``seeds`` (any record), transferred FGSM for the grid at ``transfer_seeds``; the source
-        needs no evaluation of its own (its weight digest names the targets' evaluations)."""
+        of ``attacks`` for the grid at ``seeds``, transferred FGSM for the grid at ``transfer_seeds``; the source
+        needs no evaluation of its own (its weight digest names the targets' evaluations). A record published
+        with its metrics only therefore leaves its seed out."""
         from pixelreg.experiment.sweep import held_runs
 
         targets = {c for *_, c in self.plan_runs(self.transfer_seeds)}
         need = [c for c in configs if c in targets]
-        return held_runs(need, runs_dir, ("acc-fgsm",)) | held_runs([c for c in configs if c not in targets],
-                                                                     runs_dir, self.record_evaluations)
+        noise = tuple(f"acc-{a}" for a in self.attacks)  # checked by name (held_runs)
+        return held_runs(need, runs_dir, ("acc-fgsm",)) | held_runs([c for c in configs if c not in targets and
+                                                                      c != self.source()], runs_dir, noise) | \
+            held_runs([c for c in configs if c == self.source()], runs_dir)
 
     # -- the tables -----------------------------------------------------------------------------------------
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
