@@ -152,3 +152,20 @@ def test_claims_show_interim_estimates_of_an_incomplete_batchnorm_plan(monkeypat
     assert set(early["key"]) == set(FIRST_SCREEN_BN)
     assert (early["n"] == f"{len(shown.seeds)} pairs").all() and early["shown"].str.startswith("seeds ").all()
     assert (early["ci_low"] <= early["estimate"]).all() and (early["estimate"] <= early["ci_high"]).all()
+
+
+def test_a_record_only_run_is_held_by_its_record_as_committed_now(tmp_path, monkeypatch):
+    """A run imported before its record gained an evaluation (a seed published with its metrics first, its
+    evaluations later): the committed record decides, as it does when its tables are read, not the import
+    marker; once the record is gone the marker does."""
+    run = make_config("smoke", alpha=0.0, seed=0)
+    store = RunStore(tmp_path)
+    _finished(store, run, dict(record="x.json", evaluations=[]))
+    record = tmp_path / "published.json"
+    record.write_text(json.dumps(dict(evaluations=[dict(key="fourier-9f9f")])))
+    monkeypatch.setattr(records, "published_record", lambda c: record)
+    assert sweep.held_runs([run], tmp_path, ("fourier",)) == {run}
+    record.write_text(json.dumps(dict(evaluations=[])))
+    assert sweep.held_runs([run], tmp_path, ("fourier",)) == set()
+    monkeypatch.setattr(records, "published_record", lambda c: None)
+    assert sweep.held_runs([run], tmp_path, ("fourier",)) == set() and sweep.held_runs([run], tmp_path) == {run}

@@ -349,3 +349,33 @@ def test_drop_record_only_runs_leaves_trained_runs(trained, imported):
     assert not (store / trained["runs"][1].id).exists()
     assert sorted(drop_record_only_runs(store)) == sorted([trained["runs"][0].id, trained["source"].id])
     assert (cfg_dir / "best.pt").is_file() and not [p for p in store.iterdir() if p.name.startswith(".") and p.is_dir()]
+
+
+def test_a_record_that_gained_an_evaluation_replaces_its_older_import(trained, tmp_path, monkeypatch):
+    """A seed's records are published with their metrics first and their evaluations later: a store that
+    imported the first version follows the committed record (import_records and import_for), whole; trained
+    runs are never touched."""
+    out = tmp_path / "records"
+    out.mkdir()
+    run = trained["runs"][0]
+    src = trained["out"] / f"{run.id}.json"
+    data = json.loads(src.read_text())
+    early = dict(data, evaluations=[])
+    (out / src.name).write_text(json.dumps(early))
+    store = tmp_path / "store"
+    assert [r["status"] for r in import_records(out, runs_dir=store)] == ["imported"]
+    assert json.loads((store / run.id / RECORD_ONLY).read_text())["evaluations"] == []
+    assert [r["status"] for r in import_records(out, runs_dir=store)] == ["present"]
+    (out / src.name).write_text(src.read_text())  # the record gains its evaluations
+    assert [r["status"] for r in import_records(out, runs_dir=store)] == ["updated"]
+    keys = json.loads((store / run.id / RECORD_ONLY).read_text())["evaluations"]
+    assert keys == [e["key"] for e in data["evaluations"]]
+    assert sorted(p.stem for p in (store / run.id / "evals").glob("*.csv")) == sorted(keys)
+    assert not [p for p in store.iterdir() if p.name.startswith(".")]  # no temporary folder left
+    assert [r["status"] for r in import_records(out, runs_dir=trained["root"])] == ["present"]  # weights: kept
+    # import_for, the pages' path: a config whose import is stale is imported again
+    (out / src.name).write_text(json.dumps(early))
+    monkeypatch.setattr(records, "published_record", lambda c: out / src.name if config_hash(c) == run.id else None)
+    assert records.import_for([run.config], runs_dir=store) == [run.id]
+    assert records.import_for([run.config], runs_dir=store) == []
+    assert json.loads((store / run.id / RECORD_ONLY).read_text())["evaluations"] == []

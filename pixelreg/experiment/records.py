@@ -374,7 +374,8 @@ def _materialise(store: RunStore, rec: Record) -> str:
     except Timeout:
         return "busy"  # a process holds the run's lock: it is training or importing this run now
     try:
-        if final.exists():
+        stale = _stale_import(final, rec.sha256)
+        if final.exists() and not stale:
             return "present" if (final / "DONE").is_file() else "unfinished"
         tmp = Path(tempfile.mkdtemp(dir=store.root, prefix=f".{rec.run}.record."))
         try:
@@ -390,13 +391,34 @@ def _materialise(store: RunStore, rec: Record) -> str:
             atomic_write_bytes(tmp / "DONE", b"")
             atomic_write_json(tmp / "config.json", rec.config.to_dict())  # last: RunStore.runs() lists by it
             os.chmod(tmp, 0o755)
-            os.replace(tmp, final)
+            if stale:  # the record changed since its import (it gained evaluations): swap the whole folder
+                old_dir = Path(tempfile.mkdtemp(dir=store.root, prefix=f".{rec.run}.stale."))
+                os.replace(final, old_dir / "run")
+                os.replace(tmp, final)
+                shutil.rmtree(old_dir, ignore_errors=True)
+            else:
+                os.replace(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     finally:
         lock.release()
-    return "imported"
+    return "updated" if stale else "imported"
+
+
+def _stale_import(run_dir: Path, record_sha256: str | None = None, record: Path | None = None) -> bool:
+    """Whether ``run_dir`` is a record-only run imported from another version of its record than the one
+    committed now (``record_sha256``, or the sha256 of the file ``record``): a record published with its
+    metrics first gains its evaluations later, and a store imported before then must follow it."""
+    marker = run_dir / RECORD_ONLY
+    if not marker.is_file() or (run_dir / "best.pt").exists():
+        return False
+    try:
+        had = json.loads(marker.read_text()).get("record_sha256")
+        now = record_sha256 if record_sha256 is not None else _sha256(Path(record).read_bytes())
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False  # a damaged marker: runs_for says why when the run is read
+    return had != now
 
 
 def import_records(profile_or_dir: str | os.PathLike, runs_dir: str | os.PathLike | None = None) -> list[dict]:
@@ -409,14 +431,16 @@ def import_records(profile_or_dir: str | os.PathLike, runs_dir: str | os.PathLik
     locked by a process training it ("busy"). A profile without a records folder imports nothing.
 
     Returns:
-        one dict per record: run, record (path), status ("imported", "present", "unfinished", "busy").
+        one dict per record: run, record (path), status ("imported", "updated": re-imported because its record
+        changed since its import, "present", "unfinished", "busy").
     """
     folder = records_dir(profile_or_dir)
     files = sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) if folder.is_dir() else []
     store = RunStore(runs_dir)
     # a finished run is left alone whatever its record says, so its record need not be read (a rebuild
     # then costs a directory listing, not a read of every record)
-    present = [p for p in files if (store.root / p.stem / "DONE").is_file()]
+    present = [p for p in files if (store.root / p.stem / "DONE").is_file()
+               and not _stale_import(store.root / p.stem, record=p)]
     records = [read_record(p) for p in files if p not in present]
     if isinstance(profile_or_dir, str) and profile_or_dir in PROFILES:
         for rec in records:
@@ -437,20 +461,23 @@ def published_record(config: TrainConfig) -> Path | None:
 
 
 def import_for(configs: Iterable[TrainConfig], runs_dir: str | os.PathLike | None = None) -> list[str]:
-    """Import the published records of those ``configs`` whose run the store lacks; return the imported run ids.
+    """Import the published records of those ``configs`` whose run the store lacks, or holds as a record-only run
+    imported from an older version of its record; return the imported run ids.
 
     How every entry point (a page's runs, ``pixelreg train``, a sweep) serves a run that the records hold
     without training it. Each record is read and checked (:func:`read_record`) before its run appears.
     """
     store = RunStore(runs_dir)
     imported = []
-    for c in store.missing(list(configs)):
+    configs = list(configs)
+    missing = set(store.missing(configs))
+    for c in dict.fromkeys(configs):
         path = published_record(c)
-        if path is None:
+        if path is None or (c not in missing and not _stale_import(store.path(c), record=path)):
             continue
         rec = read_record(path)
         store.root.mkdir(parents=True, exist_ok=True)
-        if _materialise(store, rec) == "imported":
+        if _materialise(store, rec) in ("imported", "updated"):
             imported.append(rec.run)
     return imported
 

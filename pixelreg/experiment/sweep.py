@@ -673,7 +673,7 @@ def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None
     """The configs whose run :func:`runs_for` serves without training (imports nothing, reads no weights).
 
     A run is held when it is finished in the run store with its weights, or when only a published record has
-    it (imported or not) and that record holds an evaluation of every name in ``evaluations`` (e.g.
+    it (imported or not) and that record, as committed now, holds an evaluation of every name in ``evaluations`` (e.g.
     ``"fourier"``: a page that reads an evaluation a record lacks would need the weights). The check of an
     evaluation is by name, not by its parameters: a page given other evaluation parameters still finds out
     when it asks for them.
@@ -691,7 +691,9 @@ def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None
         if r is not None and r.finished and not r.record_only:
             out.add(c)
             continue
-        path = None if r is not None and r.finished else published_record(c)
+        # the published record as it is now: a record-only run reads its tables from it (the record may have
+        # gained evaluations since it was imported); its import marker only where the record is gone
+        path = published_record(c)
         if (r is None or not r.finished) and path is None:
             continue
         if not evaluations:
