@@ -437,8 +437,8 @@ def import_records(profile_or_dir: str | os.PathLike, runs_dir: str | os.PathLik
     folder = records_dir(profile_or_dir)
     files = sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) if folder.is_dir() else []
     store = RunStore(runs_dir)
-    # a finished run is left alone whatever its record says, so its record need not be read (a rebuild
-    # then costs a directory listing, not a read of every record)
+    # a finished run is left alone unless it is a record-only import of another version of its record, so a
+    # rebuild hashes the record files of such imports (bytes, not parsed) and parses none of the others
     present = [p for p in files if (store.root / p.stem / "DONE").is_file()
                and not _stale_import(store.root / p.stem, record=p)]
     records = [read_record(p) for p in files if p not in present]
