@@ -61,6 +61,15 @@ def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
     plain = [r for r in listing.split("<tr>") if "<td>unregularized</td>" in r]
     assert plain and not any("thresholded" in r for r in plain)  # no target parameters without the loss
     assert any("thresholded" in r for r in listing.split("<tr>") if "<td>S^Th</td>" in r)
+    # the diagnostics page of the same runs flags the failed runs in its tables and leaves them out of its means
+    from pixelreg.figures.diagnostics import Diagnostics
+    diag = Diagnostics(profile="smoke", panels=("fashion-mnist<-fashion-mnist",), seeds=(0, 1)).data(
+        runs_dir=runs_dir, progress=False)
+    fin = diag["final"].set_index("run")
+    assert set(fin.index[fin.failed]) == failed and set(diag["epochs"].query("failed")["run"]) == failed
+    assert fin.loc[config_hash(victim), "max_gamma"] is None or pd.isna(fin.loc[config_hash(victim), "max_gamma"])
+    see = Diagnostics(profile="smoke").what_we_see(diag)
+    assert f"{len(failed)} failed run(s)" in see and config_hash(victim) in see
 
 
 def test_failures_sentence_known_answers():
@@ -71,3 +80,20 @@ def test_failures_sentence_known_answers():
     assert "kept in the means" in failures_sentence(runs, dropped=False)
     assert failures_sentence(runs.assign(failure=None)) == ("No run failed (non-finite loss, or the untrained "
                                                             "state selected) of 3.")
+
+
+def test_diagnostics_sentences_leave_failed_runs_out_and_name_ties():
+    from pixelreg.figures.common import FigureData
+    from pixelreg.figures.diagnostics import Diagnostics
+
+    fin = pd.DataFrame(dict(run=["r0", "r1", "r2", "r3", "r4"], seed=range(5), condition="S^Th <- natural",
+                            failed=[False, False, False, False, True], best_epoch=[3, 3, 2, 3, 1], epochs=3,
+                            max_gamma=[0.4, 0.5, 0.6, 0.7, None], heldout_corr=[0.2, 0.4, None, 0.6, None],
+                            max_gamma_layer=["layer1", "layer2", "layer1", "layer2", None]))
+    data = FigureData("diagnostics", {}, dict(final=fin), pd.DataFrame())
+    see = Diagnostics(profile="smoke").what_we_see(data)
+    assert "1 failed run(s)** r4 (S^Th <- natural, seed 4)" in see
+    assert "0.550 on average (4 runs)" in see  # r4 out of the mean
+    assert "on `layer1` and `layer2` in 2 of 4 runs each" in see  # a tie is named as one
+    assert "0.400 (3 of 4 runs logged it)" in see
+    assert "earlier epoch than the last in 2 of 5 runs (failed runs included)" in see

@@ -47,51 +47,76 @@ class Diagnostics(TrainedFigure):
 
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """Tables: ``epochs`` (per run and epoch: losses, accuracies, mean training-batch and held-out S^CNN-target
-        correlations), ``gamma`` (per run, epoch and layer: gamma_l), ``final`` (per run: best epoch, final
-        held-out correlation, largest gamma and its layer)."""
+        correlations), ``gamma`` (per run, epoch and layer: gamma_l), ``final`` (per run: selected epoch and its
+        test accuracy, last-epoch test accuracy, final held-out correlation, largest gamma and its layer). Every
+        table has ``failed``: the run failed (:data:`~pixelreg.figures.tables.FAILED_RUN_RULE`); the plots and
+        sentences leave failed runs out of their means where the profile drops them, the tables keep them."""
         configs = self.configs()
         runs = list(dict.fromkeys(ensure_runs(configs, runs_dir, progress)))
+        kept = set(self.usable(runs))
         ep, gam, fin = [], [], []
         for r in runs:
             c = r.config
             label = _label(c)
+            failed = r not in kept
             for m in r.metrics:
-                ep.append(dict(run=r.id, seed=c.seed, condition=label, epoch=m["epoch"], step=m.get("step"),
+                ep.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, epoch=m["epoch"],
+                               step=m.get("step"),
                                **{k: m.get(k) for k in ("train_loss", "train_acc", "valid_loss", "valid_acc",
                                                          "test_loss", "test_acc", "reg_loss", "reg_corr",
                                                          "heldout_corr")}))
                 for layer, g in zip(PAPER_LAYERS, m.get("layer_weights") or []):
-                    gam.append(dict(run=r.id, seed=c.seed, condition=label, epoch=m["epoch"], layer=layer, gamma=g))
+                    gam.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, epoch=m["epoch"],
+                                    layer=layer, gamma=g))
             last = r.metrics[-1]
             w = last.get("layer_weights") or []
-            fin.append(dict(run=r.id, seed=c.seed, condition=label, best_epoch=r.provenance.get("best_epoch"),
-                            epochs=len(r.metrics) - 1, final_test_acc=last.get("test_acc"),
-                            heldout_corr=last.get("heldout_corr"),
+            w = w if w and all(_finite(x) for x in w) else []  # a diverged run's weights are not weights
+            best = r.provenance.get("best_epoch")
+            fin.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, best_epoch=best,
+                            test_acc_best=r.metrics[best].get("test_acc")
+                            if best is not None and best < len(r.metrics) else None,
+                            epochs=len(r.metrics) - 1, last_test_acc=last.get("test_acc"),
+                            heldout_corr=last.get("heldout_corr") if _finite(last.get("heldout_corr")) else None,
                             max_gamma=max(w) if w else None,
                             max_gamma_layer=PAPER_LAYERS[w.index(max(w))] if w else None))
         tables = dict(epochs=pd.DataFrame(ep), gamma=pd.DataFrame(gam), final=pd.DataFrame(fin))
         for k, t in tables.items():
             if t.empty:
-                tables[k] = pd.DataFrame(columns=["run", "seed", "condition"])
+                tables[k] = pd.DataFrame(columns=["run", "seed", "condition", "failed"])
         return self.figure_data(tables, runs_table(runs))
 
     def what_we_see(self, data: FigureData) -> str:
         f = data["final"]
         lines = []
-        reg = f[f.max_gamma.notna()] if "max_gamma" in f else f.iloc[0:0]
+        bad = f[f.failed.astype(bool)] if "failed" in f else f.iloc[0:0]
+        ok = f[~f.failed.astype(bool)] if "failed" in f else f
+        if len(bad):
+            lines.append(f"- **Left out of the curves' means and the numbers below: {len(bad)} failed run(s)** "
+                         + "; ".join(f"{r.run} ({r.condition}, seed {r.seed})" for r in bad.itertuples())
+                         + " (the caption gives why). Their per-epoch values are in the tables below.")
+        reg = ok[ok.max_gamma.notna()] if "max_gamma" in ok else ok.iloc[0:0]
         for cond, g in reg.groupby("condition"):
             top = g["max_gamma_layer"].value_counts()
+            tied = [str(k) for k, v in top.items() if v == top.iloc[0]]
+            where = (f"on `{tied[0]}` in {top.iloc[0]} of {len(g)} runs" if len(tied) == 1 else
+                     f"on {' and '.join(f'`{t}`' for t in tied)} in {top.iloc[0]} of {len(g)} runs each")
+            corr = g.heldout_corr.dropna()
             lines.append(f"- **{cond}**: at the end of training the largest layer weight is {fmt(g.max_gamma.mean())} "
-                         f"on average ({len(g)} runs), on `{top.index[0]}` in {top.iloc[0]} of {len(g)} runs"
+                         f"on average ({len(g)} runs), {where}"
                          + (" — **almost all weight on a single stage**" if g.max_gamma.mean() > 0.8 else "")
                          + "; held-out S^CNN-target correlation "
-                         + (f"{fmt(g.heldout_corr.mean())}" if g.heldout_corr.notna().any()
+                         + (f"{fmt(corr.mean())} ({len(corr)} of {len(g)} runs logged it)" if len(corr)
                             else "not logged (runs trained before it was recorded)") + ".")
         if "best_epoch" in f and len(f):
             early = f[f.best_epoch < f.epochs]
             lines.append(f"- Model selection (lowest validation loss) kept an earlier epoch than the last in "
-                         f"{len(early)} of {len(f)} runs.")
+                         f"{len(early)} of {len(f)} runs (failed runs included); the table gives each run's "
+                         f"selected epoch, its test accuracy and the last epoch's.")
         return "\n".join(lines) if lines else "No runs to describe."
+
+
+def _finite(x) -> bool:
+    return x is not None and math.isfinite(float(x))
 
 
 def _label(c) -> str:

@@ -21,9 +21,10 @@ COLUMN_NAMES = {
     "g_high": "g: 95% CI high", "n_seeds": "seeds", "attack_label": "attack (as plotted)",
     "auc": "AUC over ε > 0", "auc_sem": "AUC: SEM", "clean": "clean accuracy", "n": "runs", "pairs": "pairs k",
     "pool_size": "pool N", "seconds_per_step": "s per step", "best_epoch": "selected epoch",
-    "final_test_acc": "test accuracy (selected epoch)", "heldout_corr": "held-out similarity correlation",
+    "last_test_acc": "test accuracy (last epoch)", "test_acc_best": "test accuracy (selected epoch)",
+    "failed": "failed run", "heldout_corr": "held-out similarity correlation",
     "max_gamma": "largest layer weight γ", "max_gamma_layer": "its layer", "selected_share": "share of pairs selected",
-    "n_resamples": "bootstrap resamples",
+    "n_resamples": "bootstrap resamples", "n_pairs": "seed pairs (paired test)",
 }
 
 
