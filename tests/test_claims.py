@@ -294,6 +294,26 @@ def test_effect_row_without_power_is_inconclusive(key):
     assert _row(key, World({key: 2 * s}, seeds=3, noise=10 * abs(s)).figures()).power.startswith("too few seeds")
 
 
+def test_a_seed_missing_one_family_loses_its_pair_in_the_family_mean():
+    """A failed run of one pool leaves its seed out of the per-seed family mean, instead of averaging that seed
+    over fewer families than its pair partner (known answer: seed 1 of S^Th lacks the natural family)."""
+    from pixelreg.figures.claimrows import compare_by_seed, mean_auc
+
+    def fam(values):  # one family: {(condition, seed): auc}
+        return pd.DataFrame([dict(condition=c, seed=s, auc=v) for (c, s), v in values.items()])
+    task = fam({("S^Th", 0): 0.7, ("S^Th", 1): 0.9, ("S^Th", 2): 0.8,
+                ("S^pixel", 0): 0.6, ("S^pixel", 1): 0.6, ("S^pixel", 2): 0.6})
+    natural = fam({("S^Th", 0): 0.5, ("S^Th", 2): 0.6,  # S^Th seed 1 failed on this pool
+                   ("S^pixel", 0): 0.4, ("S^pixel", 1): 0.4, ("S^pixel", 2): 0.4})
+    m = mean_auc([task, natural])
+    assert ("S^Th", 1) not in set(zip(m.condition, m.seed)) and len(m) == 5
+    assert m.set_index(["condition", "seed"]).auc[("S^Th", 0)] == pytest.approx(0.6)
+    cmp = compare_by_seed(m, "S^pixel", "S^Th")
+    # seeds 0 and 2 only: 0.6 − 0.5 and 0.7 − 0.5; with seed 1 averaged over the task family alone (0.9 − 0.5)
+    # the estimate would have been 0.2
+    assert cmp.test == "paired t" and cmp.n == 2 and cmp.estimate == pytest.approx(0.15)
+
+
 def test_sth_vs_pixel_is_head_to_head():
     """Both regularizers gain equally over unregularized: S^Th vs S^pixel is null, S^pixel's own gain is real."""
     w = World({"sth-vs-pixel": 0.15}, seeds=30, noise=0.002)  # S^Th: +0.15, S^pixel: 0
@@ -315,7 +335,7 @@ def test_across_is_an_intersection_union_not_a_mean():
         c.loc[weak & (c.run == run), "accuracy"] += -0.18 + rng.normal(0, 0.2)
     row = _row("across", f)
     assert row.verdict == "inconclusive", row.rule
-    assert "salt-and-pepper" in row.rule and "weakest: fashion-mnist <- fashion-mnist, salt-and-pepper" in row.number
+    assert "salt-and-pepper" in row.rule and "weakest interval: fashion-mnist <- fashion-mnist, salt-and-pepper" in row.number
     assert row.parts.count(";") == 7  # 8 families listed
     assert _row("across", w.figures()).verdict == "reproduced"
 
@@ -414,16 +434,16 @@ def test_paper_plan_rows_read_the_papers_panels(monkeypatch):
     assert row.at["gain-task", "tested_here"].startswith("mnist <- mnist, S^Th vs unregularized")
     assert row.at["clean-task", "number"] == "-0.001"
     # several pairs: every one must pass; the row shows the weakest and lists each
-    assert row.at["gain-natural", "number"] == "0.022 (weakest: cifar10 <- ImageNet)"
+    assert row.at["gain-natural", "number"] == "0.022 (weakest interval: cifar10 <- ImageNet)"
     assert "cifar10 <- ImageNet: 0.022" in row.at["gain-natural", "parts"]
     assert "cifar100 <- ImageNet: 0.033" in row.at["gain-natural", "parts"]
     assert row.at["gain-natural", "tested_here"].startswith("cifar10 <- ImageNet and cifar100 <- ImageNet,")
-    assert row.at["clean-natural", "number"].startswith("-0.003 (weakest: cifar100 <- ImageNet)")
-    assert row.at["fgsm-transfer", "number"] == "0.044 (weakest: cifar10 <- ImageNet)"
+    assert row.at["clean-natural", "number"].startswith("-0.003 (weakest interval: cifar100 <- ImageNet)")
+    assert row.at["fgsm-transfer", "number"] == "0.044 (weakest interval: cifar10 <- ImageNet)"
     assert "cifar10 <- cifar10: 0.055" in row.at["fgsm-transfer", "parts"]
     gains = np.mean([PAPER_GAIN[("fig2", p)] for p in panels["fig2"]])  # S^Th − unregularized over fig2
     assert row.at["sth-vs-pixel", "number"] == f"{gains:.3f}"
-    assert "(weakest: " in row.at["across", "number"]  # the family with the lowest interval end
+    assert "(weakest interval: " in row.at["across", "number"]  # the family with the lowest interval end
     assert row.at["across", "parts"].count(";") == 4 * len(table_pairs) - 1  # every (pair, attack) family
     assert all(pair_text in row.at["across", "tested_here"] for pair_text in
                ("mnist <- fashion-mnist", "fashion-mnist <- mnist", "cifar100 <- cifar10", "cifar10 <- ImageNet"))
@@ -532,7 +552,7 @@ def test_lowfreq_mostly_is_the_absolute_share_against_one_half_in_both_condition
     unreg = (sh["condition"] == "unregularized") & (sh["source"] == "converged")
     sh.loc[unreg, "share"] -= 0.25  # unregularized: 40%, not mostly low
     row = _row("lowfreq-mostly", f)
-    assert row.verdict == "contradicted" and "weakest: unregularized" in row.number
+    assert row.verdict == "contradicted" and "weakest interval: unregularized" in row.number
     sh.loc[sh["source"] == "start", "share"] = 0.9  # very low-frequency starts change nothing
     assert _row("lowfreq-mostly", f).verdict == "contradicted"
 
@@ -578,10 +598,17 @@ def test_missing_runs_and_record_only_runs_make_their_rows_inconclusive():
     f["fig4"] = RecordOnlyRunError("abc123", "boundary-start", "no checkpoint")
     t = claims_table(f)
     by = dict(zip(t.key, t.verdict))
-    assert by["efficiency-k"] == by["efficiency-N"] == "inconclusive (not judged at this profile: 3 of its runs missing)"
+    assert by["efficiency-k"] == by["efficiency-N"] == ("inconclusive (not judged at this profile: 3 of the fig5 "
+                                                        "page's runs missing)")
     for key in ("boundary", "lowfreq-mostly", "lowfreq-reg", "highfreq"):
         assert by[key].startswith("inconclusive (not run at this profile: run abc123") and "boundary-start" in by[key]
     assert by["gain-task"] in VERDICTS  # the other rows are judged
+    # an interim page's error carries its plan, counted as the page counts it (published with the evaluations
+    # the page reads): the row quotes the page's count, not the runs that are missing outright
+    f["fig5"].plan = (12, 30)
+    by = dict(zip(*(lambda t: (t.key, t.verdict))(claims_table(f))))
+    assert by["efficiency-k"] == ("inconclusive (plan not complete: 12 of the 30 runs of the fig5 page's plan "
+                                  "are not published)")
 
 
 def test_claims_page_catches_both_errors_per_figure(monkeypatch, tmp_path):
@@ -603,7 +630,7 @@ def test_claims_page_catches_both_errors_per_figure(monkeypatch, tmp_path):
     data = page.data(runs_dir=tmp_path)
     t = data["claims"]
     by = dict(zip(t.key, t.verdict))
-    assert by["efficiency-k"] == "inconclusive (not judged at this profile: 2 of its runs missing)"
+    assert by["efficiency-k"] == "inconclusive (not judged at this profile: 2 of the fig5 page's runs missing)"
     assert by["boundary"].startswith("inconclusive (not run at this profile: run r9")
     assert by["gain-task"] == "reproduced"
     assert "inconclusive" in data.what_we_see()
@@ -816,6 +843,31 @@ def test_an_exploratory_row_without_data_says_why():
     f = World({}, seeds=6, noise=0.01).figures()
     f["batchnorm"] = MissingRunsError(["abc123def456"], ["pixelreg train ..."])
     row = _row("bn-clean", f)
-    assert row.verdict == "inconclusive (not judged at this profile: 1 of its runs missing)"
+    assert row.verdict == "inconclusive (not judged at this profile: 1 of the batchnorm page's runs missing)"
     assert row.status == "exploratory" and row.label.startswith("unclear (exploratory; not judged at this profile")
     assert _row("bn-clean", World({}, seeds=6, noise=0.01).figures()).label in set(EXPLORATORY_LABELS.values())
+
+
+def test_the_claims_page_states_each_attacks_eps_grid_of_its_aucs():
+    from pixelreg.robustness.evaluate import EPSILON_GRIDS
+
+    w = World({"gain-task": 0.2}, seeds=6, noise=0.003)
+    t = claims_table(w.figures())
+    runs = pd.DataFrame(dict(run=["a"], task=["fashion-mnist"]))
+    text = Claims(profile="smoke").what_we_see(FigureData("claims", {}, dict(claims=t), runs))
+    g = [e for e in EPSILON_GRIDS["fashion-mnist"]["salt-pepper"] if e > 0]
+    assert f"salt-and-pepper noise ε {min(g):.3g}-{max(g):.3g} ({len(g)} values)" in text
+    assert "fashion-mnist: Gaussian noise ε 0.0556-0.5 (9 values)" in text
+    assert "AUC rows" not in Claims(profile="smoke").what_we_see(FigureData("claims", {}, dict(claims=t),
+                                                                             pd.DataFrame()))
+
+
+def test_a_rows_tested_text_names_its_pages_parameters():
+    f = World({}, seeds=6, noise=0.01).figures()
+    d = f["fig4"]
+    f["fig4"] = FigureData(d.name, {**d.params, "converged_images": 7}, d.tables, d.runs)
+    t = claims_table(f).set_index("key")
+    assert "fig4: 7 images per run" in t.at["lowfreq-mostly", "tested_here"]
+    assert "fig4: 7 images per run" in t.at["boundary-converged", "tested_here"]
+    f["fig4"] = RecordOnlyRunError("abc123", "boundary-start", "no checkpoint")  # the page did not run
+    assert "fig4: ? images per run" in claims_table(f).set_index("key").at["lowfreq-reg", "tested_here"]

@@ -329,3 +329,11 @@ def test_show_table_names_shared_columns_and_lets_the_page_override():
     assert f">{COLUMN_NAMES['diff']}<" in html and f">{COLUMN_NAMES['p_holm']}<" in html and ">other<" in html
     assert "0.123" in html and "0.1235" not in html and "S^Th &lt;- natural" in html
     assert html.index(">regularized<") < html.index(f">{COLUMN_NAMES['a']}<")
+
+
+def test_fig2_caption_says_what_its_stand_in_for_fig2a_changes_besides_the_data():
+    from pixelreg.figures.fig2 import Fig2
+
+    text = Fig2(profile="full").plan_text()
+    assert "fashion-mnist <- fashion-mnist stands for Fig. 2a (MNIST <- MNIST) (the paper ran Fig. 2a at α 4, Th 0.2" in text
+    assert "natural stands for Figs. 2b, 2c (CIFAR-10/100 <- ImageNet)." in text  # no note where nothing else changes

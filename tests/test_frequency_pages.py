@@ -245,8 +245,11 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     assert len(per) == 13 and per.set_index("corruption").loc["contrast", "diff"] == pytest.approx(-0.116)
     text = carry_over_sentence("S^Th", fam.reset_index())
     assert text.startswith("**S^Th** gains accuracy under the noise corruptions")
-    assert "carries over to blur +0.034" in text and "JPEG +0.024" in text
-    assert re.search(r"is traded for contrast -0\.116 \[[-0-9.]+, [-0-9.]+\], fog -0\.016 \[", text)
+    assert re.search(r"carries over to blur \+0\.034 \[[-0-9.]+, [-0-9.]+\];", text)
+    assert re.search(r"is traded for contrast -0\.116 \[[-0-9.]+, [-0-9.]+\];", text)
+    # fog (-0.016) and JPEG (+0.024) exclude 0 but lie inside ±SESOI (0.03): too small to matter, not a call
+    assert re.search(r"changes by less than the 0\.03 that matters \(interval inside ±0\.03\) under "
+                     r"fog -0\.016 \[[-0-9.]+, [-0-9.]+\], JPEG \+0\.024 \[", text)
     assert "neither gains nor loses" not in text  # every asked family's interval excludes 0 here
     flat = fam.reset_index().assign(ci_low=-1.0, ci_high=1.0)
     assert "gains no accuracy beyond its interval under the noise corruptions" in carry_over_sentence("X", flat)
@@ -259,6 +262,11 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     text = carry_over_sentence("S^Th", drop.reset_index(), measure="drop")
     assert text.startswith("**S^Th** loses less of its clean accuracy to the noise corruptions (noise +0.104 [")
     assert "carries over to blur +0.054" in text and "is traded for contrast -0.096" in text
+    small = drop.reset_index().assign(ci_low=lambda t: t["diff"] - 0.001, ci_high=lambda t: t["diff"] + 0.001)
+    small.loc[small.family == "noise", ["diff", "ci_low", "ci_high"]] = [0.01, 0.005, 0.015]
+    assert carry_over_sentence("S^Th", small, measure="drop").startswith(
+        "**S^Th** changes by less than 0.03 under the noise corruptions (noise +0.010 [0.005, 0.015], inside ±0.03), "
+        "so at these severities there is nothing to carry over")
     assert text.endswith("(drop from clean accuracy minus unregularized's, mean over severities).")
     with pytest.raises(ConfigError, match="measure"):
         family_tests(acc, measure="relative")

@@ -326,3 +326,26 @@ def test_gain_sentence_names_the_tested_difference_and_how_its_eps_was_picked():
     assert "S^Th averages 0.620 ± 0.020 vs unregularized 0.500 ± 0.030" in s
     assert "the tested difference S^Th − unregularized is +0.120 (paired t, p_holm = 0.01)" in s
     assert "significant after Holm correction at ε = 0.1, 0.2" in s and "Clean accuracy changes by -0.020" in s
+
+
+def test_a_paired_comparison_reports_the_mean_of_its_pairs_when_a_seed_lost_its_pair():
+    """Known answer: a has seeds 0-2, b lost seed 2 (a failed run). The paired test's difference is the mean of the
+    two per-seed differences (+0.1, +0.3: +0.2), not mean_b − mean_a over unequal seed sets (0.5 − 0.4 = +0.1)."""
+    import pandas as pd
+
+    from pixelreg.analysis.stats import compare_conditions
+    from pixelreg.figures.sentences import gain_sentence
+
+    t = pd.DataFrame(dict(condition=["a"] * 3 + ["b"] * 2, seed=[0, 1, 2, 0, 1], attack="x", epsilon=0.0,
+                          accuracy=[0.4, 0.2, 0.6, 0.5, 0.5]))
+    r = compare_conditions(t, "a", "b", test="paired").iloc[0]
+    assert r.test == "paired t" and r.n_pairs == 2 and (r.n_a, r.n_b) == (3, 2)
+    assert r["diff"] == pytest.approx(0.2) and r.mean_b - r.mean_a == pytest.approx(0.1)
+    welch = compare_conditions(t, "a", "b").iloc[0]
+    assert welch.n_pairs == 0 and welch["diff"] == pytest.approx(0.1)
+    tests = pd.concat([compare_conditions(t.assign(epsilon=e, accuracy=t.accuracy + (e > 0) * (t.condition == "b")
+                                                   * 0.1), "a", "b", test="paired") for e in (0.0, 0.1)])
+    summary = pd.DataFrame(dict(condition=["b", "a"], epsilon=0.1, mean=[0.7, 0.3], sem=[0.0, 0.05]))
+    s = gain_sentence("**X**", tests, summary, {}, base="a")
+    assert "the tested difference b − a is +0.300 (paired t over 2 seed pairs" in s
+    assert "Clean accuracy changes by +0.200 (paired t over 2 seed pairs" in s

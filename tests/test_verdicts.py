@@ -377,3 +377,15 @@ def test_lowfreq_tests():
     same = _shares(reg_cut=0.7)  # "low-pass" at a cutoff above every frequency of a 16x16 grid: white
     assert verdict(lowfreq_test(same, "S^Th"), Rule(sesoi=0.2)).category in ("not reproduced", "inconclusive")
     assert abs(lowfreq_test(same, "S^Th").estimate) < 0.1
+
+
+def test_a_reproduced_effect_says_when_its_interval_reaches_below_the_sesoi():
+    from pixelreg.analysis.verdicts import decide
+
+    rule = Rule(sesoi=0.03, unit="AUC")
+    v, why = decide(rule, 0.06, 0.01, 0.11)  # excludes 0, reaches below 0.03
+    assert v == "reproduced" and "its end nearer 0, 0.010 AUC, lies within the SESOI ±0.03 AUC" in why
+    v, why = decide(rule, 0.10, 0.05, 0.15)  # wholly above the SESOI: nothing to add
+    assert v == "reproduced" and "within the SESOI" not in why
+    v, why = decide(Rule(sesoi=0.03, unit="AUC", direction=-1), -0.06, -0.11, -0.01)  # a claimed decrease
+    assert v == "reproduced" and "its end nearer 0, -0.010 AUC, lies within the SESOI" in why

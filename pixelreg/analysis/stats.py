@@ -181,8 +181,11 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
         by: columns defining one family of tests (default one family per attack).
         level: significance level of the Holm family (``significant`` = p_holm <= level).
     Returns:
-        one row per (by, ε): mean_a, mean_b, diff, n_a, n_b, test, statistic, p, p_holm, significant,
-        g (Hedges' g), g_low, g_high (95% CI, :func:`hedges_g_ci` with method "auto").
+        one row per (by, ε): mean_a, mean_b (over all runs of each), diff (the tested difference: the mean of
+        the per-seed differences b − a over the shared seeds when paired, so it differs from mean_b − mean_a
+        where a seed lost its pair; mean_b − mean_a otherwise), n_a, n_b, n_pairs (0 when unpaired), test,
+        statistic, p, p_holm, significant, g (Hedges' g), g_low, g_high (95% CI, :func:`hedges_g_ci` with
+        method "auto").
     """
     for c in (a, b):
         if c not in set(table[condition]):
@@ -193,7 +196,7 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
         vb = grp.loc[grp[condition] == b, value].to_numpy(float)
         if len(va) == 0 or len(vb) == 0:
             continue
-        used = test
+        used, n_pairs, diff = test, 0, vb.mean() - va.mean()
         if test == "paired":  # by the seeds both conditions have; Welch where fewer than 2 are shared
             sa = grp.loc[grp[condition] == a, ["seed", value]].drop_duplicates("seed").set_index("seed")[value]
             sb = grp.loc[grp[condition] == b, ["seed", value]].drop_duplicates("seed").set_index("seed")[value]
@@ -201,6 +204,7 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
             used = "paired" if len(shared) >= 2 else "welch"
         if used == "paired":
             d = sb[shared].to_numpy(float) - sa[shared].to_numpy(float)
+            n_pairs, diff = len(d), float(d.mean())
             if _spread(_sd(d), sa[shared].to_numpy(float), sb[shared].to_numpy(float)):
                 r = stats.ttest_rel(sb[shared].to_numpy(float), sa[shared].to_numpy(float))
                 stat, p = float(r.statistic), float(r.pvalue)
@@ -212,8 +216,8 @@ def compare_conditions(table: pd.DataFrame, a: str, b: str, test: str = "welch",
             stat, p = float("nan"), float("nan")
         lo, hi = hedges_g_ci(va, vb, confidence, n_resamples=n_resamples, seed=seed)
         rows.append({**dict(zip([*by, x], key if isinstance(key, tuple) else (key,))),
-                     "mean_a": va.mean(), "mean_b": vb.mean(), "diff": vb.mean() - va.mean(),
-                     "n_a": len(va), "n_b": len(vb), "test": {"paired": "paired t", "welch": "Welch t"}.get(used, used),
+                     "mean_a": va.mean(), "mean_b": vb.mean(), "diff": diff,
+                     "n_a": len(va), "n_b": len(vb), "n_pairs": n_pairs, "test": {"paired": "paired t", "welch": "Welch t"}.get(used, used),
                      "statistic": stat, "p": p,
                      "g": hedges_g(va, vb), "g_low": lo, "g_high": hi})
     out = pd.DataFrame(rows)

@@ -281,8 +281,11 @@ def decide(rule: Rule, estimate: float, lo: float, hi: float, large: float = mat
                         f"not reproduced: {where} is above 0 but wholly below the 'large' threshold {large:.3g}{u}")
             return "inconclusive", (f"inconclusive: {where} excludes 0, but Δ = {est}{u} is below the 'large' "
                                     f"threshold {large:.3g}{u}")
+        small = (f"; its end nearer 0, {_f(d * worse)}{u}, lies within the SESOI ±{b:.3g}{u}, so an effect too "
+                 "small to matter is not ruled out" if worse < b else "")
         return "reproduced", (f"reproduced: {where} excludes 0 in the claimed direction and is not inside "
-                              f"±{b:.3g}{u}" + (f"; Δ >= the 'large' threshold {large:.3g}{u}" if _ok(large) else ""))
+                              f"±{b:.3g}{u}" + (f"; Δ >= the 'large' threshold {large:.3g}{u}" if _ok(large) else "")
+                              + small)
     if better < 0:
         return "contradicted", (f"contradicted: {where} excludes 0 opposite to the claim and is not inside "
                                 f"±{b:.3g}{u}")

@@ -172,9 +172,14 @@ def clean_gain(fig: str = "fig2"):
 
 
 def mean_auc(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per (condition, seed), the mean of the AUCs of ``frames`` (each one family: a pool and an attack)."""
-    t = pd.concat(frames, ignore_index=True)
-    return t.groupby(["condition", "seed"], as_index=False)["auc"].mean()
+    """Per (condition, seed), the mean of the AUCs of ``frames`` (each one family: a pool and an attack), for the
+    (condition, seed) that have a value in every family only. A seed whose run of one pool failed (and so is not
+    in that pool's families, :data:`~pixelreg.figures.tables.FAILED_RUN_RULE`) would otherwise average over fewer
+    families than its pair partner; it loses its pair instead."""
+    t = pd.concat([f.assign(_family=i) for i, f in enumerate(frames)], ignore_index=True)
+    t = t.dropna(subset=["auc"])
+    full = t.groupby(["condition", "seed"])["_family"].transform("nunique") == len(frames)
+    return t[full].groupby(["condition", "seed"], as_index=False)["auc"].mean()
 
 
 def families(curves: pd.DataFrame, order=None) -> dict[tuple, pd.DataFrame]:

@@ -13,7 +13,9 @@ exploratory rows, the intersection-union test for claims that must hold in every
 A figure whose runs are missing (records mode, ``PIXELREG_TRAIN=0``: :class:`~pixelreg.errors.MissingRunsError`),
 whose evaluation is missing from a checkpoint-free record (:class:`~pixelreg.errors.RecordOnlyRunError`) or
 that this book does not have yet does not stop the page: its rows read "inconclusive (not judged at this
-profile: N of its runs missing)" or "inconclusive (not run at this profile: ...)".
+profile: N of the <page> page's runs missing)", "inconclusive (plan not complete: N of the M runs of the <page>
+page's plan are not published)" (a page that shows its published part meanwhile) or "inconclusive (not run at
+this profile: ...)".
 """
 from __future__ import annotations
 
@@ -88,10 +90,17 @@ def _n(v: Verdict) -> str:
     return f"{v.n_a} vs {v.n_b} runs"
 
 
-def _not_run(err: Exception) -> str:
+def _not_run(err: Exception, page: str = "") -> str:
+    """A row's verdict when its page raised ``err``. A page that shows its published part (an interim page)
+    carries ``plan`` (missing, planned) on its error, counted as the page counts them; the count is the page's,
+    not the row's."""
     if isinstance(err, MissingRunsError):
-        k = len(err.run_ids)
-        return f"inconclusive (not judged at this profile: {k} of its runs missing)"
+        whose = f"the {page} page's" if page else "its"
+        plan = getattr(err, "plan", None)
+        if plan:
+            return (f"inconclusive (plan not complete: {plan[0]} of the {plan[1]} runs of {whose} plan are not "
+                    "published)")
+        return f"inconclusive (not judged at this profile: {len(err.run_ids)} of {whose} runs missing)"
     if isinstance(err, RecordOnlyRunError):
         what = f" {err.evaluation}" if err.evaluation else " an evaluation"
         return f"inconclusive (not run at this profile: run {err.run_id} is a record without{what})"
@@ -126,6 +135,18 @@ def _judge(claim: Claim, cmp, level: float, m: int, power: float) -> tuple[str, 
         return v.verdict, v.rule, v, parts
     verdict_, why, weakest = intersection_union(parts, claim.rule.direction)
     return verdict_, why, parts[weakest], parts
+
+
+class _Params(dict):
+    def __missing__(self, key):  # a page that did not run: its parameters are unknown
+        return "?"
+
+
+def _tested(claim: Claim, pairs: str, page) -> str:
+    """The row's "tested here" text: ``{pairs}`` and any of its page's parameters (e.g. ``{converged_images}``)
+    filled in ("?" where the page did not run)."""
+    params = page.params if isinstance(page, FigureData) else {}
+    return claim.tested.format_map(_Params({**params, "pairs": pairs}))
 
 
 def _interval(v: Verdict) -> str:
@@ -171,18 +192,18 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
                    power="", sesoi_why=r.why if r else "",
                    rule=r.describe(level, m if claim.confirmatory else 1) if r else
                    "needs data, hardware or code this reproduction does not have",
-                   tested_here=claim.tested.format(pairs=names), summary=claim.summary, paper=claim.paper)
+                   tested_here=_tested(claim, names, figures.get(fig)), summary=claim.summary, paper=claim.paper)
         rows.append(row)
         if r is None:
             row["verdict"] = "inconclusive (not testable here)"
             continue
         absent = [f for f in claim.figures if f not in figures]
-        errs = [figures[f] for f in claim.figures if isinstance(figures.get(f), Exception)]
+        errs = [(f, figures[f]) for f in claim.figures if isinstance(figures.get(f), Exception)]
         if absent:
             row["verdict"] = f"inconclusive (not run at this profile: no {absent[0]} page in this book yet)"
             continue
         if errs:
-            row["verdict"] = _not_run(errs[0])
+            row["verdict"] = _not_run(errs[0][1], errs[0][0])
             continue
         # pairs: the pairs the row selects (None: the whole table); all_pairs: every pair of its first page
         ctx = dict(pool=claim.pool, pairs=pairs if claim.pool is not None else None, all_pairs=known.get(fig, []))
@@ -201,7 +222,7 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
                    power=shown.power_note, rule=f"{why}. Rule: {row['rule']}")
         if len(parts) > 1:
             row["parts"] = "; ".join(f"{k}: {fmt(p.estimate, 3)} {_interval(p)} {p.verdict}" for k, p in parts.items())
-            row["number"] = f"{fmt(shown.estimate, 3)} (weakest: {next(k for k, p in parts.items() if p is shown)})"
+            row["number"] = f"{fmt(shown.estimate, 3)} (weakest interval: {next(k for k, p in parts.items() if p is shown)})"
         if claim.key in TEN_SEED_ROWS:
             row["replication"] = _replication(claim, d, ctx, level, m, power)
     out = pd.DataFrame(rows)
@@ -396,8 +417,9 @@ def seeds_sentence(profile: str) -> str:
     if not new:
         return (f"These verdicts rest on the main comparison's seeds {span(old)}, which were published before the "
                 f"family was fixed on {FAMILY_FIXED}: for them the verdicts are a re-analysis of data already "
-                "seen, not a test planned in advance. The planned test pools seeds 0-9 once seeds 5-9, trained "
-                "since, are published (see [reproducing](reproduce.md)).")
+                "seen, not a test planned in advance. The planned test pools seeds 0-9 once all of seeds 5-9 are "
+                "published; until then these rows use the seeds above ([reproducing](reproduce.md) says which of "
+                "seeds 5-9 are trained and published).")
     return (f"These verdicts pool the main comparison's seeds {span(sorted(seeds))}: seeds {span(old)} were "
             f"published before the family was fixed on {FAMILY_FIXED}, seeds {span(new)} were trained after it; "
             "the claims page also judges the two sets apart.")
@@ -446,7 +468,9 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
         ahead = "ahead of" if r.estimate < 0 else "behind"
-        out.append(f"The practical comparison (not a claim of the paper): plain Gaussian-noise data augmentation is "
+        from pixelreg.figures.beyond import Beyond  # the σ of the beyond page's augmentation (its default)
+        out.append(f"The practical comparison (not a claim of the paper): plain Gaussian-noise data augmentation "
+                   f"(σ = {Beyond.noise_sigma:g}) is "
                    f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} (exploratory: an unadjusted "
                    "95% interval, not a verdict; the [beyond page](beyond.ipynb); the [frontier page](frontier.ipynb) "
                    "compares the two methods at equal clean accuracy).")
@@ -506,6 +530,9 @@ class Claims(Page):
                 figures[name] = getattr(page, "claim_data", page.data)(runs_dir, progress)
             except (MissingRunsError, RecordOnlyRunError) as e:  # records mode: that page has no runs yet
                 figures[name] = e
+                interim = getattr(page.published_part(runs_dir), "interim", None)
+                if isinstance(e, MissingRunsError) and interim is not None:  # count as the interim page does
+                    e.plan = (interim.missing, len(set(page.configs())))
         extra = {}
         f2 = figures.get("fig2")
         if isinstance(f2, FigureData) and "wall_time_s" in f2.runs:
@@ -560,11 +587,31 @@ class Claims(Page):
                 lines.append(f"- **{cat}**: " + "; ".join(
                     f"{r.key} ({r.number} {r.interval})" if r.interval else f"{r.key} ({r.verdict})"
                     for r in sel.itertuples()) + ".")
+        tasks = list(dict.fromkeys(data.runs["task"])) if "task" in data.runs else []
+        if tasks:
+            lines.append("The AUC rows average each run's accuracy over its attack's ε grid without ε = 0: "
+                         + "; ".join(_grids(task) for task in tasks) + ". A row that pools attacks (sth-vs-pixel, "
+                         "pixel-gain) averages AUCs taken over these different grids.")
         ex = t[t["status"] == "exploratory"]
         if len(ex):
             lines.append(f"Exploratory ({len(ex)} rows, unadjusted 95% intervals, labels not verdicts): "
                          + "; ".join(f"{r.key}: {r.label}" for r in ex.itertuples()) + ".")
         return "\n".join(lines)
+
+
+def _grids(task: str) -> str:
+    """"fashion-mnist: Gaussian noise ε 0.0556-0.5 (9 values), ..." (the noise attacks' reference grids)."""
+    from pixelreg.figures.pages import NOISE_ATTACKS
+    from pixelreg.robustness.attacks import ATTACKS as REGISTRY
+    from pixelreg.robustness.evaluate import EPSILON_GRIDS
+
+    grids = EPSILON_GRIDS.get(task, {})
+    parts = []
+    for a in NOISE_ATTACKS:
+        eps = [e for e in grids.get(a, ()) if e > 0]
+        if eps:
+            parts.append(f"{REGISTRY[a].label} ε {min(eps):.3g}-{max(eps):.3g} ({len(eps)} values)")
+    return f"{task}: " + ", ".join(parts) if parts else f"{task}: no reference grid"
 
 
 PAGE = Claims

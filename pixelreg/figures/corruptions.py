@@ -23,10 +23,12 @@ import pandas as pd
 
 from pixelreg.analysis.verdicts import compare_by_seed
 from pixelreg.errors import ConfigError
+from pixelreg.figures.claimrows import SESOI_AUC
 from pixelreg.figures.common import FigureData, as_tuple, fmt, runs_table
 from pixelreg.figures.sentences import too_few_to_judge
 from pixelreg.figures.fourier import FrequencyPlan
-from pixelreg.robustness.corruptions import CORRUPTIONS
+from pixelreg.robustness.corruptions import CORRUPTIONS, PARAMS
+from pixelreg.robustness.evaluate import EPSILON_GRIDS
 from pixelreg.robustness.sensitivity import corruption_accuracy
 
 __all__ = ["Corruptions", "FAMILIES", "CORRUPTION_IMAGES", "family_tests", "carry_over_sentence"]
@@ -56,9 +58,19 @@ ASKED = ("blur", "contrast", "fog", "JPEG", "brightness", "pixelate")
 MEASURES = {"accuracy": "accuracy minus unregularized", "drop": "drop from clean accuracy minus unregularized's"}
 
 
-def _sign(r) -> int | None:
+# The smallest difference the sentences call a gain or a loss: the book's smallest effect of interest for a
+# robustness AUC (pixelreg.figures.claimrows.SESOI_AUC), which is a mean accuracy over the noisy ε, on the same
+# scale as an accuracy averaged over severities. An interval inside ±SESOI is "negligible", as on the claims page.
+SESOI = SESOI_AUC
+
+
+def _sign(r) -> int | str | None:
+    """1 (interval above 0), -1 (below 0), 0 (holds 0 and reaches beyond ±SESOI), "negligible" (inside ±SESOI,
+    whether or not it excludes 0: a difference too small to matter), None (no interval)."""
     if r is None or not np.isfinite(r["ci_low"]):
         return None
+    if -SESOI < r["ci_low"] and r["ci_high"] < SESOI:
+        return "negligible"
     return 1 if r["ci_low"] > 0 else -1 if r["ci_high"] < 0 else 0
 
 
@@ -122,6 +134,7 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
     gains = [say(f) for f in asked if _sign(rows[f]) == 1]
     losses = [say(f) for f in asked if _sign(rows[f]) == -1]
     flat = [say(f) for f in asked if _sign(rows[f]) == 0]
+    small = [say(f) for f in asked if _sign(rows[f]) == "negligible"]
     tail = []
     if gains:
         tail.append(("carries over to " if _sign(noise) == 1 else "gains under ") + ", ".join(gains))
@@ -129,6 +142,9 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
         tail.append(("is traded for " if _sign(noise) == 1 else "loses under ") + ", ".join(losses))
     if flat:
         tail.append("neither gains nor loses beyond its interval under " + ", ".join(flat))
+    if small:
+        tail.append(f"changes by less than the {SESOI:g} that matters (interval inside ±{SESOI:g}) under "
+                    + ", ".join(small))
     gain, loss, none = {
         "accuracy": ("gains accuracy under", "loses accuracy under", "gains no accuracy beyond its interval under"),
         "drop": ("loses less of its clean accuracy to", "loses more of its clean accuracy to",
@@ -136,10 +152,14 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
     if _sign(noise) == 1:
         head = f"**{group}** {gain} the noise corruptions ({say('noise')}), and that robustness "
     elif _sign(noise) == -1:
-        head = (f"**{group}** {loss} the noise corruptions ({say('noise')}), so there is no noise "
-                "robustness to carry over; it ")
+        head = (f"**{group}** {loss} the noise corruptions ({say('noise')}), so at these severities there is no "
+                "noise robustness to carry over; it ")
+    elif _sign(noise) == "negligible":
+        head = (f"**{group}** changes by less than {SESOI:g} under the noise corruptions ({say('noise')}, inside "
+                f"±{SESOI:g}), so at these severities there is nothing to carry over; it ")
     else:
-        head = f"**{group}** {none} the noise corruptions ({say('noise')}), so there is nothing to carry over; it "
+        head = (f"**{group}** {none} the noise corruptions ({say('noise')}), so at these severities there is "
+                "nothing to carry over; it ")
     return head + "; ".join(tail) + f" ({what}, mean over severities)."
 
 
@@ -199,10 +219,16 @@ class Corruptions(FrequencyPlan):
         fam = data["families"]
         if not len(fam):
             return "No numbers to summarise (empty tables)."
+        sd, grid = PARAMS["gaussian_noise"], EPSILON_GRIDS[self.task]["gaussian"]
         lines = ["Does robustness to noise carry over to blur, contrast, fog, JPEG, brightness and pixelation, or is it "
                  "traded for them? "
                  "Each condition minus the unregularized model, accuracy averaged over the five severities and "
-                 "the family's corruptions (95% intervals, unadjusted: exploratory):"]
+                 "the family's corruptions (95% intervals, unadjusted: exploratory; a difference whose interval "
+                 f"lies inside ±{SESOI:g}, the book's smallest effect of interest, is called too small to matter). "
+                 f"The noise corruptions are mild: CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over "
+                 f"its five severities, the low end of Fig. 2's Gaussian ε grid ({min(grid):g} to {max(grid):g}), so a "
+                 "gain that Fig. 2 "
+                 "shows at larger ε is not contradicted by its absence here:"]
         for g, gf in fam.groupby("group", sort=False):
             lines.append("- " + carry_over_sentence(g, gf))
         clean = fam[fam.family == "clean"]

@@ -35,11 +35,20 @@ def default_pools(plan: str, task: str, plans: dict[str, dict[str, str]] = PLANS
     return tuple(own) if own else (task, "imagenet" if plan == "paper" else "natural")
 
 
-def plan_caption(plan: str, panels, plans: dict[str, dict[str, str]], figure: str) -> str:
-    """"Plan: ... Panels: X stands for the paper's Fig. 2a; ..." for a page's caption."""
-    known = plans[plan]
-    parts = [f"{p.replace('<-', ' <- ')} stands for {known[p]}" if p in known else
-             f"{p.replace('<-', ' <- ')} is not in the paper's {figure}" for p in panels]
+# What a stand-in changes besides the data, per plan and panel (Fig. 2's caption)
+PLAN_NOTES: dict[str, dict[str, str]] = {
+    "analogue": {f"{DEFAULT_TASK}<-{DEFAULT_TASK}": "the paper ran Fig. 2a at α 4, Th 0.2; this panel uses the α and "
+                 "Th of the paper's Fashion-MNIST <- Fashion-MNIST row"},
+}
+
+
+def plan_caption(plan: str, panels, plans: dict[str, dict[str, str]], figure: str,
+                 notes: dict[str, dict[str, str]] | None = None) -> str:
+    """"Plan: ... Panels: X stands for the paper's Fig. 2a; ..." for a page's caption (``notes``: per plan and
+    panel, what else the stand-in changes)."""
+    known, said = plans[plan], (notes or {}).get(plan, {})
+    parts = [f"{p.replace('<-', ' <- ')} stands for {known[p]}" + (f" ({said[p]})" if p in said else "")
+             if p in known else f"{p.replace('<-', ' <- ')} is not in the paper's {figure}" for p in panels]
     return f"**Plan:** {PLAN_NAMES[plan]}. Panels: " + "; ".join(parts) + "."
 
 
@@ -88,7 +97,7 @@ class Fig2(TrainedFigure):
         return out
 
     def plan_text(self) -> str:
-        return plan_caption(self.plan, self.panels, PLANS, "Fig. 2")
+        return plan_caption(self.plan, self.panels, PLANS, "Fig. 2", PLAN_NOTES)
 
     def paper_panel(self, panel: str) -> str:
         return PLANS[self.plan].get(panel, "not in the paper")
@@ -147,7 +156,8 @@ def _head_to_head(a: str, b: str):
 
 CLAIMS = (
     Claim("gain-task", "Regularized with its own images (MNIST <- MNIST), the model is more robust to Gaussian "
-          "noise", "Fig. 2a", ("fig2",), "{pairs}, S^Th vs unregularized, Gaussian noise (fig2)",
+          "noise", "Fig. 2a", ("fig2",), "{pairs}, S^Th vs unregularized, Gaussian noise (fig2; Fig. 2a itself is MNIST "
+          "<- MNIST at α 4, Th 0.2)",
           f"{AUC_SUMMARY}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
           auc_gain("fig2", "gaussian"), "AUC", pool="task"),
     Claim("gain-natural", "Regularized with ImageNet (natural images), the model is more robust to Gaussian noise",
@@ -155,7 +165,8 @@ CLAIMS = (
           f"{AUC_SUMMARY}; S^Th − unregularized", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
           auc_gain("fig2", "gaussian"), "AUC", pool="natural", across=True),
     Claim("clean-task", "... without incurring any loss on distortion-free images", "Fig. 2a", ("fig2",),
-          "{pairs}, S^Th vs unregularized, clean test accuracy (fig2)",
+          "{pairs}, S^Th vs unregularized, clean test accuracy (fig2; Fig. 2a itself is MNIST <- MNIST at α 4, "
+          "Th 0.2)",
           f"accuracy at ε = 0 per run; S^Th − unregularized; 'no loss' = at most {NO_LOSS_MARGIN:g}",
           Rule(kind="no_loss", margin=NO_LOSS_MARGIN, unit="accuracy", why=_cr.NO_LOSS_WHY), clean_gain(),
           "accuracy", pool="task"),

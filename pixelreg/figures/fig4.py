@@ -273,14 +273,14 @@ class Fig4(OnePoolFigure):
             columns=["image", "share", "cutoff", "run", "seed", "condition", "source"])
         lowfreq = (shares.groupby(["run", "seed", "condition", "source"], as_index=False)
                    .agg(share=("share", "mean"), n_images=("share", "count"))) if len(shares) else pd.DataFrame()
-        conv, conv_note = self._converged_tables(runs, runs_dir)
+        conv, conv_note, conv_runs = self._converged_tables(runs, runs_dir)
         return self.figure_data(
             dict(distances=pd.concat(dist, ignore_index=True), boundary=pd.DataFrame(summ),
                  profiles=pd.concat(prof_rows, ignore_index=True) if prof_rows else pd.DataFrame(),
                  shares=shares, lowfreq=lowfreq, band=band,
                  band_summary=stats.mean_sem(band, by=("condition", "attack", "epsilon")),
                  band_tests=tests(band, "unregularized", regs), **conv),
-            runs_table(runs), runs_without_start=",".join(no_start), converged_note=conv_note,
+            runs_table([*runs, *conv_runs]), runs_without_start=",".join(no_start), converged_note=conv_note,
             converged_attack=CONVERGED_ATTACK)
 
     def _converged_runs(self, main_runs: list[Run], runs_dir) -> tuple[list[Run], list[str]]:
@@ -305,12 +305,13 @@ class Fig4(OnePoolFigure):
                 missing.append(config_hash(c))
         return self.usable(runs), missing
 
-    def _converged_tables(self, main_runs: list[Run], runs_dir) -> tuple[dict, str]:
+    def _converged_tables(self, main_runs: list[Run], runs_dir) -> tuple[dict, str, list[Run]]:
         """Tables of the converged attack (``convergence``: per run and checkpoint; ``converged``: per run;
-        ``converged_shares``: per image, the converged perturbation's low-frequency share and its start's) and a
-        note on what is missing ("" when every converged run has its evaluation)."""
+        ``converged_shares``: per image, the converged perturbation's low-frequency share and its start's), a
+        note on what is missing ("" when every converged run has its evaluation) and the runs the tables read
+        (listed with the page's runs)."""
         runs, missing = self._converged_runs(main_runs, runs_dir)
-        tables, share_rows, not_run = [], [], []
+        tables, share_rows, not_run, used = [], [], [], []
         for run in runs:
             try:
                 table, delta = self.converged_evaluation(run)
@@ -318,6 +319,7 @@ class Fig4(OnePoolFigure):
                 not_run.append(run.id)
                 continue
             tables.append(table)
+            used.append(run)
             label = dict(run=run.id, seed=run.config.seed, condition=condition_label(run.config))
             ids = table.loc[table["steps"] == 0, "image"].to_numpy()
             for src, d in (("converged", delta[1]), ("start", delta[0])):
@@ -341,7 +343,7 @@ class Fig4(OnePoolFigure):
                          f"store or the records ({', '.join(missing)})")
         if not_run:
             notes.append(f"{len(not_run)} run(s) are records without the converged evaluation ({', '.join(not_run)})")
-        return dict(convergence=curve, converged=summary, converged_shares=shares), "; ".join(notes)
+        return dict(convergence=curve, converged=summary, converged_shares=shares), "; ".join(notes), used
 
     def what_we_see(self, data: FigureData) -> str:
         lines = []
@@ -562,20 +564,21 @@ CLAIMS = (
     Claim("boundary-converged", "Regularized models are more robust to the boundary attack, measured on minimal "
           "perturbations the attack has converged to (not the paper's protocol)", "Results", ("fig4",),
           "{pairs}, S^Th vs unregularized, converged decision-based attack (HopSkipJump from the boundary attack's "
-          "starts, to convergence; fig4), runs whose attack converged",
+          "starts, to convergence; fig4: {converged_images} images per run), runs whose attack converged",
           "log of the squared median L2 of the converged perturbations per run; S^Th − unregularized, paired by seed",
           Rule(sesoi=SESOI_LOG_MSE, unit="log MSE", why="a 10% larger minimal perturbation (MSE)",
                min_seeds=MIN_RUNS_TO_JUDGE), _boundary_converged, "log MSE"),
     Claim("lowfreq-mostly", "Minimal boundary perturbations contain mostly low frequencies", "poster ii",
           ("fig4",), "{pairs}, unregularized and S^Th, each: converged decision-based attack (HopSkipJump from the "
-          "boundary attack's starts, to convergence; fig4), share of non-DC power at r <= cutoff",
+          "boundary attack's starts, to convergence; fig4: {converged_images} images per run), share of non-DC power "
+          "at r <= cutoff",
           f"per (condition, seed), mean share of the converged perturbations − {MOSTLY_LOW:g}; both conditions "
           "(intersection-union)", Rule(sesoi=SESOI_SHARE, unit="share", why=_MOSTLY_WHY, min_seeds=MIN_RUNS_TO_JUDGE),
           _lowfreq_mostly, "share",
           across=True),
     Claim("lowfreq-reg", "Regularized models' minimal perturbations are more low-frequency than unregularized ones",
-          "poster ii", ("fig4",), "{pairs}, S^Th vs unregularized, converged decision-based attack (fig4), share of "
-          "non-DC power at r <= cutoff",
+          "poster ii", ("fig4",), "{pairs}, S^Th vs unregularized, converged decision-based attack (fig4: "
+          "{converged_images} images per run), share of non-DC power at r <= cutoff",
           "per (condition, seed), mean share of the converged perturbations; S^Th − unregularized, paired by seed",
           Rule(sesoi=SESOI_SHARE, unit="share", why=_SHARE_WHY, min_seeds=MIN_RUNS_TO_JUDGE), _lowfreq_reg, "share"),
     Claim("highfreq", "Regularized models are more robust to high-pass-filtered noise", "poster ii", ("fig4",),

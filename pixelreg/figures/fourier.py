@@ -32,6 +32,7 @@ from pixelreg.figures.common import (PLAN_NAMES, FigureData, TrainedFigure, as_t
                                      runs_table)
 from pixelreg.figures.fig2 import Fig2, default_pools
 from pixelreg.figures.sentences import too_few_to_judge
+from pixelreg.robustness.attacks import DEFAULT_CUTOFF
 from pixelreg.robustness.fourier import DEFAULT_BANDS, DEFAULT_NORM, band_errors, band_masks
 from pixelreg.robustness.sensitivity import fourier_maps, map_tensor
 
@@ -265,13 +266,16 @@ class Fourier(FrequencyPlan):
             return "No numbers to summarise (empty tables)."
         lines = [f"Mean error under Fourier-basis perturbations of L2 norm {self.norm:g}, low band (0 < r <= "
                  f"{self.low_cutoff:.3g} cycles/pixel) vs high band (r >= {self.high_cutoff:.3g}), "
-                 f"{self.n_images} test images per frequency:"]
+                 f"{self.n_images} test images per frequency (Fig. 4's low-frequency share splits the spectrum "
+                 f"at one cutoff instead, {DEFAULT_CUTOFF:g} cycles/pixel, with nothing between the bands):"]
         for r in s.itertuples():
             lines.append(f"- **{r.group}** ({r.n} runs): low {fmt(r.low)}, high {fmt(r.high)}, high − low "
                          f"{r.excess:+.3f}.")
         if len(t):
+            k = 3 * t["group"].nunique()
             lines.append("Each condition minus the unregularized model (95% intervals, unadjusted: exploratory "
-                         "here; the claims page judges S^Th at the family level):")
+                         f"here: of the {k} intervals on this page, about {0.05 * k:.1f} would exclude 0 by chance "
+                         "alone if nothing differed; the claims page judges S^Th at the family level):")
             for g, gt in t.groupby("group", sort=False):
                 parts = []
                 for metric, what in (("excess", "high − low"), ("high", "high band"), ("low", "low band")):

@@ -77,10 +77,17 @@ def gain_summary(tests: pd.DataFrame) -> dict[str, Any]:
         loss_eps=[float(e) for e in sig[sig["diff"] < 0].epsilon],
         best=best,
         clean_diff=float(clean["diff"].iloc[0]) if len(clean) else math.nan,
+        clean_row=clean.iloc[0] if len(clean) else None,
         clean_p=float(clean["p_holm"].iloc[0]) if len(clean) else math.nan,
         clean_loss=bool(len(clean) and clean["diff"].iloc[0] < 0 and bool(clean["significant"].iloc[0])),
         n=(int(t["n_a"].min()), int(t["n_b"].min())) if len(t) else (0, 0),
         test=str(t["test"].iloc[0]) if "test" in t and len(t) else "Welch t")
+
+
+def _test_n(row, test: str) -> str:
+    """"paired t over 4 seed pairs" where a tests row was paired (its ``n_pairs``), else the test's name."""
+    k = int(row.get("n_pairs", 0) or 0) if hasattr(row, "get") else 0
+    return f"{test} over {k} seed pairs" if k else test
 
 
 def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: dict, base="unregularized") -> str:
@@ -97,7 +104,7 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
     s = (f"- {label}: at ε = {e:.3g} (the ε with the largest mean gap, picked after looking, so its p is not a "
          f"test of the claim), {b} averages {fmt(mb)} ± {fmt(sb)} vs {base} {fmt(ma)} ± {fmt(sa)} "
          f"(mean ± SEM over {g['n'][1]} and {g['n'][0]} seeds); the tested difference {b} − {base} is "
-         f"{float(g['best']['diff']):+.3f} ({g['test']}, p_holm = {pfmt(float(g['best'].p_holm))}). ")
+         f"{float(g['best']['diff']):+.3f} ({_test_n(g['best'], g['test'])}, p_holm = {pfmt(float(g['best'].p_holm))}). ")
     if g["gain_eps"]:
         s += f"The gain is significant after Holm correction at ε = {', '.join(f'{x:.3g}' for x in g['gain_eps'])}. "
     else:
@@ -110,7 +117,8 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
     if g["loss_eps"]:
         s += f"It is significantly *worse* at ε = {', '.join(f'{x:.3g}' for x in g['loss_eps'])}. "
     if not math.isnan(g["clean_diff"]):
-        s += (f"Clean accuracy changes by {g['clean_diff']:+.3f} (p_holm = {pfmt(g['clean_p'])}"
+        s += (f"Clean accuracy changes by {g['clean_diff']:+.3f} ({_test_n(g['clean_row'], g['test'])}, "
+              f"p_holm = {pfmt(g['clean_p'])}"
               + ("; a significant loss" if g["clean_loss"] else "") + ").")
     return s
 
