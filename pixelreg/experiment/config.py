@@ -324,7 +324,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(
         "full", "the evidence runs, trained once on a 2-core CPU and published as records (data/results/full): "
-        "the whole Fashion-MNIST training set, the paper's alpha and Th, one 5-phase lr cycle over 3 epochs, "
+        "the Fashion-MNIST training set (1% held out for model selection), the paper's alpha and Th, one 5-phase lr cycle over 3 epochs, "
         "width 16 (book/reproduce.md gives the arithmetic)",
         train=dict(width=16, epochs=3, phase_duration=0.6, pool_size=5000, batch_size=64, pairs=16,
                    test_subset=2000),
