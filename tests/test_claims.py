@@ -871,3 +871,20 @@ def test_a_rows_tested_text_names_its_pages_parameters():
     assert "fig4: 7 images per run" in t.at["boundary-converged", "tested_here"]
     f["fig4"] = RecordOnlyRunError("abc123", "boundary-start", "no checkpoint")  # the page did not run
     assert "fig4: ? images per run" in claims_table(f).set_index("key").at["lowfreq-reg", "tested_here"]
+
+
+def test_the_band_test_drops_a_seed_that_lost_one_pools_run():
+    from pixelreg.figures.claimrows import band_test
+
+    rows = []
+    for seed in range(3):
+        rows += [dict(run=f"u{seed}", seed=seed, condition="unregularized", band=b, error=e)
+                 for b, e in (("high", 0.5), ("low", 0.3))]
+        for pool, excess in (("task", -0.1), ("natural", -0.3)):
+            if seed == 1 and pool == "natural":
+                continue  # failed: left out of the tables
+            rows += [dict(run=f"t{seed}{pool}", seed=seed, condition="S^Th", band=b, error=e)
+                     for b, e in (("high", 0.5 + excess), ("low", 0.3))]
+    c = band_test()({"fourier": {"bands": pd.DataFrame(rows)}}, {})
+    # seeds 0 and 2 pool both pools (mean excess -0.2); seed 1 alone would be -0.1
+    assert c.n == 2 and c.estimate == pytest.approx(-0.2)

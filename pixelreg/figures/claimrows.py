@@ -195,12 +195,16 @@ def band_test(fig: str = "fourier", table: str = "bands", high: str = "high", lo
     """The Fourier band test: per (condition, seed), the error under the high band minus the error under the
     low band (mean over the table's rows of that run and band); then b − a of that difference, paired by seed.
     Negative: the regularized model is less hurt by high frequencies, relative to low ones, than the
-    unregularized one. Reads a table with columns run, seed, condition, band, error."""
+    unregularized one. A (condition, seed) with fewer runs than that condition's others (a failed run of one
+    pool) loses its pair. Reads a table with columns run, seed, condition, band, error."""
     def compare(d, ctx):
         t = d[fig][table]
         need = {"run", "seed", "condition", "band", "error"}
         if not need <= set(t.columns):
             raise NoData(f"{fig}'s {table} table lacks {sorted(need - set(t.columns))}")
+        # a seed whose run of one pool failed would pool fewer runs than its pair partner: it loses its pair
+        runs = t.groupby(["condition", "seed"])["run"].transform("nunique")
+        t = t[runs == runs.groupby(t["condition"]).transform("max")]
         g = t.groupby(["condition", "seed", "band"], as_index=False)["error"].mean()
         w = g.pivot_table(index=["condition", "seed"], columns="band", values="error").reset_index()
         if high not in w or low not in w:
