@@ -888,3 +888,12 @@ def test_the_band_test_drops_a_seed_that_lost_one_pools_run():
     c = band_test()({"fourier": {"bands": pd.DataFrame(rows)}}, {})
     # seeds 0 and 2 pool both pools (mean excess -0.2); seed 1 alone would be -0.1
     assert c.n == 2 and c.estimate == pytest.approx(-0.2)
+
+
+def test_an_exploratory_rows_details_call_its_outcome_a_label_not_a_verdict():
+    t = claims_table(World({"sth-vs-noise-aug": -0.15}, seeds=8, noise=0.002).figures())
+    row = t.set_index("key").loc["sth-vs-noise-aug"]
+    assert row.status == "exploratory" and row.rule.startswith("contradicted")
+    html = cl.compact_html(t, status="exploratory")
+    assert "<b>label and rule</b>: opposed (exploratory): the rule's outcome" in html
+    assert "verdict and rule" not in html and "verdict and rule" in cl.compact_html(t)

@@ -285,7 +285,9 @@ def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
             ("paper", r.paper), ("tested here", r.tested_here), ("summary", r.summary),
             ("families", r.parts), ("seeds 0-4 and 5-9", r.replication), ("test", r.test), ("power", r.power),
             ("smallest effect of interest", f"{r.bound:.3g}{u}: {r.sesoi_why}" if r.sesoi_why else ""),
-            ("verdict and rule", r.rule)) if v)
+            ("verdict and rule", r.rule) if status == "confirmatory" else
+            ("label and rule", f"{r.label}: the rule's outcome, at an unadjusted level, named as an exploratory label "
+                               f"rather than a verdict. {r.rule}" if r.rule else "")) if v)
         body.append(f"<tr style='border-top:1px solid #ddd;vertical-align:top'><td style='overflow-wrap:anywhere'>"
                     f"<b>{_esc(r.key)}</b>: {_esc(r.claim)}<details><summary>rule, test and power</summary>"
                     f"<div style='font-size:0.9em'>{detail}</div></details></td><td>{est}</td><td>{ci}</td>"
