@@ -379,3 +379,11 @@ def test_a_record_that_gained_an_evaluation_replaces_its_older_import(trained, t
     assert records.import_for([run.config], runs_dir=store) == [run.id]
     assert records.import_for([run.config], runs_dir=store) == []
     assert json.loads((store / run.id / RECORD_ONLY).read_text())["evaluations"] == []
+    # runs_for, what a page calls (e.g. papermill on one notebook after a pull): a stale import it already has
+    # in the store is refreshed too, not only the runs the store lacks
+    from pixelreg.experiment.sweep import runs_for
+    (out / src.name).write_text(src.read_text())
+    monkeypatch.setenv("PIXELREG_TRAIN", "0")
+    got = runs_for([run.config], runs_dir=store, progress=False)
+    assert [r.id for r in got] == [run.id]
+    assert json.loads((store / run.id / RECORD_ONLY).read_text())["evaluations"] == keys

@@ -653,13 +653,13 @@ def runs_for(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None 
     from pixelreg.experiment.runs import missing_runs_error, training_allowed
 
     store = RunStore(runs_dir)
+    # the runs the store lacks, and record-only runs imported from an older version of their record (one that
+    # has gained evaluations since): import_for picks both out of all the configs
+    imported = import_for(configs, runs_dir)
+    if imported and progress:
+        print(f"pixelreg: {len(imported)} run(s) imported from the published records (data/results) into "
+              f"{store.root}", file=sys.stderr, flush=True)
     missing = store.missing(configs)
-    if missing:
-        imported = import_for(missing, runs_dir)
-        if imported and progress:
-            print(f"pixelreg: {len(imported)} run(s) imported from the published records (data/results) into "
-                  f"{store.root}", file=sys.stderr, flush=True)
-        missing = store.missing(missing)
     if missing and not training_allowed():
         raise missing_runs_error(missing)
     if missing:
