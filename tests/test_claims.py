@@ -310,8 +310,23 @@ def test_a_seed_missing_one_family_loses_its_pair_in_the_family_mean():
     assert m.set_index(["condition", "seed"]).auc[("S^Th", 0)] == pytest.approx(0.6)
     cmp = compare_by_seed(m, "S^pixel", "S^Th")
     # seeds 0 and 2 only: 0.6 − 0.5 and 0.7 − 0.5; with seed 1 averaged over the task family alone (0.9 − 0.5)
-    # the estimate would have been 0.2
+    # the estimate would have been the mean of 0.1, 0.4 and 0.2
     assert cmp.test == "paired t" and cmp.n == 2 and cmp.estimate == pytest.approx(0.15)
+
+
+def test_a_head_to_head_row_without_a_complete_seed_has_no_data_instead_of_crashing():
+    """Every S^Th run of one pool failed: no seed of S^Th has every family, so sth-vs-pixel says why it has no
+    number; the page still renders its other rows."""
+    f = World({"sth-vs-pixel": 0.15}, seeds=6, noise=0.002).figures()
+    d = f["fig2"]
+    c = d["curves"]
+    natural = sorted(set(c["reg_data"]))[-1]
+    gone = (c["condition"] == "S^Th") & (c["reg_data"] == natural)
+    f["fig2"] = FigureData(d.name, d.params, {**d.tables, "curves": c[~gone]}, d.runs)
+    t = claims_table(f).set_index("key")
+    assert "no seed of S^Th has a run in every" in t.at["sth-vs-pixel", "verdict"]
+    assert t.at["gain-natural", "verdict"] == "inconclusive (no data: no usable run of S^Th here)"
+    assert t.at["pixel-gain", "category"] in VERDICTS and t.at["gain-task", "category"] in VERDICTS
 
 
 def test_sth_vs_pixel_is_head_to_head():
@@ -897,3 +912,8 @@ def test_an_exploratory_rows_details_call_its_outcome_a_label_not_a_verdict():
     html = cl.compact_html(t, status="exploratory")
     assert "<b>label and rule</b>: opposed (exploratory): the rule's outcome" in html
     assert "verdict and rule" not in html and "verdict and rule" in cl.compact_html(t)
+    f = World({}, seeds=6, noise=0.01).figures()
+    f["batchnorm"] = MissingRunsError(["abc123def456"], ["pixelreg train ..."])
+    html = cl.compact_html(claims_table(f), status="exploratory")
+    row = next(x for x in html.split("<tr") if "bn-clean" in x)
+    assert "the rule's outcome" not in row and ". The rule: claim b &gt; a" in row

@@ -66,7 +66,8 @@ def test_a_diverged_run_is_counted_and_left_out(tmp_path, monkeypatch):
     diag = Diagnostics(profile="smoke", panels=("fashion-mnist<-fashion-mnist",), seeds=(0, 1)).data(
         runs_dir=runs_dir, progress=False)
     fin = diag["final"].set_index("run")
-    assert set(fin.index[fin.failed]) == failed and set(diag["epochs"].query("failed")["run"]) == failed
+    assert set(fin.index[fin.failed]) == failed and set(diag["epochs"].query("dropped")["run"]) == failed
+    assert fin.failed.equals(fin.dropped)  # this profile drops failed runs (set above)
     assert fin.loc[config_hash(victim), "max_gamma"] is None or pd.isna(fin.loc[config_hash(victim), "max_gamma"])
     see = Diagnostics(profile="smoke").what_we_see(diag)
     assert f"{len(failed)} failed run(s)" in see and config_hash(victim) in see
@@ -87,7 +88,8 @@ def test_diagnostics_sentences_leave_failed_runs_out_and_name_ties():
     from pixelreg.figures.diagnostics import Diagnostics
 
     fin = pd.DataFrame(dict(run=["r0", "r1", "r2", "r3", "r4"], seed=range(5), condition="S^Th <- natural",
-                            failed=[False, False, False, False, True], best_epoch=[3, 3, 2, 3, 1], epochs=3,
+                            failed=[False, False, False, False, True], dropped=[False, False, False, False, True],
+                            best_epoch=[3, 3, 2, 3, 1], epochs=3,
                             max_gamma=[0.4, 0.5, 0.6, 0.7, None], heldout_corr=[0.2, 0.4, None, 0.6, None],
                             max_gamma_layer=["layer1", "layer2", "layer1", "layer2", None]))
     data = FigureData("diagnostics", {}, dict(final=fin), pd.DataFrame())
@@ -97,3 +99,7 @@ def test_diagnostics_sentences_leave_failed_runs_out_and_name_ties():
     assert "on `layer1` and `layer2` in 2 of 4 runs each" in see  # a tie is named as one
     assert "0.400 (3 of 4 runs logged it)" in see
     assert "earlier epoch than the last in 2 of 5 runs (failed runs included)" in see
+    # a profile that keeps failed runs (smoke): the failed run is flagged in the table but not left out
+    kept = Diagnostics(profile="smoke").what_we_see(FigureData("diagnostics", {}, dict(final=fin.assign(dropped=False)),
+                                                               pd.DataFrame()))
+    assert "Left out" not in kept and "(4 runs)" in kept  # r4 has no finite layer weights

@@ -335,5 +335,8 @@ def test_fig2_caption_says_what_its_stand_in_for_fig2a_changes_besides_the_data(
     from pixelreg.figures.fig2 import Fig2
 
     text = Fig2(profile="full").plan_text()
-    assert "fashion-mnist <- fashion-mnist stands for Fig. 2a (MNIST <- MNIST) (the paper ran Fig. 2a at α 4, Th 0.2" in text
+    assert ("fashion-mnist <- fashion-mnist stands for Fig. 2a (MNIST <- MNIST) (the paper ran Fig. 2a at α 4, Th 0.2; "
+            "this panel runs at α 10, Th 0.8)") in text
     assert "natural stands for Figs. 2b, 2c (CIFAR-10/100 <- ImageNet)." in text  # no note where nothing else changes
+    assert "this panel runs at α 1, Th 0.8)" in Fig2(profile="smoke").plan_text()  # the profile's alpha
+    assert "this panel runs at α 3, Th 0.5)" in Fig2(profile="full", alpha=3, th=0.5).plan_text()

@@ -248,8 +248,9 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     assert re.search(r"carries over to blur \+0\.034 \[[-0-9.]+, [-0-9.]+\];", text)
     assert re.search(r"is traded for contrast -0\.116 \[[-0-9.]+, [-0-9.]+\];", text)
     # fog (-0.016) and JPEG (+0.024) exclude 0 but lie inside ±SESOI (0.03): too small to matter, not a call
-    assert re.search(r"changes by less than the 0\.03 that matters \(interval inside ±0\.03\) under "
-                     r"fog -0\.016 \[[-0-9.]+, [-0-9.]+\], JPEG \+0\.024 \[", text)
+    assert re.search(r"carries over or is traded by less than the 0\.03 that matters \(interval inside ±0\.03\) "
+                     r"under fog -0\.016 \[[-0-9.]+, [-0-9.]+\], JPEG \+0\.024 \[", text)
+    assert "has no interval under brightness, pixelate" in text  # no spread there: named, not dropped
     assert "neither gains nor loses" not in text  # every asked family's interval excludes 0 here
     flat = fam.reset_index().assign(ci_low=-1.0, ci_high=1.0)
     assert "gains no accuracy beyond its interval under the noise corruptions" in carry_over_sentence("X", flat)

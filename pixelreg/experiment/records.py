@@ -48,6 +48,7 @@ full-profile record (32 boundary images: 5 + 1 repeats) is about 0.4 MB; no reco
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import math
@@ -406,16 +407,28 @@ def _materialise(store: RunStore, rec: Record) -> str:
     return "updated" if stale else "imported"
 
 
+def _file_sha256(path: Path) -> str:
+    """The sha256 of a record file, hashed once per (path, size, modification time): every page's runs_for asks
+    it of every record-only run."""
+    st = path.stat()
+    return _file_sha256_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    return _sha256(Path(path).read_bytes())
+
+
 def _stale_import(run_dir: Path, record_sha256: str | None = None, record: Path | None = None) -> bool:
     """Whether ``run_dir`` is a record-only run imported from another version of its record than the one
     committed now (``record_sha256``, or the sha256 of the file ``record``): a record published with its
     metrics first gains its evaluations later, and a store imported before then must follow it."""
     marker = run_dir / RECORD_ONLY
-    if not marker.is_file() or (run_dir / "best.pt").exists():
+    if not marker.is_file() or (run_dir / "best.pt").exists() or (run_dir / "checkpoint.pt").exists():
         return False
     try:
         had = json.loads(marker.read_text()).get("record_sha256")
-        now = record_sha256 if record_sha256 is not None else _sha256(Path(record).read_bytes())
+        now = record_sha256 if record_sha256 is not None else _file_sha256(Path(record))
     except (OSError, ValueError, AttributeError, TypeError):
         return False  # a damaged marker: runs_for says why when the run is read
     return had != now

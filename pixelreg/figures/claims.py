@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from pixelreg.experiment.config import TrainConfig, profile as get_profile
-from pixelreg.errors import MissingRunsError, RecordOnlyRunError
+from pixelreg.errors import ConfigError, MissingRunsError, RecordOnlyRunError
 from pixelreg.analysis.stats import Comparison, pformat
 from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, VERDICTS, Rule, Verdict, intersection_union, verdict)
 from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, NO_LOSS_MARGIN, POOL_ROLES, POWER,
@@ -213,6 +213,11 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         except NoData as e:
             row["verdict"] = f"inconclusive (no data: {e})"
             continue
+        except ConfigError as e:  # a condition the row compares has no usable run here (e.g. every one failed)
+            if e.param != "condition":
+                raise
+            row["verdict"] = f"inconclusive (no data: no usable run of {e.value} here)"
+            continue
         v_, why, shown, parts = _judge(claim, cmp, level, m, power)
         row.update(verdict=v_, estimate=shown.estimate, ci_low=shown.ci_low, ci_high=shown.ci_high,
                    confidence=shown.confidence, number=fmt(shown.estimate, 3), interval=_interval(shown),
@@ -286,8 +291,9 @@ def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
             ("families", r.parts), ("seeds 0-4 and 5-9", r.replication), ("test", r.test), ("power", r.power),
             ("smallest effect of interest", f"{r.bound:.3g}{u}: {r.sesoi_why}" if r.sesoi_why else ""),
             ("verdict and rule", r.rule) if status == "confirmatory" else
-            ("label and rule", f"{r.label}: the rule's outcome, at an unadjusted level, named as an exploratory label "
-                               f"rather than a verdict. {r.rule}" if r.rule else "")) if v)
+            ("label and rule", (f"{r.label}: the rule's outcome, at an unadjusted level, named as an exploratory "
+                                f"label rather than a verdict. {r.rule}" if math.isfinite(r.estimate) else
+                                f"{r.label}. The rule: {r.rule}") if r.rule else "")) if v)
         body.append(f"<tr style='border-top:1px solid #ddd;vertical-align:top'><td style='overflow-wrap:anywhere'>"
                     f"<b>{_esc(r.key)}</b>: {_esc(r.claim)}<details><summary>rule, test and power</summary>"
                     f"<div style='font-size:0.9em'>{detail}</div></details></td><td>{est}</td><td>{ci}</td>"
@@ -532,8 +538,9 @@ class Claims(Page):
                 figures[name] = getattr(page, "claim_data", page.data)(runs_dir, progress)
             except (MissingRunsError, RecordOnlyRunError) as e:  # records mode: that page has no runs yet
                 figures[name] = e
-                interim = getattr(page.published_part(runs_dir), "interim", None)
-                if isinstance(e, MissingRunsError) and interim is not None:  # count as the interim page does
+                interim = getattr(page.published_part(runs_dir), "interim", None) \
+                    if isinstance(e, MissingRunsError) else None
+                if interim is not None:  # count as the interim page does
                     e.plan = (interim.missing, len(set(page.configs())))
         extra = {}
         f2 = figures.get("fig2")

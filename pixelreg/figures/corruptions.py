@@ -112,8 +112,9 @@ def family_tests(accuracy: pd.DataFrame, by: str = "group", base: str = "unregul
 def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy") -> str:
     """One sentence, from one condition's rows of :func:`family_tests` (with the same ``measure``): does its
     robustness gain under the noise corruptions carry over to the other families of :data:`ASKED` (higher than
-    unregularized, 95% interval above 0), is it traded for them (interval below 0), or neither (interval holds
-    0)?"""
+    unregularized, 95% interval above 0), is it traded for them (interval below 0), neither (interval holds 0
+    and reaches beyond ±SESOI), or is the difference too small to matter (interval inside ±SESOI, whether or
+    not it excludes 0)? A family without an interval is named as such."""
     rows = {r["family"]: r for _, r in fam.iterrows()}
     what = MEASURES[measure]
 
@@ -135,6 +136,7 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
     losses = [say(f) for f in asked if _sign(rows[f]) == -1]
     flat = [say(f) for f in asked if _sign(rows[f]) == 0]
     small = [say(f) for f in asked if _sign(rows[f]) == "negligible"]
+    none_ = [f for f in asked if _sign(rows[f]) is None]
     tail = []
     if gains:
         tail.append(("carries over to " if _sign(noise) == 1 else "gains under ") + ", ".join(gains))
@@ -143,8 +145,10 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
     if flat:
         tail.append("neither gains nor loses beyond its interval under " + ", ".join(flat))
     if small:
-        tail.append(f"changes by less than the {SESOI:g} that matters (interval inside ±{SESOI:g}) under "
-                    + ", ".join(small))
+        tail.append(("carries over or is traded by less than the" if _sign(noise) == 1 else "changes by less than the")
+                    + f" {SESOI:g} that matters (interval inside ±{SESOI:g}) under " + ", ".join(small))
+    if none_:
+        tail.append("has no interval under " + ", ".join(none_))
     gain, loss, none = {
         "accuracy": ("gains accuracy under", "loses accuracy under", "gains no accuracy beyond its interval under"),
         "drop": ("loses less of its clean accuracy to", "loses more of its clean accuracy to",
@@ -225,10 +229,12 @@ class Corruptions(FrequencyPlan):
                  "Each condition minus the unregularized model, accuracy averaged over the five severities and "
                  "the family's corruptions (95% intervals, unadjusted: exploratory; a difference whose interval "
                  f"lies inside ±{SESOI:g}, the book's smallest effect of interest, is called too small to matter). "
-                 f"The noise corruptions are mild: CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over "
-                 f"its five severities, the low end of Fig. 2's Gaussian ε grid ({min(grid):g} to {max(grid):g}), so a "
-                 "gain that Fig. 2 "
-                 "shows at larger ε is not contradicted by its absence here:"]
+                 + (f"The noise corruptions are mild: CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over "
+                    f"its five severities, the low end of Fig. 2's Gaussian ε grid ({min(grid):g} to {max(grid):g}), "
+                    "so a gain that Fig. 2 shows at larger ε is not contradicted by its absence here:"
+                    if max(sd) <= max(grid) / 2 else
+                    f"CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over its five severities; Fig. 2's "
+                    f"Gaussian ε grid for {self.task} runs from {min(grid):g} to {max(grid):g}:")]
         for g, gf in fam.groupby("group", sort=False):
             lines.append("- " + carry_over_sentence(g, gf))
         clean = fam[fam.family == "clean"]

@@ -49,8 +49,9 @@ class Diagnostics(TrainedFigure):
         """Tables: ``epochs`` (per run and epoch: losses, accuracies, mean training-batch and held-out S^CNN-target
         correlations), ``gamma`` (per run, epoch and layer: gamma_l), ``final`` (per run: selected epoch and its
         test accuracy, last-epoch test accuracy, final held-out correlation, largest gamma and its layer). Every
-        table has ``failed``: the run failed (:data:`~pixelreg.figures.tables.FAILED_RUN_RULE`); the plots and
-        sentences leave failed runs out of their means where the profile drops them, the tables keep them."""
+        table has ``failed`` (the run failed: :data:`~pixelreg.figures.tables.FAILED_RUN_RULE`) and ``dropped``
+        (left out of the means: failed, at a profile that drops failed runs); the plots and sentences leave the
+        dropped runs out of their means, the tables keep them."""
         configs = self.configs()
         runs = list(dict.fromkeys(ensure_runs(configs, runs_dir, progress)))
         kept = set(self.usable(runs))
@@ -58,21 +59,23 @@ class Diagnostics(TrainedFigure):
         for r in runs:
             c = r.config
             label = _label(c)
-            failed = r not in kept
+            failed, dropped = r.failure is not None, r not in kept
             for m in r.metrics:
-                ep.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, epoch=m["epoch"],
+                ep.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, dropped=dropped,
+                               epoch=m["epoch"],
                                step=m.get("step"),
                                **{k: m.get(k) for k in ("train_loss", "train_acc", "valid_loss", "valid_acc",
                                                          "test_loss", "test_acc", "reg_loss", "reg_corr",
                                                          "heldout_corr")}))
                 for layer, g in zip(PAPER_LAYERS, m.get("layer_weights") or []):
-                    gam.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, epoch=m["epoch"],
+                    gam.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, dropped=dropped,
+                                    epoch=m["epoch"],
                                     layer=layer, gamma=g))
             last = r.metrics[-1]
             w = last.get("layer_weights") or []
             w = w if w and all(_finite(x) for x in w) else []  # a diverged run's weights are not weights
             best = r.provenance.get("best_epoch")
-            fin.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, best_epoch=best,
+            fin.append(dict(run=r.id, seed=c.seed, condition=label, failed=failed, dropped=dropped, best_epoch=best,
                             test_acc_best=r.metrics[best].get("test_acc")
                             if best is not None and best < len(r.metrics) else None,
                             epochs=len(r.metrics) - 1, last_test_acc=last.get("test_acc"),
@@ -82,14 +85,14 @@ class Diagnostics(TrainedFigure):
         tables = dict(epochs=pd.DataFrame(ep), gamma=pd.DataFrame(gam), final=pd.DataFrame(fin))
         for k, t in tables.items():
             if t.empty:
-                tables[k] = pd.DataFrame(columns=["run", "seed", "condition", "failed"])
+                tables[k] = pd.DataFrame(columns=["run", "seed", "condition", "failed", "dropped"])
         return self.figure_data(tables, runs_table(runs))
 
     def what_we_see(self, data: FigureData) -> str:
         f = data["final"]
         lines = []
-        bad = f[f.failed.astype(bool)] if "failed" in f else f.iloc[0:0]
-        ok = f[~f.failed.astype(bool)] if "failed" in f else f
+        bad = f[f.dropped.astype(bool)] if "dropped" in f else f.iloc[0:0]
+        ok = f[~f.dropped.astype(bool)] if "dropped" in f else f
         if len(bad):
             lines.append(f"- **Left out of the curves' means and the numbers below: {len(bad)} failed run(s)** "
                          + "; ".join(f"{r.run} ({r.condition}, seed {r.seed})" for r in bad.itertuples())

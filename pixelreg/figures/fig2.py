@@ -35,10 +35,11 @@ def default_pools(plan: str, task: str, plans: dict[str, dict[str, str]] = PLANS
     return tuple(own) if own else (task, "imagenet" if plan == "paper" else "natural")
 
 
-# What a stand-in changes besides the data, per plan and panel (Fig. 2's caption)
+# What a stand-in changes besides the data, per plan and panel (Fig. 2's caption), filled with the panel's own
+# alpha and Th (Fig2.plan_text)
 PLAN_NOTES: dict[str, dict[str, str]] = {
-    "analogue": {f"{DEFAULT_TASK}<-{DEFAULT_TASK}": "the paper ran Fig. 2a at α 4, Th 0.2; this panel uses the α and "
-                 "Th of the paper's Fashion-MNIST <- Fashion-MNIST row"},
+    "analogue": {f"{DEFAULT_TASK}<-{DEFAULT_TASK}": "the paper ran Fig. 2a at α 4, Th 0.2; this panel runs at α "
+                 "{alpha:g}, Th {th:g}"},
 }
 
 
@@ -97,7 +98,10 @@ class Fig2(TrainedFigure):
         return out
 
     def plan_text(self) -> str:
-        return plan_caption(self.plan, self.panels, PLANS, "Fig. 2", PLAN_NOTES)
+        notes = {p: note.format(**dict(zip(("alpha", "th"), self.reg_params(split_panel(p)[1],
+                                                                                split_panel(p)[0]))))
+                 for p, note in PLAN_NOTES.get(self.plan, {}).items() if p in self.panels}
+        return plan_caption(self.plan, self.panels, PLANS, "Fig. 2", {self.plan: notes})
 
     def paper_panel(self, panel: str) -> str:
         return PLANS[self.plan].get(panel, "not in the paper")
@@ -145,13 +149,22 @@ PAGE = Fig2
 # ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
 from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
 from pixelreg.figures.claimrows import (AUC_SUMMARY, NO_LOSS_MARGIN, SESOI_AUC, SESOI_AUC_WHY,  # noqa: E402
-                                        SLIGHT_LOSS_MARGIN, Claim, auc_gain, clean_gain, families, mean_auc)
+                                        SLIGHT_LOSS_MARGIN, Claim, NoData, auc_gain, clean_gain, families,
+                                        mean_auc)
 from pixelreg.figures import claimrows as _cr  # noqa: E402
 
 
 def _head_to_head(a: str, b: str):
-    """b − a per seed of the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families."""
-    return lambda d, ctx: compare_by_seed(mean_auc(list(families(d["fig2"]["curves"]).values())), a, b)
+    """b − a per seed of the AUC over ε > 0 averaged over fig2's (dataset pair, noise attack) families (a seed
+    missing a family, e.g. a failed run of one pool, loses its pair; a condition without any complete seed leaves
+    the row without data)."""
+    def compare(d, ctx):
+        means = mean_auc(list(families(d["fig2"]["curves"]).values()))
+        for c in (a, b):
+            if c not in set(means["condition"]):
+                raise NoData(f"no seed of {c} has a run in every (dataset pair, noise attack) family of fig2")
+        return compare_by_seed(means, a, b)
+    return compare
 
 
 CLAIMS = (

@@ -284,8 +284,8 @@ class Fig4(OnePoolFigure):
             converged_attack=CONVERGED_ATTACK)
 
     def _converged_runs(self, main_runs: list[Run], runs_dir) -> tuple[list[Run], list[str]]:
-        """The converged seeds' runs that exist (the page's own, the run store, the published records), never
-        trained here; and the hashes of those that do not."""
+        """The converged seeds' runs that exist (the page's own, the run store, the published records; failed
+        ones included), never trained here; and the hashes of those that do not."""
         from pixelreg.experiment.config import config_hash
         from pixelreg.experiment.records import import_for
         from pixelreg.experiment.runs import RunStore
@@ -303,15 +303,17 @@ class Fig4(OnePoolFigure):
                 runs.append(r)
             else:
                 missing.append(config_hash(c))
-        return self.usable(runs), missing
+        return runs, missing
 
     def _converged_tables(self, main_runs: list[Run], runs_dir) -> tuple[dict, str, list[Run]]:
         """Tables of the converged attack (``convergence``: per run and checkpoint; ``converged``: per run;
         ``converged_shares``: per image, the converged perturbation's low-frequency share and its start's), a
-        note on what is missing ("" when every converged run has its evaluation) and the runs the tables read
-        (listed with the page's runs)."""
-        runs, missing = self._converged_runs(main_runs, runs_dir)
-        tables, share_rows, not_run, used = [], [], [], []
+        note on what is missing ("" when every converged run has its evaluation) and the runs to list with the
+        page's runs (those the tables read, and the failed ones, which the caption counts)."""
+        found, missing = self._converged_runs(main_runs, runs_dir)
+        runs = self.usable(found)
+        tables, share_rows, not_run = [], [], []
+        used = [r for r in found if r not in runs]  # failed runs: listed (the caption counts them), not attacked
         for run in runs:
             try:
                 table, delta = self.converged_evaluation(run)

@@ -15,7 +15,7 @@ from pixelreg.figures.pages import FigureData
 #: the per-condition summaries); :func:`show_table` uses them for every column its ``names`` do not rename
 COLUMN_NAMES = {
     "a": "baseline a", "b": "condition b", "epsilon": "ε", "mean_a": "mean of a", "mean_b": "mean of b",
-    "diff": "difference b − a", "ci_low": "CI low", "ci_high": "CI high", "confidence": "CI level",
+    "diff": "tested difference b − a (the mean over seed pairs when paired)", "ci_low": "CI low", "ci_high": "CI high", "confidence": "CI level",
     "n_a": "runs of a", "n_b": "runs of b", "statistic": "test statistic", "p_holm": "p (Holm over ε)",
     "significant": "significant after Holm", "g": "Hedges' g (b − a)", "g_low": "g: 95% CI low",
     "g_high": "g: 95% CI high", "n_seeds": "seeds", "attack_label": "attack (as plotted)",

@@ -85,9 +85,12 @@ def gain_summary(tests: pd.DataFrame) -> dict[str, Any]:
 
 
 def _test_n(row, test: str) -> str:
-    """"paired t over 4 seed pairs" where a tests row was paired (its ``n_pairs``), else the test's name."""
-    k = int(row.get("n_pairs", 0) or 0) if hasattr(row, "get") else 0
-    return f"{test} over {k} seed pairs" if k else test
+    """"paired t over 4 seed pairs" where a tests row was paired (its ``n_pairs``), else its test's name (the
+    row's own ``test``; ``test`` where the row has none)."""
+    if not hasattr(row, "get"):
+        return test
+    k, own = int(row.get("n_pairs", 0) or 0), str(row.get("test", test) or test)
+    return f"{own} over {k} seed pairs" if k else own
 
 
 def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: dict, base="unregularized") -> str:
