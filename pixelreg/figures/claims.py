@@ -538,10 +538,10 @@ class Claims(Page):
                 figures[name] = getattr(page, "claim_data", page.data)(runs_dir, progress)
             except (MissingRunsError, RecordOnlyRunError) as e:  # records mode: that page has no runs yet
                 figures[name] = e
-                interim = getattr(page.published_part(runs_dir), "interim", None) \
-                    if isinstance(e, MissingRunsError) else None
-                if interim is not None:  # count as the interim page does
-                    e.plan = (interim.missing, len(set(page.configs())))
+                part = page.published_part(runs_dir) if isinstance(e, MissingRunsError) else None
+                interim = getattr(part, "interim", None)
+                if interim is not None:  # count as the interim page does; interim_estimates reads the part
+                    e.plan, e.part = (interim.missing, len(set(page.configs()))), part
         extra = {}
         f2 = figures.get("fig2")
         if isinstance(f2, FigureData) and "wall_time_s" in f2.runs:
@@ -564,7 +564,7 @@ class Claims(Page):
         for name, page in self.pages().items():
             if name not in INTERIM_PAGES or not isinstance(figures.get(name), MissingRunsError):
                 continue
-            part = page.published_part(runs_dir)
+            part = getattr(figures[name], "part", None) or page.published_part(runs_dir)
             if getattr(part, "interim", None) is None:
                 continue
             try:
