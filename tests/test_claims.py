@@ -685,7 +685,7 @@ def test_forest_plot_and_findings_come_from_the_table(tmp_path):
     text = " ".join(cl.findings(t))
     assert text.startswith(f"Of the paper's {len(cl.CONFIRMATORY)} core claims")
     r = t.set_index("key").loc["gain-task"]
-    assert f"{r.estimate:+.3f} AUC {r.interval}" in text  # the numbers of the table, not fixed words
+    assert f"{r.estimate:+.3f} AUC {r.interval}, 6 pairs" in text  # the numbers of the table, not fixed words
     assert "Gaussian-noise data augmentation" in text
     md = cl.write_findings(t, tmp_path, "full").read_text()
     assert cl.FOREST_NOTE in md and md.index("forest.png") < md.index(cl.FOREST_NOTE)  # under the plot
@@ -917,3 +917,26 @@ def test_an_exploratory_rows_details_call_its_outcome_a_label_not_a_verdict():
     html = cl.compact_html(claims_table(f), status="exploratory")
     row = next(x for x in html.split("<tr") if "bn-clean" in x)
     assert "the rule's outcome" not in row and ". The rule: claim b &gt; a" in row
+
+
+def test_findings_name_failed_runs_and_each_numbers_n():
+    """The first screen names each failed run the rows read and what leaving it out costs, and gives each
+    estimate its n (the pairs the test used), so a row that lost a seed pair says so where it is read."""
+    w = World({k: 8 * _scale(BY_KEY[k]) for k in EFFECT_ROWS}, seeds=6, noise=0.003)
+    t = claims_table(w.figures())
+    runs = pd.DataFrame([dict(run="a1", condition="S^Th", task="fashion-mnist", reg_data="natural", seed=1,
+                              failure="non-finite loss in epoch 2"),
+                         dict(run="b2", condition="unregularized", task="fashion-mnist", reg_data=float("nan"),
+                              seed=1, failure=float("nan")),
+                         dict(run="b2", condition="unregularized", task="fashion-mnist", reg_data=float("nan"),
+                              seed=1, failure=float("nan"))])
+    lines = cl.findings(t, runs=runs)
+    failed = [x for x in lines if x.startswith("Failed runs")]
+    assert failed == [cl.failed_runs_sentence(runs)]
+    assert ("Failed runs: 1 of the 2 runs these rows read (S^Th on fashion-mnist <- natural, seed 1 (a1: non-finite "
+            "loss in epoch 2))") in failed[0]
+    assert not cl.failed_runs_sentence(runs.iloc[1:]) and not [x for x in cl.findings(t) if "Failed runs" in x]
+    welch = t.set_index("key").loc["gain-task"].copy()
+    welch["test"] = "Welch t, 5 vs 4 runs: p = 0.01"
+    assert cl._num(welch.rename("gain-task")).endswith(", 5 vs 4 runs")
+    assert cl._n_of("paired t, 4 pairs: p = 0.02, p_bonferroni = 0.16 (m = 8)") == "4 pairs"

@@ -189,3 +189,23 @@ def test_the_beyond_page_shares_the_comparison_table_and_never_reads_a_missing_i
     t = per_run({"unregularized": base, "S^Th": [0.60, 0.71, 0.49]})
     clear = paired_comparisons(t, [("unregularized", "S^Th")]).assign(attack="gaussian")
     assert "excludes 0" in Beyond(profile="smoke").what_we_see(FigureData("beyond", {}, {"auc_tests": clear}))
+
+
+def test_the_beyond_page_tests_sth_against_each_control_directly():
+    """S^Th minus each control, paired by seed, is its own block of the beyond page: a control whose gain over the
+    unregularized model holds 0 is not thereby behind S^Th; the direct test says whether it is."""
+    from pixelreg.figures.beyond import HEAD_TO_HEAD, Beyond
+    from pixelreg.figures.pages import FigureData
+    from pixelreg.figures.tables import paired_comparisons
+
+    base = [0.50, 0.60, 0.40]
+    t = per_run({"unregularized": base, "S^Th": [0.61, 0.70, 0.52], "shuffled": [0.60, 0.71, 0.50],
+                 "noise-aug": [0.80, 0.92, 0.69]})
+    tab = paired_comparisons(t, [("unregularized", "S^Th"), ("unregularized", "shuffled"), *HEAD_TO_HEAD])
+    text = Beyond(profile="smoke").what_we_see(FigureData("beyond", {}, {"auc_tests": tab.assign(attack="gaussian")}))
+    head, direct = text.split("S^Th against each control directly")
+    assert "vs unregularized" in head and "vs noise-aug" not in head
+    assert "S^Th: AUC over ε > 0 0.610 vs noise-aug 0.803 (Δ = -0.193" in direct
+    row = tab[(tab.a == "noise-aug") & (tab.b == "S^Th")].iloc[0]
+    assert row.test == "paired t" and row.ci_high < 0 and "excludes 0" in direct
+    assert tab[(tab.a == "shuffled")].iloc[0].ci_low < 0 < tab[(tab.a == "shuffled")].iloc[0].ci_high

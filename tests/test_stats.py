@@ -322,10 +322,15 @@ def test_gain_sentence_names_the_tested_difference_and_how_its_eps_was_picked():
     summary = pd.DataFrame(dict(condition=["S^Th", "unregularized"], epsilon=0.2, mean=[0.62, 0.50],
                                 sem=[0.02, 0.03]))
     s = gain_sentence("**X**", tests, summary, {})
-    assert "at ε = 0.2 (the ε with the largest mean gap, picked after looking" in s
+    assert "at ε = 0.2 (the ε > 0 with the largest mean difference in either direction, picked after looking" in s
     assert "S^Th averages 0.620 ± 0.020 vs unregularized 0.500 ± 0.030" in s
     assert "the tested difference S^Th − unregularized is +0.120 (paired t, p_holm = 0.01)" in s
     assert "significant after Holm correction at ε = 0.1, 0.2" in s and "Clean accuracy changes by -0.020" in s
+    # a family of losses reports its largest loss, not its smallest
+    losses = tests.assign(diff=[-0.02, -0.007, -0.063], significant=False)
+    summary2 = summary.assign(epsilon=0.1)
+    s2 = gain_sentence("**Y**", losses, pd.concat([summary, summary2]), {})
+    assert "at ε = 0.2 (the ε > 0 with the largest" in s2 and "is -0.063" in s2
 
 
 def test_a_paired_comparison_reports_the_mean_of_its_pairs_when_a_seed_lost_its_pair():

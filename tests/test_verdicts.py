@@ -389,3 +389,21 @@ def test_a_reproduced_effect_says_when_its_interval_reaches_below_the_sesoi():
     assert v == "reproduced" and "within the SESOI" not in why
     v, why = decide(Rule(sesoi=0.03, unit="AUC", direction=-1), -0.06, -0.11, -0.01)  # a claimed decrease
     assert v == "reproduced" and "its end nearer 0, -0.010 AUC, lies within the SESOI" in why
+
+
+def test_every_page_auc_leaves_clean_accuracy_out_of_its_own_grid():
+    """tables.aucs (Figs. 2, 5, 7) is the book's one summary, the AUC over ε > 0 of each curve's own grid: on
+    ε (0, 0.1, 0.2) with accuracies (0.9, 0.5, 0.3) it is the trapezoid over [0.1, 0.2] divided by 0.1, 0.4
+    (0.55 with ε = 0 in); an attack with another grid is read on its own ε."""
+    from pixelreg.figures.tables import aucs
+
+    rows = [dict(run="r", seed=0, condition="c", attack="gaussian", epsilon=e, accuracy=a)
+            for e, a in ((0.0, 0.9), (0.1, 0.5), (0.2, 0.3))]
+    rows += [dict(run="r", seed=0, condition="c", attack="salt-pepper", epsilon=e, accuracy=a)
+             for e, a in ((0.0, 0.9), (0.05, 0.7), (0.15, 0.5), (0.3, 0.1))]
+    t = aucs(pd.DataFrame(rows)).set_index("attack")["auc"]
+    assert t["gaussian"] == pytest.approx(0.4)
+    assert t["salt-pepper"] == pytest.approx((0.6 * 0.1 + 0.3 * 0.15) / 0.25)
+    curves = pd.DataFrame(rows)
+    same = auc_by_run(curves[curves.attack == "gaussian"], epsilons=[0.1, 0.2]).set_index("attack")["auc"]
+    assert t["gaussian"] == pytest.approx(same["gaussian"])

@@ -14,7 +14,7 @@ different image distribution. The page separates the two effects three ways, pai
 - **the alternative**: the same run trained with ``pair_bn="task-only"``, where the pairs are normalised with
   their own batch statistics but leave the running statistics to the task images.
 
-Robustness is the area under the Gaussian-noise curve over ε > 0 (the mean accuracy over the noisy points);
+Robustness is the area under the Gaussian-noise curve over ε > 0 (the mean of the piecewise-linear accuracy curve over the noisy points);
 clean accuracy is the ε = 0 point.
 """
 from __future__ import annotations

@@ -58,7 +58,8 @@ TEN_SEEDS_FIXED = "2026-12-03"
 # on them alone is a re-analysis of data already seen (the claims page and the intro say so)
 SEEN_BEFORE_FAMILY = {"full": (0, 1, 2, 3, 4)}
 
-AUC_SUMMARY = "AUC over ε > 0 (mean accuracy over the noisy ε) per run"
+AUC_SUMMARY = ("AUC over ε > 0 (the trapezoid area under the accuracy curve from the smallest to the largest "
+               "noisy ε, divided by that range: the mean of the piecewise-linear curve) per run")
 ABL = dict(min_seeds=ABLATION_MIN_SEEDS)
 POOL_ROLES = {"task": "its own images", "natural": "ImageNet or its stand-in"}  # Claim.pool
 _IMAGENET = ("imagenet", "natural")  # ImageNet and the natural photographs standing in for it
@@ -135,7 +136,7 @@ def only(t: pd.DataFrame, **sel) -> pd.DataFrame:
 
 
 def noisy_auc(curves: pd.DataFrame, **sel) -> pd.DataFrame:
-    """Per run, the AUC over ε > 0 (mean accuracy over the noisy part of the grid) of the rows ``sel``: the
+    """Per run, the AUC over ε > 0 (the mean of the piecewise-linear accuracy curve over the noisy part of the grid) of the rows ``sel``: the
     book's one robustness summary (every page that compares conditions uses it, paired by seed)."""
     t = only(curves, **sel)
     return auc_by_run(t, epsilons=_noisy(t))

@@ -302,7 +302,7 @@ def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
 
 
 def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profile: str = "",
-                   interim: pd.DataFrame | None = None) -> Path:
+                   interim: pd.DataFrame | None = None, runs: pd.DataFrame | None = None) -> Path:
     """Write the intro's "What we found" fragment (``findings.md``, included by book/intro.md) and its forest
     plot (``forest.png``) into ``folder`` (relative to the page being executed: the book's folder)."""
     import matplotlib.pyplot as plt
@@ -312,7 +312,7 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
     ax = forest_plot(table)
     ax.figure.savefig(folder / "forest.png", dpi=110)
     plt.close(ax.figure)
-    lines = findings(table, seeds_sentence(profile) if profile else "", interim)
+    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs)
     text = ("(findings)=\n## What we found\n\n"
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
@@ -392,9 +392,38 @@ FIRST_SCREEN_BN = {"bn-clean": "clean accuracy with the BatchNorm statistics re-
                                         "unregularized"}
 
 
+_N_RE = re.compile(r"\d+ (?:pairs|seeds per condition|runs|images)|\d+ vs \d+ runs")
+
+
+def _n_of(test: str) -> str:
+    """The n a row's test string names ("4 pairs", "5 vs 4 runs", ...), or ""."""
+    m = _N_RE.search(test or "")
+    return m.group(0) if m else ""
+
+
 def _num(r) -> str:
     u = f" {r.unit}" if r.unit else ""
-    return f"{r.estimate:+.3f}{u} {r.interval}" if math.isfinite(r.estimate) else r.verdict.split("(", 1)[-1].rstrip(")")
+    if not math.isfinite(r.estimate):
+        return r.verdict.split("(", 1)[-1].rstrip(")")
+    n = _n_of(getattr(r, "test", ""))
+    return f"{r.estimate:+.3f}{u} {r.interval}" + (f", {n}" if n else "")
+
+
+def failed_runs_sentence(runs: pd.DataFrame | None) -> str:
+    """The first screen's word on failed runs among those the rows read (their ``failure`` column): which, and
+    what leaving them out does (:data:`pixelreg.figures.tables.FAILED_RUN_RULE`). "" when none failed."""
+    if runs is None or not len(runs) or "failure" not in runs:
+        return ""
+    bad = runs[runs["failure"].fillna("").astype(str) != ""].drop_duplicates("run")
+    if bad.empty:
+        return ""
+    pool = lambda r: r.reg_data if isinstance(r.reg_data, str) and r.reg_data else "no pool"
+    per = "; ".join(f"{r.condition} on {r.task} <- {pool(r)}, seed {r.seed} ({r.run}: {r.failure})"
+                    for r in bad.itertuples())
+    total = runs.drop_duplicates("run")
+    return (f"Failed runs: {len(bad)} of the {len(total)} runs these rows read ({per}). A failed run is left out "
+            "and its seed is not replaced, so the rows on its dataset pair compare one seed pair fewer (the n beside "
+            "each number). The failure itself counts against the method, and no verdict above counts it.")
 
 
 def _judged(conf: pd.DataFrame) -> pd.Series:
@@ -433,7 +462,8 @@ def seeds_sentence(profile: str) -> str:
             "the claims page also judges the two sets apart.")
 
 
-def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None) -> list[str]:
+def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None,
+             runs: pd.DataFrame | None = None) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
     check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation."""
@@ -442,6 +472,9 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
            f"intervals at level {LEVEL:g}), " + _counts(conf) + "."]
     if seeds:  # under the plot, first: the reader sees the counts and the plot on the first screen
         out.append(seeds)
+    failed = failed_runs_sentence(runs)
+    if failed:
+        out.append(failed)
     judged = _judged(conf)
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
@@ -575,9 +608,8 @@ class Claims(Page):
             t = claims_table({**figures, name: d}, panels=self.panels(), claims=own)
             for r in t.itertuples():
                 if math.isfinite(r.estimate):
-                    n = re.search(r"\d+ (?:pairs|seeds per condition|runs)", r.test)
                     rows.append(dict(key=r.key, estimate=r.estimate, ci_low=r.ci_low, ci_high=r.ci_high,
-                                     unit=r.unit, n=n.group(0) if n else "", shown=part.interim.shown()))
+                                     unit=r.unit, n=_n_of(r.test), shown=part.interim.shown()))
         return pd.DataFrame(rows, columns=["key", "estimate", "ci_low", "ci_high", "unit", "n", "shown"])
 
     def what_we_see(self, data: FigureData) -> str:

@@ -41,7 +41,7 @@ CONDITIONS = ("unregularized", "S^Th")
 @dataclass(frozen=True, kw_only=True)
 class Combos(TrainedFigure):
     """S^Th against the unregularized model on each dataset pair, under each attack: per (pair, attack), the
-    difference of the AUC over ε > 0 (the mean accuracy over the noisy ε), paired by seed, with its 95% interval.
+    difference of the AUC over ε > 0 (the mean of the piecewise-linear accuracy curve over the noisy ε), paired by seed, with its 95% interval.
 
     The runs are Fig. 2's unregularized and S^Th runs (same configs: the profile's scale, the page's or the
     profile's alpha, else the paper's table); FGSM is transferred from the unregularized run of each task with
@@ -165,7 +165,7 @@ class Combos(TrainedFigure):
         above, below = int((g["ci_low"] > 0).sum()), int((g["ci_high"] < 0).sum())
         undefined = int(g["ci_low"].isna().sum())
         lo, hi = int(g["n_seeds"].min()), int(g["n_seeds"].max())
-        lines = [f"S^Th − unregularized AUC over ε > 0 (the mean accuracy over the noisy ε), paired by seed, with "
+        lines = [f"S^Th − unregularized AUC over ε > 0 (the mean of the piecewise-linear accuracy curve over the noisy ε), paired by seed, with "
                  f"its 95% interval, in {len(g)} (pair, attack) families of {lo if lo == hi else f'{lo} to {hi}'} "
                  f"seeds: the interval lies above zero in {above}, below zero in {below} "
                  f"and holds zero in {len(g) - above - below - undefined}"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pixelreg.analysis import stats
-from pixelreg.analysis.verdicts import compare_by_seed
+from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed
 from pixelreg.experiment.config import TrainConfig, condition_label
 from pixelreg.robustness.evaluate import robust_accuracy
 from pixelreg.experiment.runs import describe_failure, Run
@@ -100,12 +100,11 @@ def paired_comparisons(per_run: pd.DataFrame, pairs: Iterable[tuple[str, str]], 
 
 
 def aucs(curves: pd.DataFrame, keys=("run", "seed", "condition", "attack")) -> pd.DataFrame:
-    """Area under each run's curve (:func:`pixelreg.analysis.stats.auc`)."""
-    extra = [k for k in ("panel", "reg_data") if k in curves.columns]
-    rows = []
-    for key, g in curves.groupby([*keys, *extra], sort=True):
-        g = g.sort_values("epsilon")
-        rows.append({**dict(zip([*keys, *extra], key)), "auc": stats.auc(g["epsilon"], g["accuracy"])})
-    return pd.DataFrame(rows)
+    """The book's one robustness summary per run curve (and panel / pool): the AUC over ε > 0 of that curve's own
+    grid (:func:`pixelreg.analysis.verdicts.auc_by_run`: the trapezoid area from the smallest to the largest
+    noisy ε, divided by that range), so clean accuracy (ε = 0) is left out and shown apart, as on the claims
+    page."""
+    noisy = sorted({float(e) for e in curves["epsilon"]} - {0.0})
+    return auc_by_run(curves, keys=keys, epsilons=noisy).drop(columns="n_epsilons")
 
 
