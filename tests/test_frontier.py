@@ -94,16 +94,19 @@ def test_the_interval_decides_ahead_behind_or_neither(offset, call):
 
 
 @pytest.mark.parametrize("n, judged", [(2, False), (4, False), (5, True)])
-def test_below_five_seeds_the_bootstrap_interval_is_shown_but_not_judged(n, judged):
-    """The same clear offset (augmentation ahead by 0.05) is called only with 5 seeds or more: 2 seeds give 3
-    distinct resamples, 4 give 35 (C(2n-1, n))."""
+def test_below_five_seeds_the_estimate_is_shown_but_no_interval_and_no_call(n, judged):
+    """The same clear offset (augmentation ahead by 0.05) is called, with its interval, only with 5 seeds or more:
+    2 seeds give 3 distinct resamples, 4 give 35 (C(2n-1, n)); below, the sentence shows the estimate alone."""
     a, b = line([0.82, 0.86, 0.90], 1.0, 0.0), line([0.82, 0.86, 0.90], 1.0, 0.05)
     m = matched_difference(a[0][:, :n], a[1][:, :n], b[0][:, :n], b[1][:, :n], (0.86,), n_resamples=500, seed=3)
     t = m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"})
     text = matched_sentences(t.assign(attack="gaussian"))
     assert ("noise augmentation ahead" in text) is judged
-    assert (f"not judged: {n} seeds give at most {math.comb(2 * n - 1, n)} distinct resamples" in text) is not judged
+    assert (f"not judged, and no interval shown: {n} seeds give at most {math.comb(2 * n - 1, n)} distinct "
+            "resamples" in text) is not judged
     assert "+0.050" in text  # the estimate is shown either way
+    r = t.iloc[0]
+    assert (f"[{r.ci_low:.3f}, {r.ci_high:.3f}]" in text) is judged
 
 
 def test_seeds_are_paired_a_shared_seed_effect_cancels():
@@ -194,7 +197,7 @@ def test_each_attack_is_matched_on_its_own_seeds():
     assert m.loc["gaussian", "n_seeds"] == 5 and m.loc["transferred fgsm", "n_seeds"] == 3
     assert m["estimate"].to_numpy() == pytest.approx([0.05, 0.05])
     text = matched_sentences(m.reset_index())
-    assert "transferred fgsm: noise augmentation's AUC" in text and "not judged: 3 seeds" in text
+    assert "transferred fgsm: noise augmentation's AUC" in text and "not judged, and no interval shown: 3 seeds" in text
 
 
 def test_the_transferred_grid_may_be_left_out_of_an_interim_page():

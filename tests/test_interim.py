@@ -169,3 +169,16 @@ def test_a_record_only_run_is_held_by_its_record_as_committed_now(tmp_path, monk
     assert sweep.held_runs([run], tmp_path, ("fourier",)) == set()
     monkeypatch.setattr(records, "published_record", lambda c: None)
     assert sweep.held_runs([run], tmp_path, ("fourier",)) == set() and sweep.held_runs([run], tmp_path) == {run}
+
+
+def test_an_interim_sentence_counts_the_runs_it_shows_and_the_published_ones_it_waits_with():
+    """Known counts: the full budget plan has 36 runs (5 budgets and the cpu point, 3 seeds, 2 conditions); keeping
+    budgets 1-3 shows 24; with 10 not published, 2 published runs wait for their budget to be complete."""
+    from pixelreg.figures.pages import Interim
+
+    planned = Budget(profile="full")
+    text = Interim(planned, {"epochs": (1.0, 2.0, 3.0)}, 10).sentence()
+    assert text.startswith("Interim page: 10 of the 36 runs of this page's plan at the `full` profile")
+    assert text.endswith(": 24 runs; the other 2 published runs belong to the part of the plan not complete yet and "
+                         "are left out until it is.")
+    assert Interim(planned, {"epochs": (1.0, 2.0, 3.0)}, 12).sentence().endswith(": 24 runs.")

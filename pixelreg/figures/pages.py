@@ -145,10 +145,23 @@ class Interim:
                          f"{label} {_values(kept)} of {_values(planned)} ({_values(left)} not yet)")
         return "; ".join(parts)
 
+    def shown_runs(self) -> int | None:
+        """How many runs the interim page reads (None where its configs cannot be listed)."""
+        try:
+            return len(set(replace(self.planned, **self.kept).configs()))
+        except Exception:  # noqa: BLE001 - a count for a sentence, never a reason to fail the page
+            return None
+
     def sentence(self) -> str:
-        n = len(self.planned.configs())
-        return (f"Interim page: {self.missing} of the {n} runs of this page's plan at the "
-                f"`{self.planned.profile}` profile are not published yet, so it shows {self.shown()}.")
+        n = len(set(self.planned.configs()))
+        text = (f"Interim page: {self.missing} of the {n} runs of this page's plan at the "
+                f"`{self.planned.profile}` profile are not published yet, so it shows {self.shown()}")
+        k = self.shown_runs()
+        if k is not None:
+            waiting = n - self.missing - k
+            text += (f": {k} runs" + (f"; the other {waiting} published runs belong to the part of the plan not "
+                                      "complete yet and are left out until it is" if waiting > 0 else ""))
+        return text + "."
 
     def _repr_html_(self) -> str:
         return ("<div class='admonition warning'><p class='admonition-title'>Interim: the plan is not complete"
