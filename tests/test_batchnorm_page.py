@@ -67,6 +67,13 @@ def test_undecided_when_the_intervals_cover_zero_and_the_no_artefact_branches():
     assert "does not change its clean accuracy beyond its interval (+0.124 [-0.500, +0.750]): undecided at 3 seed pairs" in text
     assert "whether its Gaussian-AUC gain survives re-estimation is undecided at 3 seed pairs" in text
     assert "no cost for BatchNorm to explain" not in text and "is left that its interval" in text
+    # no gain as trained either: the sentence does not presuppose one
+    none = bn_meaning(_rows(_case(c_tr=(-0.187, -0.628, 0.255), c_re=(-0.062, -0.514, 0.389),
+                                  a_tr=(0.21, -0.042, 0.462), a_re=(0.273, -0.831, 1.378),
+                                  d_auc=(-0.03, -0.9, 0.84), d_clean=(0.124, -0.5, 0.75)), n=3), "natural")
+    assert "survives" not in none
+    assert ("no Gaussian-AUC gain over the unregularized model is shown, as trained or re-estimated (undecided at 3 "
+            "seed pairs, not evidence of no gain): +0.210 [-0.042, +0.462] as trained") in none
     # at 2 seed pairs nothing is called, whatever the intervals: the estimates are listed
     two = bn_meaning(_rows(_case(c_tr=(-0.15, -0.2, -0.1), c_re=(-0.03, -0.05, -0.01), a_tr=(0.29, 0.2, 0.38),
                                  a_re=(0.19, 0.1, 0.28), d_auc=(-0.1, -0.15, -0.05), d_clean=(0.12, 0.1, 0.14)), n=2),

@@ -149,7 +149,7 @@ def test_largest_budget_cost_decided_known_answer():
     assert "clean accuracy -0.050 [-0.075, -0.025]" in text and "Gaussian AUC over ε > 0 +0.220 [+0.170, +0.270]" in text
     assert "**S^Th costs clean accuracy at 20 epochs**, between 2.5 and 7.5 points" in text
     assert "undecided" not in text.split("**What")[0] and "seeds 3-4" not in text
-    assert "(95%, paired t, unadjusted) lies above 0: **S^Th's Gaussian-noise gain is above zero at 20 epochs**" in text
+    assert "(95%, paired t, unadjusted, exploratory) lies above 0: **S^Th's Gaussian-noise gain is above zero at 20 epochs**" in text
     assert "reused here" not in text and "reused here" in final_text(r, main_runs=True)
     assert "is detected with less than 80% power at 3 seeds" in text
     assert f"at least ±{stats.mde_paired(0.01, 3):.4f} in clean accuracy" in text and "with 2 df" in text

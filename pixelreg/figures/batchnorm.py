@@ -285,9 +285,13 @@ def bn_meaning(row, pool: str) -> str:
             gain = (f"re-estimation takes {_ci(d_auc)} of its Gaussian AUC, and no gain over the unregularized "
                     f"model is left that its interval can tell from zero ({_ci(a_re)}, against {_ci(a_tr)} as "
                     f"trained): the gain went with the BatchNorm statistics")
-        else:
+        elif a_tr.ci_low > 0:
             gain = (f"whether its Gaussian-AUC gain survives re-estimation is undecided{at_n}: "
                     f"{_ci(a_tr)} as trained, {_ci(a_re)} re-estimated, a change of {_ci(d_auc)}")
+        else:
+            gain = (f"no Gaussian-AUC gain over the unregularized model is shown, as trained or re-estimated "
+                    f"(undecided{at_n}, not evidence of no gain): {_ci(a_tr)} as trained, {_ci(a_re)} re-estimated, "
+                    f"a change of {_ci(d_auc)}")
         out.append(f"for {target} <- {pool}, {cost}; {gain}.")
     if not out:
         return "**What this means:** no regularized run on this pool; nothing to say about the clean-cost claim."

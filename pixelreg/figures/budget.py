@@ -355,14 +355,16 @@ def final_text(r, main_runs: bool = False) -> str:
                    f"difference is undecided at {n} seed{'s' if n != 1 else ''}** (which is not evidence of no "
                    f"cost)" + ("." if main_runs else f"; the next step is seeds {nxt} at {e}."))
     auc = _sign(r.d_auc_ci_low, r.d_auc_ci_high)
-    out.append({1: f"The AUC interval (95%, paired t, unadjusted) lies above 0: **S^Th's Gaussian-noise gain is above "
-                   f"zero at {e}** in these {n} seeds.",
+    out.append({1: f"The AUC interval (95%, paired t, unadjusted, exploratory) lies above 0: **S^Th's Gaussian-noise "
+                   f"gain is above zero at {e}** in these {n} seeds.",
                 -1: f"The AUC interval lies below 0: **S^Th is less robust to Gaussian noise at {e}**.",
                 0: f"The AUC interval includes 0: the sign of the Gaussian-AUC gain is undecided at {n} seeds.",
                 None: "The AUC gain has no interval."}[auc])
     if main_runs:
-        out.append(f"These {e} runs are the main comparison's (Fig. 2's), reused here: its confirmatory verdicts, over "
-                   "all its seeds at the family's level, are the claims page's gain-task and clean-task rows.")
+        out.append(f"These {e} runs are the main comparison's (Fig. 2's), reused here on {n} of its seeds: its "
+                   "confirmatory verdicts, over all its seeds with Bonferroni intervals, are the claims page's gain-task "
+                   "and clean-task rows. Where the two disagree those verdicts stand: the intervals here are unadjusted "
+                   f"and use {n} seeds.")
     if math.isfinite(r.d_clean_mde) and math.isfinite(r.d_auc_mde):
         lo, hi = sd_interval_factors(n)
         out.append(

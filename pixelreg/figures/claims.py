@@ -489,7 +489,9 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     if len(bn):
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
         lead = ("The BatchNorm check of S^Th <- natural images (not a claim of the paper; the "
-                "[BatchNorm page](batchnorm.ipynb)): ")
+                "[BatchNorm page](batchnorm.ipynb); its task-only runs train the same weights as the reference "
+                "runs, which that page checks, so the last two rows read one set of weights with two estimates of "
+                "the running statistics: one question asked twice, not two pieces of evidence): ")
         if judged:
             out.append(lead + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {_num(r)}, {r.label}" for r in bn.itertuples())
                        + ".")
