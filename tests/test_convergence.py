@@ -281,11 +281,15 @@ def test_converged_sentences_name_the_pages_cap_not_the_steps_run():
                               converged_steps=k, converged=k is not None, median_l2=0.5, median_cosine=0.4)
                          for r, s, c, n, k in (("a", 5, "S^Th", 64, 64), ("b", 6, "S^Th", 64, 64),
                                                ("c", 5, "unregularized", 128, None))])
-    data = FigureData("fig4", dict(converged_cap=128, cutoff=0.1), dict(converged=summ))
+    data = FigureData("fig4", dict(converged_cap=128, cutoff=0.1, converged_images=4), dict(converged=summ))
     th, un, judged = converged_sentences(data)
     assert "2 of 2 runs converged (at 64, 64 iterations); 0 reached the cap of 128 iterations unconverged" in th
     assert "0 of 1 runs converged; 1 reached the cap of 128 iterations unconverged" in un
     assert "on the perturbations of the 2 of 3 runs whose attack converged" in judged
+    # the images behind each run's median are stated where the numbers are read
+    assert "(median over each run's 4 images; mean ± SEM over runs), S^Th" in th
+    assert "each run's median over its images, averaged over runs: 0.40" in th
+    assert "each run attacks only 4 test images" in judged
 
 
 def test_boundary_converged_row_compares_converged_runs_only_known_answer():
@@ -311,3 +315,20 @@ def test_boundary_converged_row_compares_converged_runs_only_known_answer():
     with pytest.raises(NoData, match="unconverged"):
         _boundary_converged({"fig4": FigureData("fig4", {}, dict(converged=pd.DataFrame(rows).assign(
             converged=False)))}, {})
+
+
+def test_fig4_states_the_high_pass_auc_summary_the_claims_row_judges():
+    """Known answer: unregularized AUC over ε > 0 of 0.5, 0.6, 0.4 and S^Th 0.1 higher at each seed: +0.100 with
+    an interval that excludes 0, the same summary as the claims page's highfreq row (tables.aucs)."""
+    from pixelreg.figures.fig4 import band_auc_sentences
+
+    rows = []
+    for seed, base in enumerate((0.5, 0.6, 0.4)):
+        for cond, acc in (("unregularized", base), ("S^Th", base + 0.1 + 0.01 * seed)):
+            for eps in (0.0, 0.1, 0.2):
+                rows.append(dict(run=f"{cond}{seed}", seed=seed, condition=cond, attack="high-pass", epsilon=eps,
+                                 accuracy=0.9 if eps == 0 else acc))
+    (line,) = band_auc_sentences(pd.DataFrame(rows))
+    assert line.startswith("- high-pass noise, AUC over ε > 0, S^Th − unregularized: +0.110 [")
+    assert "paired t, 3 pairs" in line and "the interval excludes 0. One summary over the grid" in line
+    assert band_auc_sentences(pd.DataFrame(rows).query("condition == 'S^Th'")) == []

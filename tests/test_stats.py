@@ -354,3 +354,12 @@ def test_a_paired_comparison_reports_the_mean_of_its_pairs_when_a_seed_lost_its_
     s = gain_sentence("**X**", tests, summary, {}, base="a")
     assert "the tested difference b − a is +0.300 (paired t over 2 seed pairs" in s
     assert "Clean accuracy changes by +0.200 (paired t over 2 seed pairs" in s
+
+
+def test_fmt_never_prints_a_negative_zero():
+    """An interval end of -0.0001 reads "0.000", not "-0.000" (Fig. 4's "[-0.001, -0.000]"); real negatives keep
+    their sign, and NaN is "n/a"."""
+    from pixelreg.figures.sentences import fmt
+
+    assert [fmt(-0.0001), fmt(-0.0), fmt(-1e-9, 2), fmt(-0.0015), fmt(-10.0), fmt(float("nan"))] == [
+        "0.000", "0.000", "0.00", "-0.002", "-10.000", "n/a"]

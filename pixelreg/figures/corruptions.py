@@ -247,7 +247,10 @@ class Corruptions(FrequencyPlan):
                          "differences above mix its clean cost with its robustness. Measured instead by how much "
                          "accuracy each run loses from its own clean accuracy (corrupted minus clean, minus the "
                          "unregularized runs' loss; positive: it loses less than the unregularized model), which "
-                         "leaves the clean cost out:")
+                         "leaves the clean cost out but has a floor: no model falls below chance (0.1 for ten "
+                         "classes), so a model that starts lower has less room to fall, and where the unregularized "
+                         "model falls near chance a smaller drop partly measures that floor, not robustness. Read "
+                         "these beside the differences above, never alone:")
             for g, gf in drop.groupby("group", sort=False):
                 lines.append("- " + carry_over_sentence(g, gf, measure="drop"))
         return "\n".join(lines)

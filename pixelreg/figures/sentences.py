@@ -45,7 +45,11 @@ def comparison_n(test: str, n_a: int, n_b: int) -> str:
 
 
 def fmt(x: float, digits: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    """``x`` to ``digits`` decimals; "n/a" for None or NaN; a value that rounds to zero is "0.000", never "-0.000"."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    out = f"{x:.{digits}f}"
+    return out[1:] if out.startswith("-") and not out.strip("-0.") else out
 
 
 pfmt = pformat  # the package's one p-value format (pixelreg.analysis.stats.pformat)
