@@ -702,6 +702,7 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
     t = pd.DataFrame([row(k, float("nan"), "unclear (exploratory; ...)", missing) for k in cl.FIRST_SCREEN_BN])
     line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")]
     assert len(line) == 1 and "not judged yet (not judged at this profile: 21 of its runs missing)" in line[0]
+    assert line[0].endswith("one question asked twice, not two pieces of evidence.")  # the twins' note, after it
     t.loc[0, ["estimate", "interval", "label"]] = [0.15, "[0.100, 0.200]", "supported (exploratory)"]
     line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")][0]
     assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.150 accuracy [0.100, 0.200], supported" in line
@@ -933,8 +934,8 @@ def test_findings_name_failed_runs_and_each_numbers_n():
     lines = cl.findings(t, runs=runs)
     failed = [x for x in lines if x.startswith("Failed runs")]
     assert failed == [cl.failed_runs_sentence(runs)]
-    assert ("Failed runs: 1 of the 2 runs these rows read (S^Th on fashion-mnist <- natural, seed 1 (a1: non-finite "
-            "loss in epoch 2))") in failed[0]
+    assert ("Failed runs: 1 of the 2 runs these rows read (S^Th on fashion-mnist <- natural at seed 1, run a1: "
+            "non-finite loss in epoch 2)") in failed[0]
     assert not cl.failed_runs_sentence(runs.iloc[1:]) and not [x for x in cl.findings(t) if "Failed runs" in x]
     welch = t.set_index("key").loc["gain-task"].copy()
     welch["test"] = "Welch t, 5 vs 4 runs: p = 0.01"

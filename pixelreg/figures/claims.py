@@ -418,7 +418,7 @@ def failed_runs_sentence(runs: pd.DataFrame | None) -> str:
     if bad.empty:
         return ""
     pool = lambda r: r.reg_data if isinstance(r.reg_data, str) and r.reg_data else "no pool"
-    per = "; ".join(f"{r.condition} on {r.task} <- {pool(r)}, seed {r.seed} ({r.run}: {r.failure})"
+    per = "; ".join(f"{r.condition} on {r.task} <- {pool(r)} at seed {r.seed}, run {r.run}: {r.failure}"
                     for r in bad.itertuples())
     total = runs.drop_duplicates("run")
     return (f"Failed runs: {len(bad)} of the {len(total)} runs these rows read ({per}). A failed run is left out "
@@ -489,9 +489,7 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     if len(bn):
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
         lead = ("The BatchNorm check of S^Th <- natural images (not a claim of the paper; the "
-                "[BatchNorm page](batchnorm.ipynb); its task-only runs train the same weights as the reference "
-                "runs, which that page checks, so the last two rows read one set of weights with two estimates of "
-                "the running statistics: one question asked twice, not two pieces of evidence): ")
+                "[BatchNorm page](batchnorm.ipynb)): ")
         if judged:
             out.append(lead + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {_num(r)}, {r.label}" for r in bn.itertuples())
                        + ".")
@@ -507,6 +505,10 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
             else:
                 out.append(lead + "not judged yet (" + "; ".join(reasons) + "); the page shows the estimates of "
                            "the seeds trained so far.")
+    if len(bn):
+        out[-1] += (" The last two read one set of weights with two estimates of its running statistics (the "
+                    "task-only runs train the same weights as the reference runs, which the BatchNorm page checks): "
+                    "one question asked twice, not two pieces of evidence.")
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
