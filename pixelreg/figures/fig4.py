@@ -382,8 +382,8 @@ def band_auc_sentences(band: pd.DataFrame) -> list[str]:
                          f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}] (95%, unadjusted; {r.test}, "
                          f"{comparison_n(r.test, r.n_a, r.n_b)}, p = {pfmt(r.p)}) - "
                          + interval_state(r.ci_low, r.ci_high).rstrip(".")
-                         + ". One summary over the grid, the one the claims page judges; it can show a gain where no "
-                         "single ε does.")
+                         + ". One summary over the grid, which can show an effect where no single ε does"
+                         + ("; the claims page's highfreq row judges it." if attack == "high-pass" else "."))
     return lines
 
 
