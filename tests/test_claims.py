@@ -112,6 +112,7 @@ class World:
         rows = []
         for s in range(self.n):
             rows += self.curve(s, "noise-aug", attack="gaussian")
+            rows += self.curve(s, "shuffled", -self.e.get("sth-vs-shuffled", 0.0), attack="gaussian")
             rows += self.curve(s, "S^Th", self.e.get("sth-vs-noise-aug", 0.0), attack="gaussian")
         return FigureData("beyond", {}, dict(curves=pd.DataFrame(rows)))
 
@@ -941,3 +942,15 @@ def test_findings_name_failed_runs_and_each_numbers_n():
     welch["test"] = "Welch t, 5 vs 4 runs: p = 0.01"
     assert cl._num(welch.rename("gain-task")).endswith(", 5 vs 4 runs")
     assert cl._n_of("paired t, 4 pairs: p = 0.02, p_bonferroni = 0.16 (m = 8)") == "4 pairs"
+
+
+def test_the_shuffled_target_control_is_an_exploratory_row_and_a_first_screen_line():
+    """S^Th against its shuffled-target control on Gaussian noise: a clear planted gain is "supported", none is not;
+    the intro's line gives the number, its n and the label."""
+    t = claims_table(World({"sth-vs-shuffled": 0.15}, seeds=8, noise=0.002).figures())
+    row = t.set_index("key").loc["sth-vs-shuffled"]
+    assert row.status == "exploratory" and row.label == "supported (exploratory)" and row.ci_low > 0
+    line = [x for x in cl.findings(t) if x.startswith("Is S^Th's Gaussian-noise robustness")]
+    assert len(line) == 1 and f"S^Th − shuffled = {row.estimate:+.3f} AUC {row.interval}, 8 pairs, supported" in line[0]
+    flat = claims_table(World({}, seeds=8, noise=0.002).figures()).set_index("key").loc["sth-vs-shuffled"]
+    assert flat.label != "supported (exploratory)" and flat.ci_low < 0.03

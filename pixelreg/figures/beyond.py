@@ -125,4 +125,11 @@ CLAIMS = (
           f"{AUC_SUMMARY}; S^Th − noise augmentation", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
           lambda d, ctx: compare_by_seed(noisy_auc(d["beyond"]["curves"], attack="gaussian"), "noise-aug", "S^Th"),
           "AUC"),
+    Claim("sth-vs-shuffled", "S^Th's Gaussian-noise robustness comes from its pixel-similarity target: S^Th is more "
+          "robust than the same regularizer with a shuffled target, which keeps the target's statistics but not its "
+          "relation to the images (not a claim of the paper: the specificity control for noise)", "beyond the paper",
+          ("beyond",), "{pairs}, S^Th vs the shuffled-target control (the beyond page), Gaussian noise",
+          f"{AUC_SUMMARY}; S^Th − shuffled target", Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY),
+          lambda d, ctx: compare_by_seed(noisy_auc(d["beyond"]["curves"], attack="gaussian"), "shuffled", "S^Th"),
+          "AUC"),
 )

@@ -519,6 +519,13 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
                    f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} (exploratory: an unadjusted "
                    "95% interval, not a verdict; the [beyond page](beyond.ipynb); the [frontier page](frontier.ipynb) "
                    "compares the two methods at equal clean accuracy).")
+    shuf = table[table["key"] == "sth-vs-shuffled"]
+    if len(shuf) and math.isfinite(shuf["estimate"].iloc[0]):
+        r = next(shuf.itertuples())
+        out.append("Is S^Th's Gaussian-noise robustness due to its pixel-similarity target (not a claim of the paper)? "
+                   "Against the same regularizer with a shuffled target, which keeps the target's statistics but not "
+                   f"its relation to the images: S^Th − shuffled = {_num(r)}, {r.label} (exploratory: an unadjusted "
+                   "95% interval; the [beyond page](beyond.ipynb) gives the other attacks).")
     spec = table[table["key"] == "transfer-specific"]
     if len(spec):
         r = next(spec.itertuples())
