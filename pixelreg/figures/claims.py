@@ -524,8 +524,11 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         r = next(shuf.itertuples())
         out.append("Is S^Th's Gaussian-noise robustness due to its pixel-similarity target (not a claim of the paper)? "
                    "Against the same regularizer with a shuffled target, which keeps the target's statistics but not "
-                   f"its relation to the images: S^Th − shuffled = {_num(r)}, {r.label} (exploratory: an unadjusted "
-                   "95% interval; the [beyond page](beyond.ipynb) gives the other attacks).")
+                   f"its relation to the images: S^Th − shuffled = {_num(r)}, {r.label}: "
+                   + {"reproduced": "S^Th is ahead", "contradicted": "the shuffled target is ahead",
+                      "not reproduced": "no difference large enough to matter",
+                      "inconclusive": "neither is shown ahead"}.get(r.category, r.category)
+                   + " (an unadjusted 95% interval; the [beyond page](beyond.ipynb) gives the other attacks).")
     spec = table[table["key"] == "transfer-specific"]
     if len(spec):
         r = next(spec.itertuples())
