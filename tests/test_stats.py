@@ -363,3 +363,50 @@ def test_fmt_never_prints_a_negative_zero():
 
     assert [fmt(-0.0001), fmt(-0.0), fmt(-1e-9, 2), fmt(-0.0015), fmt(-10.0), fmt(float("nan"))] == [
         "0.000", "0.000", "0.00", "-0.002", "-10.000", "n/a"]
+
+
+def test_fig7_names_range_variants_that_select_the_same_pairs():
+    """Known answer: "positive" keeps 99.9998% of the pairs, "all" 100%: one experiment, whose per-seed AUC
+    differences (-0.1, -0.3) are stated as how far a run moves with everything but its pairs; "low" and "negative"
+    with equal curves are "the same run in effect"; "double" (39%) is paired with nothing."""
+    import pandas as pd
+
+    from pixelreg.figures.fig7 import same_pair_sentences
+    from pixelreg.figures.sentences import signed
+
+    rows = []
+    for seed, (a, p, lo) in enumerate(((0.7, 0.6, 0.4), (0.6, 0.3, 0.35))):
+        rows += [dict(seed=seed, variant="range=all", auc=a, selected_share=1.0),
+                 dict(seed=seed, variant="range=positive", auc=p, selected_share=0.999998),
+                 dict(seed=seed, variant="range=low", auc=lo, selected_share=0.992657),
+                 dict(seed=seed, variant="range=negative", auc=lo, selected_share=0.992659),
+                 dict(seed=seed, variant="range=double", auc=lo, selected_share=0.39),
+                 dict(seed=seed, variant="unregularized", auc=0.4, selected_share=float("nan"))]
+    out = same_pair_sentences(pd.DataFrame(rows))
+    assert len(out) == 2
+    assert out[0].startswith("- **range=all and range=positive are one experiment**")
+    assert "differ by -0.200 on average (range=positive − range=all; per seed -0.100, -0.300, 2 seeds)" in out[0]
+    assert "cannot be read at these seeds" in out[0]
+    assert "range=low and range=negative" in out[1] and out[1].endswith("the same run in effect.")
+    assert "+0.000 on average" in out[1] and not any("double" in x for x in out)
+    assert [signed(-0.0001), signed(0.12), signed(-0.055)] == ["+0.000", "+0.120", "-0.055"]
+
+
+def test_fig6_sentence_counts_the_seeds_of_its_best_cell_and_fills_every_number():
+    """The best (α, Th) cell of a known grid: 2 runs at α 10 (one at α 1); its sentence names the SEM's n and
+    leaves no unformatted field."""
+    import pandas as pd
+
+    from pixelreg.figures import FigureData
+    from pixelreg.figures.fig6 import Fig6
+
+    pts = pd.DataFrame([dict(run=r, seed=s, condition=c, alpha=a, th=0.8, attack="gaussian", C=0.9, R=0.5)
+                        for r, s, c, a in (("u0", 0, "unregularized", 0.0), ("a", 0, "S^Th", 10.0),
+                                           ("b", 1, "S^Th", 10.0), ("c", 0, "S^Th", 1.0))])
+    grid = pd.DataFrame([dict(attack="gaussian", alpha=10.0, th=0.8, C_N=0.85, C_N_sem=0.01, R_N=0.6, R_N_sem=0.02,
+                              C_0=0.9, R_0=0.4, delta_C=0.05, delta_R=0.2),
+                         dict(attack="gaussian", alpha=1.0, th=0.8, C_N=0.89, C_N_sem=0.01, R_N=0.45, R_N_sem=0.02,
+                              C_0=0.9, R_0=0.4, delta_C=0.01, delta_R=0.05)])
+    text = Fig6(profile="smoke").what_we_see(FigureData("fig6", {}, dict(points=pts, grid=grid)))
+    assert "R_N = 0.600 ± 0.020 (mean ± SEM over 2 seeds; ΔR = +0.200" in text
+    assert "ΔC = C_0 − C_N = +0.050. 2 of 2 grid points have ΔR > 0." in text and "{" not in text

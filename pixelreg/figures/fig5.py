@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.errors import ConfigError
@@ -93,7 +94,21 @@ class Fig5(OnePoolFigure):
     def what_we_see(self, data: FigureData) -> str:
         s = data["summary"].copy()
         s["variant"] = s.apply(lambda r: "unregularized" if r.pairs == 0 else f"k={r.pairs}, N={r.pool_size}", axis=1)
-        return "\n".join(ranking_sentences(s, cost=True))
+        return "\n".join(ranking_sentences(s, cost=True) + [load_sentence(data["points"])])
+
+
+def load_sentence(points: pd.DataFrame) -> str:
+    """How much one setting's seconds per step vary between its seeds (largest / smallest run, over settings with
+    at least two runs): the share of the measured cost that is the machine's load, not k or N."""
+    g = points.groupby(["alpha", "pairs", "pool_size"])["seconds_per_step"]
+    ratio = (g.max() / g.min())[g.count() >= 2]
+    ratio = ratio[ratio.notna() & (ratio < float("inf"))]
+    if ratio.empty:
+        return ""
+    return (f"The ms/step are each run's wall time per step, trained at different times on a shared machine: within "
+            f"one setting the slowest seed took {ratio.max():.1f}x as long per step as the fastest (median over settings "
+            f"{ratio.median():.1f}x), so differences in cost between settings smaller than that are the machine's "
+            "load, not k or N.")
 
 
 PAGE = Fig5

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import pandas as pd
+
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.figures.common import FigureData, OnePoolFigure, aucs, ensure_runs, ranking_sentences, runs_table
+from pixelreg.figures.sentences import signed
 
 __all__ = ["Fig7"]
 
@@ -80,7 +83,44 @@ class Fig7(OnePoolFigure):
         return self.figure_data(dict(curves=curves, auc=auc, summary=summary), runs_table(runs))
 
     def what_we_see(self, data: FigureData) -> str:
-        return "\n".join(ranking_sentences(data["summary"].copy(), cost=False))
+        lines = ranking_sentences(data["summary"].copy(), cost=False)
+        same = same_pair_sentences(data["auc"])
+        return "\n".join(lines + ([""] + same if same else []))
+
+
+#: two range variants whose shares of selected pairs differ by less than this select the same pairs in practice
+SAME_SHARE = 1e-3
+
+
+def same_pair_sentences(auc: pd.DataFrame, tol: float = SAME_SHARE) -> list[str]:
+    """Range variants that select practically the same pairs (shares within ``tol``; on a pool where a range's
+    excluded targets hardly occur, e.g. no pair below −Th, "positive" is "all" and "negative" is "low"): they are
+    one experiment, and their per-seed AUC differences show how far a run moves with everything but its pairs
+    (its random pair stream, and the code version and machine it trained on)."""
+    if auc is None or auc.empty or "selected_share" not in auc:
+        return []
+    t = auc[auc["variant"].astype(str).str.startswith("range=") & auc["selected_share"].notna()]
+    share = t.groupby("variant")["selected_share"].mean()
+    names = sorted(share.index)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if abs(share[a] - share[b]) >= tol:
+                continue
+            va = t[t.variant == a].set_index("seed")["auc"]
+            vb = t[t.variant == b].set_index("seed")["auc"]
+            d = (vb - va).dropna()
+            if d.empty:
+                continue
+            per = ", ".join(signed(x) for x in d)
+            out.append(f"- **{a} and {b} are one experiment**: they select {100 * share[a]:.4f}% and "
+                       f"{100 * share[b]:.4f}% of the pairs, practically the same ones. Their AUCs over ε > 0 differ "
+                       f"by {signed(d.mean())} on average ({b} − {a}; per seed {per}, {len(d)} seeds)" +
+                       (": the same run in effect." if d.abs().max() < 0.005 else
+                        ": a run moves this much with everything but its pairs (its random pair stream, and the "
+                        "code version and machine it trained on; see the runs table), so differences between "
+                        "variants of this size cannot be read at these seeds."))
+    return out
 
 
 PAGE = Fig7

@@ -52,6 +52,12 @@ def fmt(x: float, digits: int = 3) -> str:
     return out[1:] if out.startswith("-") and not out.strip("-0.") else out
 
 
+def signed(x: float, digits: int = 3) -> str:
+    """``x`` with its sign to ``digits`` decimals ("+0.120", "-0.055"); a value that rounds to zero is "+0.000"."""
+    out = fmt(x, digits)
+    return out if out.startswith("-") or out == "n/a" else "+" + out
+
+
 pfmt = pformat  # the package's one p-value format (pixelreg.analysis.stats.pformat)
 
 
@@ -141,7 +147,7 @@ def ranking_sentences(s: pd.DataFrame, cost: bool) -> list[str]:
     for _, r in s.sort_values("auc", ascending=False).iterrows():
         extra = f", {r.seconds_per_step * 1000:.0f} ms/step" if cost else ""
         single = " (one run: no SEM, left out of the screen below)" if int(r.n) < 2 else ""
-        lines.append(f"- {r.variant}: AUC over ε > 0 {fmt(r.auc)} ± {fmt(r.auc_sem)} "
+        lines.append(f"- {r.variant}: AUC over ε > 0 {fmt(r.auc)} ± {fmt(r.auc_sem)} (mean ± SEM) "
                      f"({'+' if r.auc - b_auc >= 0 else ''}{r.auc - b_auc:.3f} vs unregularized), "
                      f"clean {fmt(r.clean)}{extra}, n = {int(r.n)}{single}.")
     screened = s[(s.variant != "unregularized") & (s.n >= 2)]
