@@ -196,10 +196,11 @@ def test_fig1_smoke_end_to_end(tmp_path):
     assert np.isfinite(real["correlations"].r).all()
 
 
-def test_fig1_sentence_follows_the_claims_rule_on_negligible_correlations():
-    """A correlation whose interval lies inside ±SESOI_R is called negligible, as on the claims page, even when
-    the interval excludes 0; one beyond it is called positive; one whose interval holds 0 and leaves ±SESOI_R
-    is indistinguishable from zero."""
+def test_fig1_sentence_calls_a_correlation_inside_the_sesoi_negligible():
+    """A correlation whose interval lies inside ±SESOI_R is called negligible, even when the interval excludes 0;
+    one beyond it is called positive; one whose interval holds 0 and leaves ±SESOI_R is indistinguishable from
+    zero. The predictor's denoising is called only where the intervals against the noise-free similarities do
+    not overlap."""
     import pandas as pd
 
     from pixelreg.figures import FigureData
@@ -216,3 +217,12 @@ def test_fig1_sentence_follows_the_claims_rule_on_negligible_correlations():
     assert "although" not in text(0.0, -0.05, 0.05)
     assert "correlate positively" in text(0.3, 0.2, 0.4) and "correlate positively" in text(0.15, 0.05, 0.25)
     assert "do not correlate distinguishably from zero" in text(0.05, -0.05, 0.15)
+    from pixelreg.figures.fig1 import denoising_sentence
+
+    def nf(p, s):
+        return pd.DataFrame([dict(simulation="sim", reference="noise_free", method="pearson", source=src, r=r,
+                                  ci_low=lo, ci_high=hi) for src, (r, lo, hi) in (("predictor", p), ("single_trial", s))])
+    (better,) = denoising_sentence(nf((0.99, 0.987, 0.991), (0.938, 0.927, 0.948)))
+    assert "the predictor's r = 0.990 (0.987 to 0.991)" in better and "tracks them better than a single trial" in better
+    (overlap,) = denoising_sentence(nf((0.95, 0.93, 0.97), (0.94, 0.92, 0.96)))
+    assert "neither is shown to track them better" in overlap

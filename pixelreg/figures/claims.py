@@ -196,6 +196,12 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         rows.append(row)
         if r is None:
             row["verdict"] = "inconclusive (not testable here)"
+            # a row not testable here may still describe what its page computed (a string, never a verdict)
+            if claim.compare is not None and all(isinstance(figures.get(f), FigureData) for f in claim.figures):
+                try:
+                    row["number"] = str(claim.compare({f: figures[f] for f in claim.figures}, {}))
+                except NoData as e:
+                    row["number"] = f"no data: {e}"
             continue
         absent = [f for f in claim.figures if f not in figures]
         errs = [(f, figures[f]) for f in claim.figures if isinstance(figures.get(f), Exception)]

@@ -116,9 +116,8 @@ PAGE = Fig5
 
 # ---- claim rows read from this page's tables (gathered by pixelreg.figures.claims) -------------------------
 from pixelreg.analysis.verdicts import Rule, compare_by_seed  # noqa: E402
-from pixelreg.figures.claimrows import ABL, AUC_SUMMARY, SESOI_AUC, Claim, NoData, noisy_auc  # noqa: E402
+from pixelreg.figures.claimrows import ABL, AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc  # noqa: E402
 
-_EFF_WHY = "the same 0.03 AUC as a gain: a cheaper setting may lose less than a gain is worth"
 
 
 def _cells(d) -> pd.DataFrame:
@@ -130,8 +129,9 @@ def _cells(d) -> pd.DataFrame:
 
 
 def _efficiency(which: str):
-    """Smallest against largest k (at the profile's N) or N (at the profile's k): not worse by more than the
-    margin."""
+    """The smallest k (at the profile's N) or N (at the profile's k) against the unregularized runs, paired by seed:
+    the poster's "a small regularization batch size and dataset are sufficient to significantly increase
+    robustness"."""
     def compare(d, ctx):
         t = _cells(d)
         reg = t[t["alpha"] > 0]
@@ -143,20 +143,20 @@ def _efficiency(which: str):
         vals = sorted(reg[col].unique())
         if len(vals) < 2:
             raise NoData(f"fewer than two values of {which} in fig5")
-        lo, hi = vals[0], vals[-1]
-        cells = reg[reg[col].isin([lo, hi])].assign(
-            condition=lambda x: np.where(x[col] == lo, f"{which}={lo}", f"{which}={hi}"))
-        return compare_by_seed(cells, f"{which}={hi}", f"{which}={lo}")
+        lo = vals[0]
+        cells = pd.concat([t[t["alpha"] == 0].assign(condition="unregularized"),
+                           reg[reg[col] == lo].assign(condition=f"{which}={lo}")])
+        return compare_by_seed(cells, "unregularized", f"{which}={lo}")
     return compare
 
 
 CLAIMS = (
-    Claim("efficiency-k", "A small regularization batch k suffices", "poster iii", ("fig5",),
-          "{pairs}, smallest vs largest k at the profile's N (fig5)",
-          f"{AUC_SUMMARY}; smallest k − largest k; no loss larger than {SESOI_AUC:g} AUC",
-          Rule(kind="no_loss", margin=SESOI_AUC, unit="AUC", why=_EFF_WHY, **ABL), _efficiency("k"), "AUC"),
-    Claim("efficiency-N", "A small pool N suffices", "poster iii", ("fig5",),
-          "{pairs}, smallest vs largest N at the profile's k (fig5)",
-          f"{AUC_SUMMARY}; smallest N − largest N; no loss larger than {SESOI_AUC:g} AUC",
-          Rule(kind="no_loss", margin=SESOI_AUC, unit="AUC", why=_EFF_WHY, **ABL), _efficiency("N"), "AUC"),
+    Claim("efficiency-k", "A small regularization batch k suffices to significantly increase robustness", "poster iii",
+          ("fig5",), "{pairs}, the smallest k at the profile's N vs the unregularized runs (fig5)",
+          f"{AUC_SUMMARY}; smallest k − unregularized",
+          Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY, **ABL), _efficiency("k"), "AUC"),
+    Claim("efficiency-N", "A small pool N suffices to significantly increase robustness", "poster iii", ("fig5",),
+          "{pairs}, the smallest N at the profile's k vs the unregularized runs (fig5)",
+          f"{AUC_SUMMARY}; smallest N − unregularized",
+          Rule(sesoi=SESOI_AUC, unit="AUC", why=SESOI_AUC_WHY, **ABL), _efficiency("N"), "AUC"),
 )
