@@ -968,3 +968,19 @@ def test_efficiency_rows_test_the_smallest_setting_against_the_unregularized_mod
     flat = World({}, seeds=6, noise=0.002).figures()
     assert BY_KEY["efficiency-k"].compare(flat, {}).estimate == pytest.approx(0.0, abs=0.01)
     assert _row("efficiency-k", flat).verdict != "reproduced"
+
+
+def test_findings_say_which_setting_the_verdicts_are_about():
+    """The first screen's scope comes from the runs the rows read (known values), and names the paper's own Fig. 2a
+    setting from the presets; no runs, no sentence."""
+    runs = pd.DataFrame([dict(run=f"r{i}", condition="S^Th", task="fashion-mnist", reg_data=pool, alpha=10.0, th=0.8,
+                              width=16, epochs=3.0) for i, pool in enumerate(("fashion-mnist", "natural"))]
+                        + [dict(run="u", condition="unregularized", task="fashion-mnist", reg_data=float("nan"),
+                                alpha=0.0, th=0.8, width=16, epochs=3.0)])
+    text = cl.scope_sentence(runs)
+    assert text.startswith("These are verdicts on this book's runs: the S^Th rows read fashion-mnist regularized with "
+                           "fashion-mnist, natural, at α 10, Th 0.8, a ResNet18 of width 16, trained 3 epochs.")
+    assert "MNIST at α 4, Th 0.2, 20 epochs" in text
+    assert cl.scope_sentence(None) == "" and cl.scope_sentence(runs[runs.condition != "S^Th"]) == ""
+    w = World({}, seeds=6, noise=0.002)
+    assert text in cl.findings(claims_table(w.figures()), runs=runs)

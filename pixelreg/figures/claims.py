@@ -415,6 +415,27 @@ def _num(r) -> str:
     return f"{r.estimate:+.3f}{u} {r.interval}" + (f", {n}" if n else "")
 
 
+def scope_sentence(runs: pd.DataFrame | None) -> str:
+    """What the verdicts are verdicts of: the tasks, pools, α, Th, network width and epochs of the S^Th runs the rows
+    read (from their runs table), so a verdict is not read as one on the paper's own settings. "" without runs."""
+    if runs is None or not len(runs) or "condition" not in runs:
+        return ""
+    s = runs[runs["condition"] == "S^Th"].drop_duplicates("run")
+    need = ["task", "reg_data", "alpha", "th", "width", "epochs"]
+    if s.empty or any(c not in s for c in need):
+        return ""
+    from pixelreg.experiment.config import PAPER_EPOCHS, PRESETS
+
+    vals = lambda c: ", ".join(dict.fromkeys(f"{v:g}" if isinstance(v, float) else str(v) for v in s[c].dropna()))
+    fig2a = PRESETS["mnist-mnist"]
+    return (f"These are verdicts on this book's runs: the S^Th rows read {vals('task')} regularized with "
+            f"{vals('reg_data')}, at α {vals('alpha')}, Th {vals('th')}, a ResNet18 of width {vals('width')}, trained "
+            f"{vals('epochs')} epochs. The paper ran other tasks and settings (for its Fig. 2a, MNIST at α "
+            f"{fig2a['alpha']:g}, Th {fig2a['th']:g}, {PAPER_EPOCHS['mnist']} epochs), so a verdict here says what "
+            "holds in this setting, not in the paper's; the [budget page](budget.ipynb) follows the effects over "
+            f"training budgets up to {PAPER_EPOCHS['fashion-mnist']} epochs as their runs are published.")
+
+
 def failed_runs_sentence(runs: pd.DataFrame | None) -> str:
     """The first screen's word on failed runs among those the rows read (their ``failure`` column): which, and
     what leaving them out does (:data:`pixelreg.figures.tables.FAILED_RUN_RULE`). "" when none failed."""
@@ -478,9 +499,9 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
            f"intervals at level {LEVEL:g}), " + _counts(conf) + "."]
     if seeds:  # under the plot, first: the reader sees the counts and the plot on the first screen
         out.append(seeds)
-    failed = failed_runs_sentence(runs)
-    if failed:
-        out.append(failed)
+    for extra in (scope_sentence(runs), failed_runs_sentence(runs)):
+        if extra:
+            out.append(extra)
     judged = _judged(conf)
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):

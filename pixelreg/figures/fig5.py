@@ -28,7 +28,8 @@ class Fig5(OnePoolFigure):
     # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
     PLANS: ClassVar[dict[str, tuple[str, str]]] = {
         "paper": ("cifar10<-imagenet", "poster iii (k and N ablations on CIFAR-10 <- ImageNet)"),
-        "analogue": ("fashion-mnist<-fashion-mnist", "poster iii (CIFAR-10 <- ImageNet)"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "poster iii, which ran CIFAR-10 <- ImageNet; the analogue uses "
+                     "the task's own images as the pool"),
     }
 
     plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)

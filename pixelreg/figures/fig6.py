@@ -30,7 +30,8 @@ class Fig6(OnePoolFigure):
     # the plan: per plan, the dataset pair "task<-pool" and the paper panel it stands for
     PLANS: ClassVar[dict[str, tuple[str, str]]] = {
         "paper": ("cifar10<-imagenet", "poster 5 (the trade-off on CIFAR-10 <- ImageNet)"),
-        "analogue": ("fashion-mnist<-fashion-mnist", "poster 5 (CIFAR-10 <- ImageNet)"),
+        "analogue": ("fashion-mnist<-fashion-mnist", "poster 5, which ran CIFAR-10 <- ImageNet; the analogue uses "
+                     "the task's own images as the pool"),
     }
 
     plan: str | None = None  # "paper" or "analogue"; None: the profile's (paper at the paper profile)
