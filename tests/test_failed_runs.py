@@ -95,11 +95,18 @@ def test_diagnostics_sentences_leave_failed_runs_out_and_name_ties():
     data = FigureData("diagnostics", {}, dict(final=fin), pd.DataFrame())
     see = Diagnostics(profile="smoke").what_we_see(data)
     assert "1 failed run(s)** r4 (S^Th <- natural, seed 4)" in see
-    assert "0.550 on average (4 runs)" in see  # r4 out of the mean
+    assert "0.550 on average (4 runs, from 0.400 to 0.700)" in see  # r4 out of the mean
+    assert "single stage" not in see
+    high = fin.assign(max_gamma=[0.95, 0.94, 0.93, 0.82, None])
+    assert "most of the weight on a single stage in every run" in Diagnostics(profile="smoke").what_we_see(
+        FigureData("diagnostics", {}, dict(final=high), pd.DataFrame()))
+    mixed = fin.assign(max_gamma=[0.99, 0.98, 0.97, 0.6, None])
+    assert "single stage on average" in Diagnostics(profile="smoke").what_we_see(
+        FigureData("diagnostics", {}, dict(final=mixed), pd.DataFrame()))
     assert "on `layer1` and `layer2` in 2 of 4 runs each" in see  # a tie is named as one
     assert "0.400 (3 of 4 runs logged it)" in see
     assert "earlier epoch than the last in 2 of 5 runs (failed runs included)" in see
     # a profile that keeps failed runs (smoke): the failed run is flagged in the table but not left out
     kept = Diagnostics(profile="smoke").what_we_see(FigureData("diagnostics", {}, dict(final=fin.assign(dropped=False)),
                                                                pd.DataFrame()))
-    assert "Left out" not in kept and "(4 runs)" in kept  # r4 has no finite layer weights
+    assert "Left out" not in kept and "(4 runs, from" in kept  # r4 has no finite layer weights

@@ -410,3 +410,10 @@ def test_fig6_sentence_counts_the_seeds_of_its_best_cell_and_fills_every_number(
     text = Fig6(profile="smoke").what_we_see(FigureData("fig6", {}, dict(points=pts, grid=grid)))
     assert "R_N = 0.600 ± 0.020 (mean ± SEM over 2 seeds; ΔR = +0.200" in text
     assert "ΔC = C_0 − C_N = +0.050. 2 of 2 grid points have ΔR > 0." in text and "{" not in text
+
+
+def test_pstate_writes_a_p_value_as_a_sentence_reads_it():
+    from pixelreg.analysis.stats import pstate
+
+    assert [pstate(0.0123), pstate(0.0004), pstate(float("nan")), pstate(0.00001, "p_holm")] == [
+        "p = 0.012", "p < 0.001", "p = n/a", "p_holm < 0.001"]

@@ -38,6 +38,12 @@ def pformat(p: float | None) -> str:
     return f"{p:.2g}" if p >= 1e-3 else "<0.001"
 
 
+def pstate(p: float | None, name: str = "p") -> str:
+    """``name`` with its p-value for a sentence: "p = 0.012", "p < 0.001", "p = n/a" (:func:`pformat`)."""
+    v = pformat(p)
+    return f"{name} < {v[1:]}" if v.startswith("<") else f"{name} = {v}"
+
+
 def mean_sem(table: pd.DataFrame, by: Sequence[str] = ("condition", "attack", "epsilon"),
              value: str = "accuracy") -> pd.DataFrame:
     """Mean, standard error of the mean (``scipy.stats.sem``, ddof=1) and count of ``value`` per group.

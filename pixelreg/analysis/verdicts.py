@@ -47,7 +47,7 @@ import pandas as pd
 
 from pixelreg.analysis import stats
 from pixelreg.errors import ConfigError
-from pixelreg.analysis.stats import (Comparison, interval, mde, paired_test, pformat, seeds_needed,
+from pixelreg.analysis.stats import (Comparison, interval, mde, paired_test, pstate, seeds_needed,
                                      shifted_p, tost, welch_test)
 
 VERDICTS = ("reproduced", "contradicted", "not reproduced", "inconclusive")  # the four categories
@@ -208,9 +208,9 @@ class Verdict:
     def uncertainty(self, digits: int = 3) -> str:
         """Test, n, p, adjusted p, permutation p, and the power statement in one line."""
         n = f"n = {self.n_a} pairs" if self.comparison.paired else f"n = {self.n_a} vs {self.n_b}"
-        perm = f", sign-flip p = {pformat(self.p_perm)}" if _ok(self.p_perm) else ""
-        adj = f", p_bonferroni = {pformat(self.p_adj)} (m = {self.m})" if self.m > 1 else ""
-        return (f"{self.test}, {n}: p = {pformat(self.p)}{adj}{perm}; "
+        perm = f", {pstate(self.p_perm, 'sign-flip p')}" if _ok(self.p_perm) else ""
+        adj = f", {pstate(self.p_adj, 'p_bonferroni')} (m = {self.m})" if self.m > 1 else ""
+        return (f"{self.test}, {n}: {pstate(self.p)}{adj}{perm}; "
                 f"{self.effect_name} = {_f(self.effect, 2)}; {self.power_note}")
 
 

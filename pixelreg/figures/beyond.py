@@ -12,7 +12,7 @@ from pixelreg.analysis import stats
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.errors import ConfigError
 from pixelreg.analysis.verdicts import auc_by_run
-from pixelreg.figures.common import NOISE_ATTACKS, FigureData, OnePoolFigure, ensure_runs, fmt, pfmt, runs_table, tests
+from pixelreg.figures.common import NOISE_ATTACKS, FigureData, OnePoolFigure, ensure_runs, fmt, pstate, runs_table, tests
 from pixelreg.figures.sentences import comparison_n, interval_state
 from pixelreg.figures.tables import COMPARISON_COLUMNS, paired_comparisons
 
@@ -92,7 +92,7 @@ class Beyond(OnePoolFigure):
         def line(r) -> str:
             return (f"- {r.attack}, {r.b}: AUC over ε > 0 {fmt(r.mean_b)} vs {r.a} {fmt(r.mean_a)} "
                     f"(Δ = {r.diff:+.3f} [{fmt(r.ci_low)}, {fmt(r.ci_high)}], {r.test}, "
-                    f"{comparison_n(r.test, r.n_a, r.n_b)}, p = {pfmt(r.p)}, unadjusted) - "
+                    f"{comparison_n(r.test, r.n_a, r.n_b)}, {pstate(r.p)}, unadjusted) - "
                     + interval_state(r.ci_low, r.ci_high))
 
         base = t[t["a"] == "unregularized"]

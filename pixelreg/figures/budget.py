@@ -33,7 +33,7 @@ from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, make_config
 from pixelreg.experiment.config import profile as get_profile
 from pixelreg.experiment.sweep import planned_steps
-from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, runs_table
+from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, pstate, runs_table
 
 __all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "summary_table", "linear_trend", "plot",
            "step_ticks", "overlapping_tick_labels"]
@@ -270,7 +270,7 @@ def _est(r, col: str) -> str:
     m, lo, hi = r[f"{col}_mean"], r[f"{col}_ci_low"], r[f"{col}_ci_high"]
     if not math.isfinite(lo):
         return f"{m:+.3f} (no interval: fewer than 2 seed pairs or no spread)"
-    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}] ({r.test}, p = {pfmt(r[f'{col}_p'])})"
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}] ({r.test}, {pstate(r[f'{col}_p'])})"
 
 
 def _sign(lo: float, hi: float) -> int | None:
@@ -317,7 +317,7 @@ def trend_text(trend: pd.DataFrame) -> str:
         says = {1: "**it rises with training**", -1: "**it falls with training**",
                 0: "the interval includes 0, so these runs cannot say whether it rises or falls"}[sign]
         out.append(f"{names[key]} changes by {r.slope_per_doubling:+.4f} per doubling of the steps "
-                   f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] (p = {pfmt(r.p)}): {says}.")
+                   f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] ({pstate(r.p)}): {says}.")
     out.append("The line treats the seed pairs as independent, although a seed's runs share their initial "
                "weights and data order across budgets, and it says nothing beyond the largest budget.")
     return " ".join(out)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from pixelreg.experiment.config import TrainConfig, profile as get_profile
 from pixelreg.errors import ConfigError, MissingRunsError, RecordOnlyRunError
-from pixelreg.analysis.stats import Comparison, pformat
+from pixelreg.analysis.stats import Comparison, pstate
 from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, VERDICTS, Rule, Verdict, intersection_union, verdict)
 from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, NO_LOSS_MARGIN, POOL_ROLES, POWER,
                                         SEEN_BEFORE_FAMILY, SESOI_AUC, SLIGHT_LOSS_MARGIN, TEN_SEED_ROWS, Claim, NoData,
@@ -227,9 +227,9 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         v_, why, shown, parts = _judge(claim, cmp, level, m, power)
         row.update(verdict=v_, estimate=shown.estimate, ci_low=shown.ci_low, ci_high=shown.ci_high,
                    confidence=shown.confidence, number=fmt(shown.estimate, 3), interval=_interval(shown),
-                   test=f"{shown.test}, {_n(shown)}: p = {pformat(shown.p)}"
-                        + (f", p_bonferroni = {pformat(shown.p_adj)} (m = {shown.m})" if shown.m > 1 else "")
-                        + (f"; sign-flip p = {pformat(shown.p_perm)}" if math.isfinite(shown.p_perm) else ""),
+                   test=f"{shown.test}, {_n(shown)}: {pstate(shown.p)}"
+                        + (f", {pstate(shown.p_adj, 'p_bonferroni')} (m = {shown.m})" if shown.m > 1 else "")
+                        + (f"; {pstate(shown.p_perm, 'sign-flip p')}" if math.isfinite(shown.p_perm) else ""),
                    power=shown.power_note, rule=f"{why}. Rule: {row['rule']}")
         if len(parts) > 1:
             row["parts"] = "; ".join(f"{k}: {fmt(p.estimate, 3)} {_interval(p)} {p.verdict}" for k, p in parts.items())

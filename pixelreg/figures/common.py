@@ -21,11 +21,11 @@ from pixelreg.figures.pages import (NOISE_ATTACKS, PLAN_NAMES, FigureData, OnePo
                                     as_tuple, imagenet_dir, parse_panels, positive_int, resolve_panels, split_panel)
 from pixelreg.figures.prose import book_dir, footer, publish_tables, rerun_box
 from pixelreg.figures.sentences import (dirty_sentence, failures_sentence, fmt, gain_sentence, gain_summary, msem,
-                                        pfmt, ranking_sentences, sem)
+                                        pfmt, pstate, ranking_sentences, sem)
 from pixelreg.figures.tables import FAILED_RUN_RULE, aucs, curves, ensure_runs, runs_table, tests, usable
 
 __all__ = ["NOISE_ATTACKS", "PLAN_NAMES", "OnePoolFigure", "imagenet_dir", "parse_panels", "split_panel", "resolve_panels",
            "FigureData", "Page", "TrainedFigure", "footer", "publish_tables", "book_dir", "rerun_box",
-           "ensure_runs", "runs_table", "curves", "tests", "aucs", "gain_summary", "gain_sentence", "fmt", "pfmt",
+           "ensure_runs", "runs_table", "curves", "tests", "aucs", "gain_summary", "gain_sentence", "fmt", "pfmt", "pstate",
            "as_tuple", "positive_int", "sem", "msem", "ranking_sentences", "failures_sentence", "dirty_sentence",
            "usable", "FAILED_RUN_RULE"]

@@ -32,7 +32,7 @@ from pixelreg.errors import ConfigError, RecordOnlyRunError
 from pixelreg.experiment.config import TrainConfig, check_value, condition_label
 from pixelreg.figures.beyond import Beyond
 from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc
-from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, pfmt, runs_table
+from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, pstate, runs_table
 from pixelreg.figures.fig3 import Fig3, check_source_seed
 from pixelreg.figures.fig4 import check_converged, converged_attack, converged_scale
 from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE, comparison_n, interval_state
@@ -275,7 +275,7 @@ def comparison_sentences(tests: pd.DataFrame) -> list[str]:
             digits = 4 if measure == "share" else 3
             lines.append(f"- {r.b} − {r.a}: {fmt(r.mean_b, digits)} vs {fmt(r.mean_a, digits)}, "
                          f"Δ = {r.diff:+.{digits}f} [{fmt(r.ci_low, digits)}, {fmt(r.ci_high, digits)}] "
-                         f"({r.test}, {comparison_n(r.test, r.n_a, r.n_b)}, p = {pfmt(r.p)}): "
+                         f"({r.test}, {comparison_n(r.test, r.n_a, r.n_b)}, {pstate(r.p)}): "
                          f"{interval_state(r.ci_low, r.ci_high)}")
     return lines
 

@@ -104,9 +104,11 @@ class Diagnostics(TrainedFigure):
             where = (f"on `{tied[0]}` in {top.iloc[0]} of {len(g)} runs" if len(tied) == 1 else
                      f"on {' and '.join(f'`{t}`' for t in tied)} in {top.iloc[0]} of {len(g)} runs each")
             corr = g.heldout_corr.dropna()
+            spread = f", from {fmt(g.max_gamma.min())} to {fmt(g.max_gamma.max())}" if len(g) > 1 else ""
             lines.append(f"- **{cond}**: at the end of training the largest layer weight is {fmt(g.max_gamma.mean())} "
-                         f"on average ({len(g)} runs), {where}"
-                         + (" — **almost all weight on a single stage**" if g.max_gamma.mean() > 0.8 else "")
+                         f"on average ({len(g)} runs{spread}), {where}"
+                         + (" — **most of the weight on a single stage in every run**" if g.max_gamma.min() > 0.8 else
+                            " — most of the weight on a single stage on average" if g.max_gamma.mean() > 0.8 else "")
                          + "; held-out S^CNN-target correlation "
                          + (f"{fmt(corr.mean())} ({len(corr)} of {len(g)} runs logged it)" if len(corr)
                             else "not logged (runs trained before it was recorded)") + ".")

@@ -163,7 +163,10 @@ class Fig3(TrainedFigure):
                          f"{data.params.get('pgd_steps', self.pgd_steps)} steps and one random start, and none of the "
                          "checks that would rule masking out (more steps and restarts until accuracy stops falling, "
                          "a gradient-free attack at the same ε); until they are run, read a PGD gain as an upper "
-                         "bound on the robustness it shows.")
+                         "bound on the robustness it shows. PGD scores the first "
+                         f"{data.params.get('pgd_images', self.pgd_images)} test images and FGSM "
+                         f"{data.params.get('n_images', self.n_images)}, so their clean accuracy (ε = 0) and its "
+                         "difference between conditions differ a little between the two.")
         return "\n".join(lines) if lines else "No numbers to summarise (empty tables)."
 
 

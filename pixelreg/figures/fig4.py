@@ -25,7 +25,7 @@ from pixelreg.robustness.convergence import (ATTACK_SCHEDULES, CONVERGENCE_TOL, 
                                              convergence_curve, convergence_summary)
 from pixelreg.robustness.spectra import power_spectrum, radial_profile, share_table, start_direction
 from pixelreg.analysis.verdicts import lowfreq_excess_test, lowfreq_null_test, lowfreq_test
-from pixelreg.figures.common import (FigureData, OnePoolFigure, as_tuple, aucs, ensure_runs, fmt, gain_sentence, pfmt,
+from pixelreg.figures.common import (FigureData, OnePoolFigure, as_tuple, aucs, ensure_runs, fmt, gain_sentence, pstate,
                                      positive_int, runs_table, sem, tests)
 from pixelreg.figures.sentences import comparison_n, interval_state
 from pixelreg.figures.tables import paired_comparisons
@@ -380,7 +380,7 @@ def band_auc_sentences(band: pd.DataFrame) -> list[str]:
         for r in paired_comparisons(g, [("unregularized", c) for c in others]).itertuples():
             lines.append(f"- {attack} noise, AUC over ε > 0, {r.b} − unregularized: {r.diff:+.3f} "
                          f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}] (95%, unadjusted; {r.test}, "
-                         f"{comparison_n(r.test, r.n_a, r.n_b)}, p = {pfmt(r.p)}) - "
+                         f"{comparison_n(r.test, r.n_a, r.n_b)}, {pstate(r.p)}) - "
                          + interval_state(r.ci_low, r.ci_high).rstrip(".")
                          + ". One summary over the grid, which can show an effect where no single ε does"
                          + ("; the claims page's highfreq row judges it." if attack == "high-pass" else "."))
@@ -389,7 +389,7 @@ def band_auc_sentences(band: pd.DataFrame) -> list[str]:
 
 def _cmp_text(c) -> str:
     return (f"{c.estimate:+.3f} [{fmt(c.ci_low)}, {fmt(c.ci_high)}] (95% CI; {c.test}, n = {min(c.n_a, c.n_b)} "
-            f"seeds, p = {pfmt(c.p)})")
+            f"seeds, {pstate(c.p)})")
 
 
 def lowfreq_sentences(shares: pd.DataFrame, cutoff: float, runs_without_start: str = "") -> list[str]:

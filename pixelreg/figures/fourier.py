@@ -28,7 +28,7 @@ import pandas as pd
 from pixelreg.analysis.verdicts import compare_by_seed
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, check_value, condition_label
-from pixelreg.figures.common import (PLAN_NAMES, FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, pfmt,
+from pixelreg.figures.common import (PLAN_NAMES, FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, pstate,
                                      runs_table)
 from pixelreg.figures.fig2 import Fig2, default_pools
 from pixelreg.figures.sentences import too_few_to_judge
@@ -284,7 +284,7 @@ class Fourier(FrequencyPlan):
                 r = gt.iloc[0]
                 n = f"{r.n_a} pairs" if r.test.startswith("paired") else f"{r.n_a} vs {r.n_b} runs"
                 ex = gt[gt.metric == "excess"].iloc[0]
-                lines.append(f"- **{g}** ({r.test}, {n}): " + "; ".join(parts) + f"; p = {pfmt(ex.p)} for the "
+                lines.append(f"- **{g}** ({r.test}, {n}): " + "; ".join(parts) + f"; {pstate(ex.p)} for the "
                              "excess. " + _meaning(gt))
         return "\n".join(lines)
 

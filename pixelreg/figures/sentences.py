@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pixelreg.analysis.stats import pformat
+from pixelreg.analysis.stats import pformat, pstate
 from pixelreg.figures.tables import FAILED_RUN_RULE
 
 # ----------------------------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
     s = (f"- {label}: at ε = {e:.3g} (the ε > 0 with the largest mean difference in either direction, picked after "
          f"looking, so its p is not a test of the claim), {b} averages {fmt(mb)} ± {fmt(sb)} vs {base} {fmt(ma)} ± {fmt(sa)} "
          f"(mean ± SEM over {g['n'][1]} and {g['n'][0]} seeds); the tested difference {b} − {base} is "
-         f"{float(g['best']['diff']):+.3f} ({_test_n(g['best'], g['test'])}, p_holm = {pfmt(float(g['best'].p_holm))}). ")
+         f"{float(g['best']['diff']):+.3f} ({_test_n(g['best'], g['test'])}, {pstate(float(g['best'].p_holm), 'p_holm')}). ")
     if g["gain_eps"]:
         s += f"The gain is significant after Holm correction at ε = {', '.join(f'{x:.3g}' for x in g['gain_eps'])}. "
     else:
@@ -132,7 +132,7 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
         s += f"It is significantly *worse* at ε = {', '.join(f'{x:.3g}' for x in g['loss_eps'])}. "
     if not math.isnan(g["clean_diff"]):
         s += (f"Clean accuracy changes by {g['clean_diff']:+.3f} ({_test_n(g['clean_row'], g['test'])}, "
-              f"p_holm = {pfmt(g['clean_p'])}"
+              f"{pstate(g['clean_p'], 'p_holm')}"
               + ("; a significant loss" if g["clean_loss"] else "") + ").")
     return s
 
