@@ -671,7 +671,9 @@ class Claims(Page):
                     for r in sel.itertuples()) + ".")
         tasks = list(dict.fromkeys(data.runs["task"])) if "task" in data.runs else []
         if tasks:
-            lines.append("The AUC rows average each run's accuracy over its attack's ε grid without ε = 0: "
+            lines.append("The AUC rows summarise each run by the trapezoid area under its accuracy curve over its "
+                         "attack's ε grid without ε = 0, divided by the grid's range (the mean of the piecewise-linear "
+                         "curve): "
                          + "; ".join(_grids(task) for task in tasks) + ". A row that pools attacks (sth-vs-pixel, "
                          "pixel-gain) averages AUCs taken over these different grids.")
         ex = t[t["status"] == "exploratory"]
