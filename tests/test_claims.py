@@ -984,3 +984,20 @@ def test_findings_say_which_setting_the_verdicts_are_about():
     assert cl.scope_sentence(None) == "" and cl.scope_sentence(runs[runs.condition != "S^Th"]) == ""
     w = World({}, seeds=6, noise=0.002)
     assert text in cl.findings(claims_table(w.figures()), runs=runs)
+
+
+def test_rows_not_testable_here_get_a_table_of_their_own():
+    """The claims page lists the rows without a verdict (Fig. 1's, the timing, Li et al.'s) with why and what it
+    shows instead; a table without such rows says so."""
+    w = World({}, seeds=6, noise=0.002)
+    t = claims_table(w.figures({"with mean-luminance response": (0.3, 0.05)}), extra={"timing": "9.9 min per run"})
+    html = cl.untested_html(t)
+    for key in ("fig1", "timing", "li2019"):
+        assert _esc_claim(t, key) in html
+    assert "with mean-luminance response: r = 0.300 [0.250, 0.350]" in html and "9.9 min per run" in html
+    assert "no neural recordings here" in html
+    assert cl.untested_html(t[t.status != "not judged"]).startswith("<p>Every claim")
+
+
+def _esc_claim(t, key):
+    return cl._esc(t.set_index("key").loc[key, "claim"])

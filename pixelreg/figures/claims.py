@@ -278,6 +278,20 @@ def _esc(x) -> str:
     return html.escape(str(x), quote=False)
 
 
+def untested_html(table: pd.DataFrame) -> str:
+    """The rows not testable here (status "not judged") as a small HTML table: the claim, where the paper makes it,
+    why it cannot be tested, and what the book shows instead (a number as context, never a verdict)."""
+    t = table[table["status"] == "not judged"]
+    if t.empty:
+        return "<p>Every claim of the paper has a row above.</p>"
+    rows = "".join(f"<tr><td>{_esc(r.claim)} <small>({_esc(r.paper)})</small></td><td>{_esc(r.tested_here)}</td>"
+                   f"<td>{_esc(r.number) or 'nothing'}</td></tr>" for r in t.itertuples())
+    return ("<table class='pixelreg-claims' style='width:100%;table-layout:fixed;border-collapse:collapse;"
+            "font-size:0.9em'><colgroup><col style='width:30%'><col style='width:40%'><col style='width:30%'>"
+            "</colgroup><thead><tr><th style='text-align:left'>claim (not testable here)</th><th>why</th>"
+            f"<th>what this book shows instead</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
 def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
     """The rows of ``status`` as a compact HTML table (claim, estimate, interval, verdict or label); each row's
     rule, reason, power, families and what it tested fold into a <details> under the claim."""
