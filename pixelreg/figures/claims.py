@@ -511,11 +511,6 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     conf = table[table["status"] == "confirmatory"]
     out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
            f"intervals at level {LEVEL:g}), " + _counts(conf) + "."]
-    if seeds:  # under the plot, first: the reader sees the counts and the plot on the first screen
-        out.append(seeds)
-    for extra in (scope_sentence(runs), failed_runs_sentence(runs)):
-        if extra:
-            out.append(extra)
     judged = _judged(conf)
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
@@ -526,6 +521,10 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     if (~judged).any():
         out.append("Not judged yet: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
                                                   for r in conf[~judged].itertuples()) + ".")
+    # how to read them, right under the verdicts: which runs, which setting, which failures
+    for extra in (seeds, scope_sentence(runs), failed_runs_sentence(runs)):
+        if extra:
+            out.append(extra)
     bn = table[table["key"].isin(FIRST_SCREEN_BN)]
     if len(bn):
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
