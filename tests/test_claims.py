@@ -622,7 +622,7 @@ def test_missing_runs_and_record_only_runs_make_their_rows_inconclusive():
     f["fig5"].plan = (12, 30)
     by = dict(zip(*(lambda t: (t.key, t.verdict))(claims_table(f))))
     assert by["efficiency-k"] == ("inconclusive (plan not complete: 12 of the 30 runs of the fig5 page's plan "
-                                  "are not published)")
+                                  "are not published with the evaluations it reads)")
 
 
 def test_claims_page_catches_both_errors_per_figure(monkeypatch, tmp_path):
@@ -689,6 +689,13 @@ def test_forest_plot_and_findings_come_from_the_table(tmp_path):
     md = cl.write_findings(t, tmp_path, "full").read_text()
     assert cl.FOREST_NOTE in md and md.index("forest.png") < md.index(cl.FOREST_NOTE)  # under the plot
     assert "0.03 AUC; the no-loss rows: their margins, 0.01 and 0.02 accuracy" in cl.FOREST_NOTE
+    # a row without a number shows a short reason, centred, not the whole verdict running off the axes
+    t2 = t.copy()
+    k = t2.index[t2.key == "fourier-band"][0]
+    t2.loc[k, ["estimate", "ci_low", "verdict"]] = [float("nan"), float("nan"), "inconclusive (plan not complete: "
+                                                    "11 of the 30 runs of the fourier page's plan are not published)"]
+    ax = cl.forest_plot(t2)
+    assert [x.get_text() for x in ax.texts] == ["not judged yet: plan not complete (see the table)"]
 
 
 
@@ -933,7 +940,7 @@ def test_findings_name_failed_runs_and_each_numbers_n():
     lines = cl.findings(t, runs=runs)
     failed = [x for x in lines if x.startswith("Failed runs")]
     assert failed == [cl.failed_runs_sentence(runs)]
-    assert ("Failed runs: 1 of the 2 runs these rows read (S^Th on fashion-mnist <- natural at seed 1, run a1: "
+    assert ("Failed runs: 1 of the 2 runs the claims page reads (S^Th on fashion-mnist <- natural at seed 1, run a1: "
             "non-finite loss in epoch 2)") in failed[0]
     assert not cl.failed_runs_sentence(runs.iloc[1:]) and not [x for x in cl.findings(t) if "Failed runs" in x]
     welch = t.set_index("key").loc["gain-task"].copy()
@@ -978,8 +985,9 @@ def test_findings_say_which_setting_the_verdicts_are_about():
                         + [dict(run="u", condition="unregularized", task="fashion-mnist", reg_data=float("nan"),
                                 alpha=0.0, th=0.8, width=16, epochs=3.0)])
     text = cl.scope_sentence(runs)
-    assert text.startswith("These are verdicts on this book's runs: the S^Th rows read fashion-mnist regularized with "
-                           "fashion-mnist, natural, at α 10, Th 0.8, a ResNet18 of width 16, trained 3 epochs.")
+    assert text.startswith("These are verdicts on this book's runs: the S^Th rows read fashion-mnist <- fashion-mnist "
+                           "and fashion-mnist <- natural photographs (ImageNet stand-in), at α 10, Th 0.8, a ResNet18 of "
+                           "width 16, trained 3 epochs.")
     assert "MNIST at α 4, Th 0.2, 20 epochs" in text
     assert cl.scope_sentence(None) == "" and cl.scope_sentence(runs[runs.condition != "S^Th"]) == ""
     w = World({}, seeds=6, noise=0.002)

@@ -331,7 +331,7 @@ def test_fig4_states_the_high_pass_auc_summary_the_claims_row_judges():
     (line,) = band_auc_sentences(pd.DataFrame(rows))
     assert line.startswith("- high-pass noise, AUC over ε > 0, S^Th − unregularized: +0.110 [")
     assert "paired t, 3 pairs" in line and "the interval excludes 0. One summary over the grid" in line
-    assert line.endswith("the claims page's highfreq row judges it.")
+    assert "the claims page's exploratory highfreq row labels it" in line and "fourier-band" in line
     low = band_auc_sentences(pd.DataFrame(rows).assign(attack="low-pass"))
     assert len(low) == 1 and "highfreq" not in low[0]
     assert band_auc_sentences(pd.DataFrame(rows).query("condition == 'S^Th'")) == []

@@ -178,7 +178,8 @@ def test_an_interim_sentence_counts_the_runs_it_shows_and_the_published_ones_it_
 
     planned = Budget(profile="full")
     text = Interim(planned, {"epochs": (1.0, 2.0, 3.0)}, 10).sentence()
-    assert text.startswith("Interim page: 10 of the 36 runs of this page's plan at the `full` profile")
+    assert text.startswith("Interim page: 10 of the 36 runs of this page's plan at the `full` profile are not yet "
+                           "published with the evaluations it reads")
     assert text.endswith(": 24 runs; the other 2 published runs belong to the part of the plan not complete yet and "
                          "are left out until it is.")
     assert Interim(planned, {"epochs": (1.0, 2.0, 3.0)}, 12).sentence().endswith(": 24 runs.")

@@ -331,6 +331,7 @@ def test_gain_sentence_names_the_tested_difference_and_how_its_eps_was_picked():
     summary2 = summary.assign(epsilon=0.1)
     s2 = gain_sentence("**Y**", losses, pd.concat([summary, summary2]), {})
     assert "at ε = 0.2 (the ε > 0 with the largest" in s2 and "is -0.063" in s2
+    assert "No single ε shows a significant difference, gain or loss, after Holm" in s2
 
 
 def test_a_paired_comparison_reports_the_mean_of_its_pairs_when_a_seed_lost_its_pair():
@@ -384,10 +385,16 @@ def test_fig7_names_range_variants_that_select_the_same_pairs():
                  dict(seed=seed, variant="unregularized", auc=0.4, selected_share=float("nan"))]
     out = same_pair_sentences(pd.DataFrame(rows))
     assert len(out) == 2
-    assert out[0].startswith("- **range=all and range=positive are one experiment**")
+    assert out[0].startswith("- **range=all and range=positive select practically the same pairs**")
     assert "differ by -0.200 on average (range=positive − range=all; per seed -0.100, -0.300, 2 seeds)" in out[0]
-    assert "cannot be read at these seeds" in out[0]
+    assert "paired t, 2 pairs: -0.200 [" in out[0] and "directly and the other ranges' by rejection" in out[0]
+    assert "a systematic difference 2 seeds cannot rule out" in out[0]
     assert "range=low and range=negative" in out[1] and out[1].endswith("the same run in effect.")
+    # the same-pairs gap at every seed with no spread: an interval that excludes 0 is called out
+    tight = pd.DataFrame(rows).assign(auc=lambda x: x.auc - 0.2 * (x.variant == "range=positive")
+                                      + 0.01 * x.seed * (x.variant == "range=positive"))
+    assert "two samplings of the same pairs gave different results" in same_pair_sentences(
+        pd.concat([tight, tight.assign(seed=tight.seed + 2, auc=tight.auc + 0.005 * (tight.variant == "range=positive"))]))[0]
     assert "+0.000 on average" in out[1] and not any("double" in x for x in out)
     assert [signed(-0.0001), signed(0.12), signed(-0.055)] == ["+0.000", "+0.120", "-0.055"]
 

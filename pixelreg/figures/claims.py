@@ -14,7 +14,7 @@ A figure whose runs are missing (records mode, ``PIXELREG_TRAIN=0``: :class:`~pi
 whose evaluation is missing from a checkpoint-free record (:class:`~pixelreg.errors.RecordOnlyRunError`) or
 that this book does not have yet does not stop the page: its rows read "inconclusive (not judged at this
 profile: N of the <page> page's runs missing)", "inconclusive (plan not complete: N of the M runs of the <page>
-page's plan are not published)" (a page that shows its published part meanwhile) or "inconclusive (not run at
+page's plan are not published with the evaluations it reads)" (a page that shows its published part meanwhile) or "inconclusive (not run at
 this profile: ...)".
 """
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _not_run(err: Exception, page: str = "") -> str:
         plan = getattr(err, "plan", None)
         if plan:
             return (f"inconclusive (plan not complete: {plan[0]} of the {plan[1]} runs of {whose} plan are not "
-                    "published)")
+                    "published with the evaluations it reads)")
         return f"inconclusive (not judged at this profile: {len(err.run_ids)} of {whose} runs missing)"
     if isinstance(err, RecordOnlyRunError):
         what = f" {err.evaluation}" if err.evaluation else " an evaluation"
@@ -371,8 +371,9 @@ def forest_plot(table: pd.DataFrame, ax=None, status: str = "confirmatory"):
     for yi, r in zip(y, t.itertuples()):
         col = VERDICT_COLOURS.get(r.category, "#757575")
         if not (math.isfinite(r.estimate) and math.isfinite(r.ci_low)):
-            ax.text(0, yi, "  " + (r.verdict.split("(", 1)[-1].rstrip(")") if "(" in r.verdict else r.verdict),
-                    va="center", ha="left", fontsize=8, color="#555555")
+            reason = r.verdict.split("(", 1)[-1].rstrip(")") if "(" in r.verdict else r.verdict
+            ax.text(0, yi, f"not judged yet: {reason.split(':', 1)[0]} (see the table)", va="center", ha="center",
+                    fontsize=8, color="#555555")  # the short reason: the full one is in the table and findings
             continue
         s = r.direction / r.bound
         lo, hi = sorted((r.ci_low * s, r.ci_high * s))
@@ -441,9 +442,10 @@ def scope_sentence(runs: pd.DataFrame | None) -> str:
     from pixelreg.experiment.config import PAPER_EPOCHS, PRESETS
 
     vals = lambda c: ", ".join(dict.fromkeys(f"{v:g}" if isinstance(v, float) else str(v) for v in s[c].dropna()))
+    pairs = " and ".join(dict.fromkeys(pair_name(t, r) for t, r in zip(s["task"], s["reg_data"]) if isinstance(r, str)))
     fig2a = PRESETS["mnist-mnist"]
-    return (f"These are verdicts on this book's runs: the S^Th rows read {vals('task')} regularized with "
-            f"{vals('reg_data')}, at α {vals('alpha')}, Th {vals('th')}, a ResNet18 of width {vals('width')}, trained "
+    return (f"These are verdicts on this book's runs: the S^Th rows read {pairs}, at α {vals('alpha')}, Th "
+            f"{vals('th')}, a ResNet18 of width {vals('width')}, trained "
             f"{vals('epochs')} epochs. The paper ran other tasks and settings (for its Fig. 2a, MNIST at α "
             f"{fig2a['alpha']:g}, Th {fig2a['th']:g}, {PAPER_EPOCHS['mnist']} epochs), so a verdict here says what "
             "holds in this setting, not in the paper's; the [budget page](budget.ipynb) follows the effects over "
@@ -462,7 +464,7 @@ def failed_runs_sentence(runs: pd.DataFrame | None) -> str:
     per = "; ".join(f"{r.condition} on {r.task} <- {pool(r)} at seed {r.seed}, run {r.run}: {r.failure}"
                     for r in bad.itertuples())
     total = runs.drop_duplicates("run")
-    return (f"Failed runs: {len(bad)} of the {len(total)} runs these rows read ({per}). A failed run is left out "
+    return (f"Failed runs: {len(bad)} of the {len(total)} runs the claims page reads ({per}). A failed run is left out "
             "and its seed is not replaced, so the rows on its dataset pair compare one seed pair fewer (the n beside "
             "each number). The failure itself counts against the method, and no verdict above counts it.")
 
@@ -674,7 +676,7 @@ class Claims(Page):
                  f"{len(CONFIRMATORY)} per row): " + _counts(conf) + "." + (f" {seeds}" if seeds else "")]
         judged = _judged(conf)
         if (~judged).any():
-            lines.append("- **not judged yet**: " + "; ".join(f"{r.key} ({r.verdict})"
+            lines.append("- **not judged yet**: " + "; ".join(f"{r.key} ({_num(r)})"
                                                             for r in conf[~judged].itertuples()) + ".")
         for cat in VERDICTS:
             sel = conf[judged & (conf["category"] == cat)]

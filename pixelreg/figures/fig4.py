@@ -383,7 +383,9 @@ def band_auc_sentences(band: pd.DataFrame) -> list[str]:
                          f"{comparison_n(r.test, r.n_a, r.n_b)}, {pstate(r.p)}) - "
                          + interval_state(r.ci_low, r.ci_high).rstrip(".")
                          + ". One summary over the grid, which can show an effect where no single ε does"
-                         + ("; the claims page's highfreq row judges it." if attack == "high-pass" else "."))
+                         + ("; the claims page's exploratory highfreq row labels it (unadjusted, not a verdict; the "
+                            "confirmatory high-frequency test is the fourier-band row, on the Fourier maps)."
+                            if attack == "high-pass" else "."))
     return lines
 
 

@@ -17,8 +17,8 @@ from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_
 __all__ = ["Fig6", "R_EPS"]
 
 # ε at which "robust accuracy" R is read (poster §5: 0.1 for random noise on CIFAR-10 = the grid's end).
-# For (Fashion-)MNIST we read R at 0.3: the end of its salt-and-pepper grid (0..0.3), and where the unregularized
-# Gaussian curve (grid 0..0.5) is mid-way, a milder point than the poster's for that attack.
+# For (Fashion-)MNIST we read R at 0.3: the end of its salt-and-pepper grid (0..0.3), and 60% of the way along its
+# Gaussian grid (0..0.5), a milder point than the poster's for that attack.
 R_EPS = {"mnist": 0.3, "fashion-mnist": 0.3, "cifar10": 0.1, "cifar100": 0.1}
 
 

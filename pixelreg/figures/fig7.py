@@ -10,7 +10,9 @@ import pandas as pd
 
 from pixelreg.experiment.config import TrainConfig, check_value
 from pixelreg.figures.common import FigureData, OnePoolFigure, aucs, ensure_runs, ranking_sentences, runs_table
-from pixelreg.figures.sentences import signed
+from pixelreg.analysis.stats import pstate
+from pixelreg.analysis.verdicts import compare_by_seed
+from pixelreg.figures.sentences import fmt, signed
 
 __all__ = ["Fig7"]
 
@@ -114,13 +116,25 @@ def same_pair_sentences(auc: pd.DataFrame, tol: float = SAME_SHARE) -> list[str]
             if d.empty:
                 continue
             per = ", ".join(signed(x) for x in d)
-            out.append(f"- **{a} and {b} are one experiment**: they select {100 * share[a]:.4f}% and "
-                       f"{100 * share[b]:.4f}% of the pairs, practically the same ones. Their AUCs over ε > 0 differ "
-                       f"by {signed(d.mean())} on average ({b} − {a}; per seed {per}, {len(d)} seeds)" +
-                       (": the same run in effect." if d.abs().max() < 0.005 else
-                        ": a run moves this much with everything but its pairs (its random pair stream, and the "
-                        "code version and machine it trained on; see the runs table), so differences between "
-                        "variants of this size cannot be read at these seeds."))
+            text = (f"- **{a} and {b} select practically the same pairs** ({100 * share[a]:.4f}% and "
+                    f"{100 * share[b]:.4f}% of them). Their AUCs over ε > 0 differ by {signed(d.mean())} on average "
+                    f"({b} − {a}; per seed {per}, {len(d)} seeds)")
+            if d.abs().max() < 0.005:
+                out.append(text + ": one experiment twice, the same run in effect.")
+                continue
+            pair = t[t.variant.isin([a, b])].drop(columns="condition", errors="ignore")
+            c = compare_by_seed(pair.rename(columns={"variant": "condition"}), a, b)
+            out.append(text + f"; paired t, {c.n} pairs: {signed(c.estimate)} [{fmt(c.ci_low)}, {fmt(c.ci_high)}], "
+                       f"{pstate(c.p)}. They share the pairs' distribution, not their random pair streams"
+                       + (" (the sampler draws range=all's pairs directly and the other ranges' by rejection)"
+                          if "range=all" in (a, b) else "")
+                       + ", and they may have trained at different code versions (the runs table's commits). "
+                       + ("An interval that holds 0 leaves this a spread a run can show from its random pair stream "
+                          f"alone, or a systematic difference {c.n} seeds cannot rule out: either way, differences "
+                          "between variants of this size cannot be read here." if c.ci_low <= 0 <= c.ci_high else
+                          "**An interval that excludes 0: two samplings of the same pairs gave different results**, "
+                          "so something other than the pairs differs between them; the variants' ranking cannot be "
+                          "read until that is found."))
     return out
 
 

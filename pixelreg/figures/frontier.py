@@ -280,9 +280,9 @@ def matched_sentences(matched: pd.DataFrame) -> str:
                              f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated)")
                 continue
             if r.n_seeds < BOOTSTRAP_MIN_SEEDS:
-                call = (f"not judged, and no interval shown: {r.n_seeds} seeds give at most "
-                        f"{distinct_resamples(r.n_seeds)} distinct resamples, too few for a bootstrap interval (at "
-                        f"least {BOOTSTRAP_MIN_SEEDS} seeds; the matched table keeps it)")
+                call = (f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct "
+                        f"resamples, too few for a bootstrap interval to decide (at least {BOOTSTRAP_MIN_SEEDS} seeds), "
+                        "so the interval is left to the matched table")
             elif r.ci_low > 0:
                 call = "noise augmentation ahead"
             elif r.ci_high < 0:
@@ -290,8 +290,9 @@ def matched_sentences(matched: pd.DataFrame) -> str:
             else:
                 call = "the interval includes 0: neither is shown ahead"
             few = r.n_seeds < BOOTSTRAP_MIN_SEEDS  # the estimate alone: an interval this coarse is not shown
-            partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples, and the interval is "
-                       "taken over those" if r.defined < 1 and not few else "")
+            which = "the table's interval" if few else "the interval"
+            partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples, and {which} is taken "
+                       "over those" if r.defined < 1 else "")
             parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}, "
                          f"{r.estimate:+.3f}" + ("" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]")
                          + f", {r.n_seeds} seeds{partial} - {call}")

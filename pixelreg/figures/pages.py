@@ -158,7 +158,8 @@ class Interim:
     def sentence(self) -> str:
         n = len(set(self.planned.configs()))
         text = (f"Interim page: {self.missing} of the {n} runs of this page's plan at the "
-                f"`{self.planned.profile}` profile are not published yet, so it shows {self.shown()}")
+                f"`{self.planned.profile}` profile are not yet published with the evaluations it reads, so it shows "
+                f"{self.shown()}")
         k = self.shown_runs()
         if k is not None:
             waiting = n - self.missing - k

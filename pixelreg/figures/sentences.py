@@ -122,12 +122,13 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
     if g["gain_eps"]:
         s += f"The gain is significant after Holm correction at ε = {', '.join(f'{x:.3g}' for x in g['gain_eps'])}. "
     else:
-        s += ("**No single ε shows a significant gain after Holm correction over the grid**; a non-significant "
+        what = "gain" if g["loss_eps"] else "difference, gain or loss,"
+        s += (f"**No single ε shows a significant {what} after Holm correction over the grid**; a non-significant "
               "result is not evidence of no effect. ")
-    s += ("These per-ε tests (Holm over this family's ε, ε = 0 included) answer a different question from the claims page, which "
-          "judges one summary, the AUC over ε > 0 paired by seed, with an interval corrected over its "
-          "confirmatory family fixed in advance; where the two differ, the claims page's verdict is the one "
-          "that was pre-specified. ")
+    s += ("These per-ε tests (Holm over this family's ε, ε = 0 included) answer a different question from the "
+          "claims page, which tests one summary per run, the AUC over ε > 0 paired by seed: its confirmatory rows "
+          "with Bonferroni intervals over a family fixed in advance, its other rows unadjusted and labelled "
+          "exploratory. Where the two differ, read the claims page's row. ")
     if g["loss_eps"]:
         s += f"It is significantly *worse* at ε = {', '.join(f'{x:.3g}' for x in g['loss_eps'])}. "
     if not math.isnan(g["clean_diff"]):
