@@ -688,6 +688,10 @@ def test_forest_plot_and_findings_come_from_the_table(tmp_path):
     assert "Gaussian-noise data augmentation" in text
     md = cl.write_findings(t, tmp_path, "full").read_text()
     assert cl.FOREST_NOTE in md and md.index("forest.png") < md.index(cl.FOREST_NOTE)  # under the plot
+    # the paper's claims first, then a sub-heading over the questions beyond them
+    assert md.index("- Reproduced:") < md.index("\n### Beyond the paper's claims\n") < md.index("Gaussian-noise data "
+                                                                                            "augmentation")
+    assert cl.BEYOND not in cl.findings(t)
     assert "0.03 AUC; the no-loss rows: their margins, 0.01 and 0.02 accuracy" in cl.FOREST_NOTE
     # a row without a number shows a short reason, centred, not the whole verdict running off the axes
     t2 = t.copy()

@@ -332,12 +332,13 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
     ax = forest_plot(table)
     ax.figure.savefig(folder / "forest.png", dpi=110)
     plt.close(ax.figure)
-    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs)
+    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs, split=True)
     text = ("(findings)=\n## What we found\n\n"
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
             + lines[0] + "\n\n```{image} _generated/forest.png\n:alt: forest plot of the confirmatory claims\n"
-            ":width: 100%\n```\n\n" + FOREST_NOTE + "\n\n" + "\n".join(f"- {s}" for s in lines[1:]) + "\n")
+            ":width: 100%\n```\n\n" + FOREST_NOTE + "\n\n"
+            + "\n".join(f"\n{s}\n" if s == BEYOND else f"- {s}" for s in lines[1:]) + "\n")
     (folder / "findings.md").write_text(text)
     return folder / "findings.md"
 
@@ -505,11 +506,17 @@ def seeds_sentence(profile: str) -> str:
             "the claims page also judges the two sets apart.")
 
 
+#: where :func:`findings` (``split=True``) moves from the paper's claims to the questions beyond them
+BEYOND = "### Beyond the paper's claims"
+
+
 def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None,
-             runs: pd.DataFrame | None = None) -> list[str]:
+             runs: pd.DataFrame | None = None, split: bool = False) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
-    check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation."""
+    check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation.
+    ``split``: a :data:`BEYOND` line separates the paper's claims from the questions beyond them (the intro's
+    sub-heading); without it the list holds the sentences only."""
     conf = table[table["status"] == "confirmatory"]
     out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
            f"intervals at level {LEVEL:g}), " + _counts(conf) + "."]
@@ -527,6 +534,7 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     for extra in (seeds, scope_sentence(runs), failed_runs_sentence(runs)):
         if extra:
             out.append(extra)
+    out.append(BEYOND)  # the rest answers questions the paper did not ask
     bn = table[table["key"].isin(FIRST_SCREEN_BN)]
     if len(bn):
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
@@ -579,7 +587,9 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         out.append("Whether the transfer gain is specific to the similarity target (not a claim of the paper: S^Th "
                    "against the augmentation and shuffled-target controls under one transferred attack, at seeds "
                    f"and a source of their own; the [controls page](controls.ipynb)): {state}.")
-    return out
+    if out[-1] == BEYOND:
+        out.pop()
+    return out if split else [x for x in out if x != BEYOND]
 
 
 @dataclass(frozen=True, kw_only=True)
