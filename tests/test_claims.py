@@ -947,10 +947,13 @@ def test_findings_name_failed_runs_and_each_numbers_n():
     assert ("Failed runs: 1 of the 2 runs the claims page reads (S^Th on fashion-mnist <- natural at seed 1, run a1: "
             "non-finite loss in epoch 2)") in failed[0]
     assert not cl.failed_runs_sentence(runs.iloc[1:]) and not [x for x in cl.findings(t) if "Failed runs" in x]
-    welch = t.set_index("key").loc["gain-task"].copy()
-    welch["test"] = "Welch t, 5 vs 4 runs: p = 0.01"
+    row = t.set_index("key").loc["gain-task"]
+    assert row["n"] == "6 pairs" and row["test"].startswith("paired t, 6 pairs: ")
+    assert cl._num(row.rename("gain-task")).endswith(", 6 pairs")
+    welch = row.copy()
+    welch["n"] = "5 vs 4 runs"
     assert cl._num(welch.rename("gain-task")).endswith(", 5 vs 4 runs")
-    assert cl._n_of("paired t, 4 pairs: p = 0.02, p_bonferroni = 0.16 (m = 8)") == "4 pairs"
+    assert (t[~t["status"].isin(["confirmatory", "exploratory"])]["n"] == "").all()
 
 
 def test_the_shuffled_target_control_is_an_exploratory_row_and_a_first_screen_line():

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Mapping
@@ -171,7 +170,8 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         one row per claim: key, claim, status (confirmatory / exploratory / not judged), verdict (one of the four
         outcomes, with its reason in brackets where there is one), label (what the page shows: the verdict, or
         the exploratory label), category, estimate, ci_low, ci_high, confidence, unit, bound (SESOI or margin),
-        kind, direction, number, interval, parts (per family, for rows judged on several), replication
+        kind, direction, number, interval, n (what the shown estimate rests on: "4 pairs", "5 vs 4 runs", "2000
+        images"; "" for a row not judged), parts (per family, for rows judged on several), replication
         (seeds 0-4 and 5-9 of the main comparison), test, power, sesoi_why, rule, tested_here, summary, paper.
     """
     m = len(CONFIRMATORY) if m is None else m
@@ -188,7 +188,7 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         row = dict(key=claim.key, claim=claim.claim, status=status, verdict="", label="", category="",
                    estimate=math.nan, ci_low=math.nan, ci_high=math.nan, confidence=math.nan, unit=claim.unit,
                    bound=r.bound if r else math.nan, kind=r.kind if r else "", direction=r.direction if r else 1,
-                   number=(extra or {}).get(claim.key, ""), interval="", parts="", replication="", test="",
+                   number=(extra or {}).get(claim.key, ""), interval="", n="", parts="", replication="", test="",
                    power="", sesoi_why=r.why if r else "",
                    rule=r.describe(level, m if claim.confirmatory else 1) if r else
                    "needs data, hardware or code this reproduction does not have",
@@ -227,7 +227,7 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         v_, why, shown, parts = _judge(claim, cmp, level, m, power)
         row.update(verdict=v_, estimate=shown.estimate, ci_low=shown.ci_low, ci_high=shown.ci_high,
                    confidence=shown.confidence, number=fmt(shown.estimate, 3), interval=_interval(shown),
-                   test=f"{shown.test}, {_n(shown)}: {pstate(shown.p)}"
+                   n=_n(shown), test=f"{shown.test}, {_n(shown)}: {pstate(shown.p)}"
                         + (f", {pstate(shown.p_adj, 'p_bonferroni')} (m = {shown.m})" if shown.m > 1 else "")
                         + (f"; {pstate(shown.p_perm, 'sign-flip p')}" if math.isfinite(shown.p_perm) else ""),
                    power=shown.power_note, rule=f"{why}. Rule: {row['rule']}")
@@ -414,20 +414,11 @@ FIRST_SCREEN_BN = {"bn-clean": "clean accuracy with the BatchNorm statistics re-
                                         "unregularized"}
 
 
-_N_RE = re.compile(r"\d+ (?:pairs|seeds per condition|runs|images)|\d+ vs \d+ runs")
-
-
-def _n_of(test: str) -> str:
-    """The n a row's test string names ("4 pairs", "5 vs 4 runs", ...), or ""."""
-    m = _N_RE.search(test or "")
-    return m.group(0) if m else ""
-
-
 def _num(r) -> str:
     u = f" {r.unit}" if r.unit else ""
     if not math.isfinite(r.estimate):
         return r.verdict.split("(", 1)[-1].rstrip(")")
-    n = _n_of(getattr(r, "test", ""))
+    n = getattr(r, "n", "")
     return f"{r.estimate:+.3f}{u} {r.interval}" + (f", {n}" if n else "")
 
 
@@ -675,7 +666,7 @@ class Claims(Page):
             for r in t.itertuples():
                 if math.isfinite(r.estimate):
                     rows.append(dict(key=r.key, estimate=r.estimate, ci_low=r.ci_low, ci_high=r.ci_high,
-                                     unit=r.unit, n=_n_of(r.test), shown=part.interim.shown()))
+                                     unit=r.unit, n=r.n, shown=part.interim.shown()))
         return pd.DataFrame(rows, columns=["key", "estimate", "ci_low", "ci_high", "unit", "n", "shown"])
 
     def what_we_see(self, data: FigureData) -> str:
