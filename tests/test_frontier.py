@@ -342,3 +342,28 @@ def test_page_builds_at_smoke(tmp_path):
             t = g[g.method == method]
             return curve_at(t.clean, t.auc, level)
         assert r.estimate == pytest.approx(at(AUG) - at(STH))
+
+
+def test_the_page_names_the_grid_settings_each_level_is_read_between():
+    """Each level is read off a seed-mean curve between two neighbouring settings in order of clean accuracy (not of
+    strength); a level outside the curve gives its span; a point on the level names that setting alone."""
+    from pixelreg.figures.frontier import between
+    # α 3 has the higher clean accuracy: 0.86 lies between α 10 (0.853) and α 3 (0.865), whatever the order given
+    assert between([30.0, 3.0, 10.0], [0.847, 0.865, 0.853], 0.86, "α") == "α 10 (0.853) and α 3 (0.865)"
+    assert between([30.0, 3.0, 10.0], [0.847, 0.865, 0.853], 0.88, "α") == "0.847-0.865, not reached"
+    assert between([0.1, 0.5], [0.86, 0.82], 0.86, "σ") == "σ 0.1 (0.860)"
+    assert between([0.1], [float("nan")], 0.86, "σ") == "no runs"
+    rows = []
+    for seed in range(5):
+        for method, key, v, clean in ((STH, "alpha", 3.0, 0.87), (STH, "alpha", 30.0, 0.83),
+                                      (AUG, "sigma", 0.1, 0.90), (AUG, "sigma", 0.5, 0.82)):
+            rows.append(dict(run=f"{seed}{v}", seed=seed, method=method, attack="gaussian",
+                             alpha=v if key == "alpha" else 0.0, sigma=v if key == "sigma" else 0.0,
+                             clean=clean, auc=1.2 - clean))
+    m = Frontier(profile="smoke", n_boot=100, levels=(0.86, 0.88)).matched(pd.DataFrame(rows)).set_index("level")
+    assert m.loc[0.86, "sth_between"] == "α 30 (0.830) and α 3 (0.870)"
+    assert m.loc[0.86, "aug_between"] == "σ 0.5 (0.820) and σ 0.1 (0.900)"
+    assert m.loc[0.88, "sth_between"] == "0.830-0.870, not reached"
+    text = matched_sentences(m.reset_index())
+    assert "(read between σ 0.5 (0.820) and σ 0.1 (0.900), and between α 30 (0.830) and α 3 (0.870))" in text
+    assert "S^Th does not reach this clean accuracy (not extrapolated; S^Th's settings span 0.830-0.870)" in text

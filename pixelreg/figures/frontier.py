@@ -220,9 +220,12 @@ class Frontier(OnePoolFigure):
                 continue
             m = matched_difference(*arrays[STH], *arrays[AUG], self.levels, n_resamples=self.n_boot)
             m.insert(0, "attack", attack)
+            for method, strength, col in ((STH, "alpha", "sth_between"), (AUG, "sigma", "aug_between")):
+                t = g[g["method"] == method].groupby(strength)["clean"].mean()
+                m[col] = [between(t.index, t.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
             rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"}))
         cols = ["attack", "level", "sth", "aug", "estimate", "ci_low", "ci_high", "sth_covers", "aug_covers",
-                "defined", "n_seeds", "n_resamples", "confidence"]
+                "defined", "n_seeds", "n_resamples", "confidence", "sth_between", "aug_between"]
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
     def what_we_see(self, data: FigureData) -> str:
@@ -240,6 +243,25 @@ class Frontier(OnePoolFigure):
         else:
             note = "Transferred FGSM is not shown: ``transfer_seeds`` is empty. " + NO_TRANSFER
         return "\n".join([matched_sentences(data["matched"]), "", note + " " + NO_BOUNDARY])
+
+
+SYMBOL = {"alpha": "α", "sigma": "σ"}
+
+
+def between(strengths, clean, level: float, symbol: str) -> str:
+    """Which grid settings a seed-mean curve reads a level between: the neighbours of ``level`` in order of
+    seed-mean clean accuracy (the order :func:`pixelreg.analysis.stats.curve_at` joins them in), e.g.
+    "α 10 (0.853) and α 3 (0.865)"; one setting where it sits on the level; the span where the curve does
+    not reach it ("0.847-0.865, not reached")."""
+    pts = sorted((float(x), float(k)) for k, x in zip(strengths, clean) if math.isfinite(float(x)))
+    if not pts:
+        return "no runs"
+    if not pts[0][0] <= level <= pts[-1][0]:
+        return f"{pts[0][0]:.3f}-{pts[-1][0]:.3f}, not reached"
+    lo = max((p for p in pts if p[0] <= level), key=lambda p: p[0])
+    hi = min((p for p in pts if p[0] >= level), key=lambda p: p[0])
+    one = lambda p: f"{symbol} {p[1]:g} ({p[0]:.3f})"
+    return one(lo) if lo == hi else f"{one(lo)} and {one(hi)}"
 
 
 def run_points(curves: pd.DataFrame) -> pd.DataFrame:
@@ -276,8 +298,12 @@ def matched_sentences(matched: pd.DataFrame) -> str:
         for r in g.itertuples():
             if not (r.sth_covers and r.aug_covers):
                 missing = [n for n, ok in (("S^Th", r.sth_covers), ("noise augmentation", r.aug_covers)) if not ok]
+                spans = "; ".join(f"{n}'s settings span {b.split(', ')[0]}" for n, ok, b in
+                                  (("S^Th", r.sth_covers, getattr(r, "sth_between", "")),
+                                   ("augmentation", r.aug_covers, getattr(r, "aug_between", ""))) if not ok and b)
                 parts.append(f"{r.attack}: {' and '.join(missing)} "
-                             f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated)")
+                             f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated"
+                             + (f"; {spans}" if spans else "") + ")")
                 continue
             if r.n_seeds < BOOTSTRAP_MIN_SEEDS:
                 call = (f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct "
@@ -293,7 +319,9 @@ def matched_sentences(matched: pd.DataFrame) -> str:
             which = "the table's interval" if few else "the interval"
             partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples, and {which} is taken "
                        "over those" if r.defined < 1 else "")
-            parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}, "
+            where = (f" (read between {r.aug_between}, and between {r.sth_between})"
+                     if getattr(r, "sth_between", "") and getattr(r, "aug_between", "") else "")
+            parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}{where}, "
                          f"{r.estimate:+.3f}" + ("" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]")
                          + f", {r.n_seeds} seeds{partial} - {call}")
         lines.append(f"- At clean accuracy {level:g}: " + "; ".join(parts) + ".")
