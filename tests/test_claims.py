@@ -685,12 +685,11 @@ def test_forest_plot_and_findings_come_from_the_table(tmp_path):
     assert text.startswith(f"Of the paper's {len(cl.CONFIRMATORY)} core claims")
     r = t.set_index("key").loc["gain-task"]
     assert f"{r.estimate:+.3f} AUC {r.interval}, 6 pairs" in text  # the numbers of the table, not fixed words
-    assert "Gaussian-noise data augmentation" in text
+    assert "**Noise augmentation** (σ = 0.2" in text
     md = cl.write_findings(t, tmp_path, "full").read_text()
     assert cl.FOREST_NOTE in md and md.index("forest.png") < md.index(cl.FOREST_NOTE)  # under the plot
     # the paper's claims first, then a sub-heading over the questions beyond them
-    assert md.index("- Reproduced:") < md.index("\n### Beyond the paper's claims\n") < md.index("Gaussian-noise data "
-                                                                                            "augmentation")
+    assert md.index("- Reproduced:") < md.index("\n### Beyond the paper's claims\n") < md.index("**Noise augmentation** ")
     assert cl.BEYOND not in cl.findings(t)
     assert "0.03 AUC; the no-loss rows: their margins, 0.01 and 0.02 accuracy" in cl.FOREST_NOTE
     # a row without a number shows a short reason, centred, not the whole verdict running off the axes
@@ -710,19 +709,19 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
 
     missing = "inconclusive (not judged at this profile: 21 of its runs missing)"
     t = pd.DataFrame([row(k, float("nan"), "unclear (exploratory; ...)", missing) for k in cl.FIRST_SCREEN_BN])
-    line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")]
+    line = [x for x in cl.findings(t) if x.startswith("**BatchNorm**")]
     assert len(line) == 1 and "not judged yet (not judged at this profile: 21 of its runs missing)" in line[0]
     assert line[0].endswith("one question asked twice, not two pieces of evidence.")  # the twins' note, after it
     t.loc[0, ["estimate", "interval", "label"]] = [0.15, "[0.100, 0.200]", "supported (exploratory)"]
-    line = [x for x in cl.findings(t) if x.startswith("The BatchNorm check")][0]
+    line = [x for x in cl.findings(t) if x.startswith("**BatchNorm**")][0]
     assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.150 accuracy [0.100, 0.200], supported" in line
     assert f"{cl.FIRST_SCREEN_BN['bn-gain-reestimated']}: not judged at this profile" in line
     # not judged, with interim estimates of the seeds trained so far: estimates and intervals, no label
     t.loc[0, ["estimate", "interval", "label"]] = [float("nan"), "", "unclear (exploratory; ...)"]
     early = pd.DataFrame([dict(key="bn-clean", estimate=0.124, ci_low=0.115, ci_high=0.134, unit="accuracy",
                                n="2 pairs", shown="seeds 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)")])
-    line = [x for x in cl.findings(t, interim=early) if x.startswith("The BatchNorm check")][0]
-    assert "not judged yet (not judged at this profile: 21 of its runs missing). Estimates only, from seeds 5, 6" in line
+    line = [x for x in cl.findings(t, interim=early) if x.startswith("**BatchNorm**")][0]
+    assert "not judged yet (not judged at this profile: 21 of its runs missing); so far, from seeds 5, 6" in line
     assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.124 accuracy [+0.115, +0.134], 2 pairs." in line
     assert "supported" not in line and "unclear" not in line
     assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
@@ -733,12 +732,12 @@ def test_findings_say_where_the_transfer_control_stands():
     base = dict(key="transfer-specific", claim="c", status="exploratory", category="inconclusive", unit="AUC",
                 interval="", verdict=missing, label="unclear (exploratory; ...)", parts="")
     line = [x for x in cl.findings(pd.DataFrame([dict(base, estimate=float("nan"))]))
-            if x.startswith("Whether the transfer gain")]
+            if x.startswith("**Transfer specificity**")]
     assert len(line) == 1 and "not judged yet (not judged at this profile: 16 of its runs missing)" in line[0]
     judged = dict(base, estimate=0.106, interval="[0.044, 0.168]", verdict="reproduced", category="reproduced",
                   label="supported (exploratory)",
                   parts="noise-aug: 0.106 [0.044, 0.168] reproduced; shuffled: 0.100 [0.080, 0.119] reproduced")
-    line = [x for x in cl.findings(pd.DataFrame([judged])) if x.startswith("Whether the transfer gain")][0]
+    line = [x for x in cl.findings(pd.DataFrame([judged])) if x.startswith("**Transfer specificity**")][0]
     assert "supported (exploratory); S^Th − control in AUC, per control: noise-aug: 0.106" in line
     assert "[controls page](controls.ipynb)" in line
     assert not [x for x in cl.findings(pd.DataFrame([dict(judged, key="other")])) if "transfer gain" in x]
@@ -962,9 +961,9 @@ def test_the_shuffled_target_control_is_an_exploratory_row_and_a_first_screen_li
     t = claims_table(World({"sth-vs-shuffled": 0.15}, seeds=8, noise=0.002).figures())
     row = t.set_index("key").loc["sth-vs-shuffled"]
     assert row.status == "exploratory" and row.label == "supported (exploratory)" and row.ci_low > 0
-    line = [x for x in cl.findings(t) if x.startswith("Is S^Th's Gaussian-noise robustness")]
+    line = [x for x in cl.findings(t) if x.startswith("**Shuffled target**")]
     assert len(line) == 1 and (f"S^Th − shuffled = {row.estimate:+.3f} AUC {row.interval}, 8 pairs, supported "
-                               "(exploratory): S^Th is ahead (an unadjusted 95% interval") in line[0]
+                               "(exploratory): S^Th is ahead.") in line[0]
     flat = claims_table(World({}, seeds=8, noise=0.002).figures()).set_index("key").loc["sth-vs-shuffled"]
     assert flat.label != "supported (exploratory)" and flat.ci_low < 0.03
 

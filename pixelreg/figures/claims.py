@@ -407,11 +407,9 @@ SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own i
 # incomplete
 INTERIM_PAGES = ("batchnorm",)
 # the exploratory rows the intro shows beside the confirmatory ones: the BatchNorm check of the natural pool
-FIRST_SCREEN_BN = {"bn-clean": "clean accuracy with the BatchNorm statistics re-estimated on task images, minus as "
-                               "trained",
-                   "bn-gain-reestimated": "Gaussian-noise AUC after that re-estimation, minus unregularized",
-                   "bn-gain-task-only": "Gaussian-noise AUC when trained with task-only BatchNorm statistics, minus "
-                                        "unregularized"}
+FIRST_SCREEN_BN = {"bn-clean": "clean accuracy with the statistics re-estimated on task images, minus as trained",
+                   "bn-gain-reestimated": "Gaussian AUC gain over unregularized after that re-estimation",
+                   "bn-gain-task-only": "the same gain when trained with task-only statistics"}
 
 
 def _num(r) -> str:
@@ -526,58 +524,48 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         if extra:
             out.append(extra)
     out.append(BEYOND)  # the rest answers questions the paper did not ask
+    # one line per question, the details on its page (the sub-heading says these are not the paper's claims)
     bn = table[table["key"].isin(FIRST_SCREEN_BN)]
     if len(bn):
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
-        lead = ("The BatchNorm check of S^Th <- natural images (not a claim of the paper; the "
-                "[BatchNorm page](batchnorm.ipynb)): ")
+        lead = "**BatchNorm** (S^Th <- natural images; the [BatchNorm page](batchnorm.ipynb)): "
         if judged:
-            out.append(lead + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {_num(r)}, {r.label}" for r in bn.itertuples())
-                       + ".")
+            line = lead + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {_num(r)}, {r.label}" for r in bn.itertuples())
         else:  # one reason for all (their runs are the same)
             reasons = list(dict.fromkeys(_num(r) for r in bn.itertuples()))
             early = interim[interim["key"].isin(FIRST_SCREEN_BN)] if interim is not None else pd.DataFrame()
+            line = lead + "not judged yet (" + "; ".join(reasons) + ")"
             if len(early):
-                out.append(lead + "not judged yet (" + "; ".join(reasons) + "). Estimates only, from "
-                           f"{early['shown'].iloc[0]} (unadjusted 95% intervals; no call until the plan is complete): "
-                           + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {r.estimate:+.3f} {r.unit} "
-                                       f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}], {r.n}" for r in early.itertuples())
-                           + ".")
-            else:
-                out.append(lead + "not judged yet (" + "; ".join(reasons) + "); the page shows the estimates of "
-                           "the seeds trained so far.")
-    if len(bn):
-        out[-1] += (" The last two read one set of weights with two estimates of its running statistics (the "
-                    "task-only runs train the same weights as the reference runs, which the BatchNorm page checks): "
-                    "one question asked twice, not two pieces of evidence.")
+                line += (f"; so far, from {early['shown'].iloc[0]} (unadjusted 95% intervals, no call): "
+                         + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {r.estimate:+.3f} {r.unit} "
+                                     f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}], {r.n}" for r in early.itertuples()))
+        # the task-only runs train the same weights as the reference runs (the BatchNorm page checks it)
+        out.append(line + ". The two gains read one set of weights: one question asked twice, not two pieces of "
+                   "evidence.")
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
         ahead = "ahead of" if r.estimate < 0 else "behind"
         from pixelreg.figures.beyond import Beyond  # the σ of the beyond page's augmentation (its default)
-        out.append(f"The practical comparison (not a claim of the paper): plain Gaussian-noise data augmentation "
-                   f"(σ = {Beyond.noise_sigma:g}) is "
-                   f"{ahead} S^Th on Gaussian noise, S^Th − augmentation = {_num(r)} (exploratory: an unadjusted "
-                   "95% interval, not a verdict; the [beyond page](beyond.ipynb); the [frontier page](frontier.ipynb) "
-                   "compares the two methods at equal clean accuracy).")
+        out.append(f"**Noise augmentation** (σ = {Beyond.noise_sigma:g}; the [beyond page](beyond.ipynb)) is {ahead} "
+                   f"S^Th on Gaussian noise: S^Th − augmentation = {_num(r)} (exploratory, unadjusted); the "
+                   "[frontier page](frontier.ipynb) compares the two at equal clean accuracy.")
     shuf = table[table["key"] == "sth-vs-shuffled"]
     if len(shuf) and math.isfinite(shuf["estimate"].iloc[0]):
         r = next(shuf.itertuples())
-        out.append("Is S^Th's Gaussian-noise robustness due to its pixel-similarity target (not a claim of the paper)? "
-                   "Against the same regularizer with a shuffled target, which keeps the target's statistics but not "
-                   f"its relation to the images: S^Th − shuffled = {_num(r)}, {r.label}: "
+        out.append("**Shuffled target** (is the gain due to the pixel similarities themselves? the "
+                   "[beyond page](beyond.ipynb)): on Gaussian noise, S^Th − shuffled = "
+                   f"{_num(r)}, {r.label}: "
                    + {"reproduced": "S^Th is ahead", "contradicted": "the shuffled target is ahead",
                       "not reproduced": "no difference large enough to matter",
-                      "inconclusive": "neither is shown ahead"}.get(r.category, r.category)
-                   + " (an unadjusted 95% interval; the [beyond page](beyond.ipynb) gives the other attacks).")
+                      "inconclusive": "neither is shown ahead"}.get(r.category, r.category) + ".")
     spec = table[table["key"] == "transfer-specific"]
     if len(spec):
         r = next(spec.itertuples())
         state = (f"{r.label}; S^Th − control in {r.unit}, per control: {r.parts}" if math.isfinite(r.estimate)
                  else f"not judged yet ({_num(r)})")
-        out.append("Whether the transfer gain is specific to the similarity target (not a claim of the paper: S^Th "
-                   "against the augmentation and shuffled-target controls under one transferred attack, at seeds "
-                   f"and a source of their own; the [controls page](controls.ipynb)): {state}.")
+        out.append("**Transfer specificity** (S^Th against the augmentation and shuffled-target controls under one "
+                   f"transferred attack; the [controls page](controls.ipynb)): {state}.")
     if out[-1] == BEYOND:
         out.pop()
     return out if split else [x for x in out if x != BEYOND]

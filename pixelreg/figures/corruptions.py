@@ -59,8 +59,8 @@ MEASURES = {"accuracy": "accuracy minus unregularized", "drop": "drop from clean
 
 
 # The smallest difference the sentences call a gain or a loss: the book's smallest effect of interest for a
-# robustness AUC (pixelreg.figures.claimrows.SESOI_AUC), which is a mean accuracy over the noisy ε, on the same
-# scale as an accuracy averaged over severities. An interval inside ±SESOI is "negligible", as on the claims page.
+# robustness AUC (pixelreg.figures.claimrows.SESOI_AUC): that AUC is the mean of the piecewise-linear accuracy curve
+# over the noisy ε, on the same scale as an accuracy averaged over severities. An interval inside ±SESOI is "negligible", as on the claims page.
 SESOI = SESOI_AUC
 
 
