@@ -51,7 +51,15 @@ def test_gain_taken_away_and_a_gain_that_stays_whole():
                       a_re=(0.19, 0.1, 0.28), d_auc=(-0.01, -0.04, 0.02))}
     text = bn_meaning(_rows(values), "natural")
     th, px = text.split(" And ")
-    assert "a Gaussian-AUC gain remains after re-estimation (+0.190" in th and "as large as trained" in th
+    assert "a Gaussian-AUC gain remains after re-estimation (+0.190" in th
+    assert "whether it is smaller than as trained (+0.200 [+0.100, +0.300]) is undecided" in th  # -0.04 < -SESOI
+    assert "as large as trained" not in th
+    same = bn_meaning(_rows(_case(c_tr=(-0.1, -0.2, -0.01), c_re=(-0.02, -0.04, 0.0), a_tr=(0.2, 0.1, 0.3),
+                                  a_re=(0.19, 0.1, 0.28), d_auc=(-0.01, -0.025, 0.02))), "natural")
+    assert "as large as trained (+0.200 [+0.100, +0.300]): the change, -0.010 [-0.025, +0.020], lies within ±0.03" in same
+    more = bn_meaning(_rows(_case(c_tr=(-0.1, -0.2, -0.01), c_re=(-0.02, -0.04, 0.0), a_tr=(0.2, 0.1, 0.3),
+                                  a_re=(0.25, 0.15, 0.35), d_auc=(0.05, 0.01, 0.09))), "natural")
+    assert "larger than as trained (+0.200 [+0.100, +0.300]): re-estimation adds +0.050 [+0.010, +0.090]" in more
     assert "for S^pixel <- natural, re-estimating its BatchNorm statistics on task images, same weights, raises" in px
     assert "after re-estimation no clean cost is left that its interval can tell from zero (+0.000" in px
     assert "not evidence of no cost" in px
@@ -107,6 +115,10 @@ def test_same_training_is_read_off_the_twins_training_accuracy():
     assert "In all 2 pairs of a reference run and its task-only twin" in same_training(_modes([0.81, 0.82], [0.81, 0.82]))
     assert "differs in 1 of 2 pairs" in same_training(_modes([0.81, 0.82], [0.81, 0.8201]))
     assert same_training(_modes([], [])) == ""
+    assert "Model selection" not in same_training(_modes([0.81], [0.81]))  # no selected epochs in the table
+    m = _modes([0.81, 0.82, 0.83], [0.81, 0.82, 0.83])
+    m["selected_epoch"] = [3, 3, 2, 3, 3, 2, 3]  # seed 0: 3/3, seed 1: 2/3, seed 2: 3/2; the unregularized run last
+    assert "kept the same epoch for both twins in 1 of the 3 pairs" in same_training(m)
 
 
 def test_effects_are_paired_t_intervals_by_seed():
@@ -129,6 +141,16 @@ def test_effects_are_paired_t_intervals_by_seed():
     assert (r.ci_low, r.ci_high) == pytest.approx((d.mean() - half, d.mean() + half))
     g = e[(e.comparison == "as trained - unregularized") & (e.metric == "auc")].iloc[0]
     assert g.n == 3 and g["diff"] == pytest.approx(np.mean([0.30, 0.32, 0.30]))
+    assert not (e.comparison == "unregularized re-estimated - as trained").any()  # no re-estimated unregularized runs
+    # with them, and two regularized targets, the unregularized runs' re-estimation is one row per metric, not one
+    # per pool and target
+    more = [dict(r, treatment="re-estimated", bn="re-estimated", clean=0.91) for r in rows if r["target"] == "unregularized"]
+    more += [dict(r, target="S^pixel", run="p" + r["run"]) for r in rows if r["target"] == "S^Th"]
+    e = BatchNorm._effects(pd.DataFrame(rows + more))
+    u = e[e.comparison == "unregularized re-estimated - as trained"]
+    assert len(u) == 2 and set(u.pool) == {"-"} and set(u.target) == {"unregularized"}
+    assert u.set_index("metric").loc["clean", "diff"] == pytest.approx(0.01) and (u.n == 3).all()
+    assert set(e[e.target != "unregularized"].target) == {"S^Th", "S^pixel"}
 
 
 def test_a_record_without_its_gaussian_curves_does_not_serve_the_page(monkeypatch):

@@ -123,7 +123,8 @@ class BatchNorm(TrainedFigure):
             modes.append(dict(run=r.id, seed=r.config.seed, **self._labels(r.config),
                               train_mode_acc=m[-1].get("train_acc"),
                               eval_mode_acc=m[best]["test_acc"] if best is not None and best < len(m) else None,
-                              eval_mode_acc_last=m[-1].get("test_acc"), failed=r.id not in keep))
+                              eval_mode_acc_last=m[-1].get("test_acc"), selected_epoch=best,
+                              failed=r.id not in keep))
         modes = pd.DataFrame(modes)
         trained = self.curves(ok, ["gaussian"], self.n_images)
         reest = robust_accuracy(ok, "gaussian", n_images=self.n_images, precision=self.precision,
@@ -148,16 +149,9 @@ class BatchNorm(TrainedFigure):
     def _effects(pts: pd.DataFrame) -> pd.DataFrame:
         rows = []
         unreg = pts[(pts.target == "unregularized") & (pts.treatment == "as trained")].set_index("seed")
-        for (pool, target), g in pts[pts.target != "unregularized"].groupby(["pool", "target"]):
-            by = {t: gg.set_index("seed") for t, gg in g.groupby("treatment")}
-            pairs = [("re-estimated - as trained", by.get("as trained"), by.get("re-estimated")),
-                     ("task-only BN - as trained", by.get("as trained"), by.get("task-only BN")),
-                     ("task-only BN re-estimated - task-only BN", by.get("task-only BN"),
-                      by.get("task-only BN, re-estimated"))]
-            pairs += [(f"{t} - unregularized", unreg, by.get(t)) for t in ("as trained", "re-estimated",
-                                                                           "task-only BN")]
-            pairs += [("unregularized re-estimated - as trained", unreg,
-                       pts[(pts.target == "unregularized") & (pts.treatment == "re-estimated")].set_index("seed"))]
+        unreg_re = pts[(pts.target == "unregularized") & (pts.treatment == "re-estimated")].set_index("seed")
+
+        def add(pool, target, pairs):
             for what, a, b in pairs:
                 if a is None or b is None:
                     continue
@@ -169,6 +163,17 @@ class BatchNorm(TrainedFigure):
                                      mean_a=float(a.loc[seeds, metric].mean()) if seeds else np.nan,
                                      mean_b=float(b.loc[seeds, metric].mean()) if seeds else np.nan,
                                      diff=c.estimate, ci_low=c.ci_low, ci_high=c.ci_high, p=c.p))
+
+        for (pool, target), g in pts[pts.target != "unregularized"].groupby(["pool", "target"]):
+            by = {t: gg.set_index("seed") for t, gg in g.groupby("treatment")}
+            add(pool, target, [("re-estimated - as trained", by.get("as trained"), by.get("re-estimated")),
+                               ("task-only BN - as trained", by.get("as trained"), by.get("task-only BN")),
+                               ("task-only BN re-estimated - task-only BN", by.get("task-only BN"),
+                                by.get("task-only BN, re-estimated"))]
+                + [(f"{t} - unregularized", unreg, by.get(t)) for t in ("as trained", "re-estimated", "task-only BN")])
+        # the unregularized runs' own re-estimation: one comparison, not repeated under every pool and target
+        if len(unreg) and len(unreg_re):
+            add("-", "unregularized", [("unregularized re-estimated - as trained", unreg, unreg_re)])
         return pd.DataFrame(rows)
 
     def what_we_see(self, data: FigureData) -> str:
@@ -232,9 +237,10 @@ def bn_meaning(row, pool: str) -> str:
       not change it beyond its interval (undecided at this number of seeds, not evidence of no effect); then
       whether a cost against the unregularized model remains after re-estimation (interval below 0), or none
       that its interval can tell from zero (again undecided, not evidence of none).
-    - The robustness gain after re-estimation: remains (interval above 0; smaller than as trained when the
-      re-estimated − as trained AUC interval is below 0), reversed (below 0), taken away (the change is below 0
-      and nothing is left that the interval can tell from zero), or undecided.
+    - The robustness gain after re-estimation: remains (interval above 0; then smaller than as trained when the
+      re-estimated − as trained AUC interval is below 0, larger when it is above, as large when it lies within
+      ±SESOI_AUC, else undecided), reversed (below 0), taken away (the change is below 0 and nothing is left that
+      the interval can tell from zero), or undecided.
     """
     out = []
     for target in ("S^Th", "S^pixel"):
@@ -277,8 +283,14 @@ def bn_meaning(row, pool: str) -> str:
             if d_auc.ci_high < 0:
                 gain += (f", smaller than as trained ({_ci(a_tr)}): re-estimation takes {_ci(d_auc)} of it, so "
                          "part of the gain was BatchNorm's too")
+            elif d_auc.ci_low > 0:
+                gain += f", larger than as trained ({_ci(a_tr)}): re-estimation adds {_ci(d_auc)}"
+            elif -SESOI_AUC < d_auc.ci_low and d_auc.ci_high < SESOI_AUC:
+                gain += (f", as large as trained ({_ci(a_tr)}): the change, {_ci(d_auc)}, lies within "
+                         f"±{SESOI_AUC:g} AUC")
             else:
-                gain += f", as large as trained within its interval ({_ci(a_tr)} as trained)"
+                gain += (f"; whether it is smaller than as trained ({_ci(a_tr)}) is undecided{at_n}: a change of "
+                         f"{_ci(d_auc)}")
         elif a_re.ci_high < 0:
             gain = f"after re-estimation it is less robust than the unregularized model ({_ci(a_re)})"
         elif d_auc.ci_high < 0:
@@ -306,21 +318,28 @@ def same_training(modes: pd.DataFrame) -> str:
     differ only in their running statistics and, through the validation loss computed in evaluation mode, in
     the epoch that model selection keeps."""
     m = modes[~modes.failed & (modes.target != "unregularized")]
-    pairs = equal = 0
+    pairs = equal = same_epoch = 0
     for _, g in m.groupby(["pool", "target", "seed"]):
-        acc = g.set_index("pair_bn")["train_mode_acc"]
+        g = g.set_index("pair_bn")
+        acc = g["train_mode_acc"]
         if {"update", "task-only"} <= set(acc.index):
             pairs += 1
             equal += int(np.isclose(float(acc["update"]), float(acc["task-only"]), rtol=0, atol=1e-12))
+            if "selected_epoch" in g:
+                same_epoch += int(g.loc["update", "selected_epoch"] == g.loc["task-only", "selected_epoch"])
     if not pairs:
         return ""
     if equal == pairs:
+        kept = (f" Model selection kept the same epoch for both twins in {same_epoch} of the {pairs} pairs; in the "
+                "others the two are the same trajectory's weights at different epochs." if "selected_epoch" in m
+                else "")
         return (f"- **The alternative trains the same weights.** In all {pairs} pairs of a reference run and its "
                 "task-only twin (same condition and seed), the last epoch's training-mode accuracy is equal to the "
                 "last digit. In training mode every BatchNorm layer normalises with the batch's own statistics, so "
                 "the running statistics never reach the loss: the twins differ only in their running statistics "
                 "and, through the validation loss (computed in evaluation mode), in the epoch model selection "
-                "keeps. Task-only BN is a running-average re-estimation on the task batches, not another training.")
+                "keeps." + kept + " Task-only BN is a running-average re-estimation on the task batches, not "
+                "another training.")
     return (f"- **The alternative changes training:** the last epoch's training-mode accuracy differs in "
             f"{pairs - equal} of {pairs} pairs of a reference run and its task-only twin (same condition and seed).")
 

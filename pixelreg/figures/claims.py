@@ -31,7 +31,8 @@ import pandas as pd
 from pixelreg.experiment.config import TrainConfig, profile as get_profile
 from pixelreg.errors import ConfigError, MissingRunsError, RecordOnlyRunError
 from pixelreg.analysis.stats import Comparison, pstate
-from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, VERDICTS, Rule, Verdict, intersection_union, verdict)
+from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, NEGLIGIBLE, VERDICTS, Rule, Verdict, intersection_union,
+                                       verdict)
 from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, NO_LOSS_MARGIN, POOL_ROLES, POWER,
                                         SEEN_BEFORE_FAMILY, SESOI_AUC, SLIGHT_LOSS_MARGIN, TEN_SEED_ROWS, Claim, NoData,
                                         pair_name, select_pairs)
@@ -469,8 +470,11 @@ def _counts(conf: pd.DataFrame) -> str:
     without a number counts as not judged, not as inconclusive."""
     judged = _judged(conf)
     counts = conf.loc[judged, "category"].value_counts()
-    out = ", ".join(f"{int(counts.get(c, 0))} {c}" for c in VERDICTS)
+    out = ", ".join(f"{int(counts.get(c, 0))} {NEGLIGIBLE if c == 'not reproduced' else c}" for c in VERDICTS)
     return out + (f", {int((~judged).sum())} not judged yet" if (~judged).any() else "")
+
+
+RE_ANALYSIS = "a re-analysis of data already seen"  # what seeds_sentence calls verdicts on seeds seen before the family
 
 
 def seeds_sentence(profile: str) -> str:
@@ -486,8 +490,8 @@ def seeds_sentence(profile: str) -> str:
     old = sorted(set(seeds) & seen)
     if not new:
         return (f"These verdicts rest on the main comparison's seeds {span(old)}, which were published before the "
-                f"family was fixed on {FAMILY_FIXED}: for them the verdicts are a re-analysis of data already "
-                "seen, not a test planned in advance. The planned test pools seeds 0-9 once all of seeds 5-9 are "
+                f"family was fixed on {FAMILY_FIXED}: for them the verdicts are {RE_ANALYSIS}, not a test planned in "
+                "advance. The planned test pools seeds 0-9 once all of seeds 5-9 are "
                 "published; until then these rows use the seeds above ([reproducing](reproduce.md) says which of "
                 "seeds 5-9 are trained and published).")
     return (f"These verdicts pool the main comparison's seeds {span(sorted(seeds))}: seeds {span(old)} were "
@@ -507,14 +511,21 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
     ``split``: a :data:`BEYOND` line separates the paper's claims from the questions beyond them (the intro's
     sub-heading); without it the list holds the sentences only."""
     conf = table[table["status"] == "confirmatory"]
-    out = [f"Of the paper's {len(conf)} core claims (a confirmatory family fixed on {FAMILY_FIXED}; Bonferroni "
-           f"intervals at level {LEVEL:g}), " + _counts(conf) + "."]
+    m = len(CONFIRMATORY)
+    out = [f"Of the paper's {len(conf)} core claims, tested in this book's setting (below) as a confirmatory family "
+           f"fixed on {FAMILY_FIXED} ({100 * (1 - LEVEL / m):.1f}% intervals: Bonferroni for {m} claims at "
+           f"familywise level {LEVEL:g}), " + _counts(conf) + "."
+           + (" For now the verdicts are " + RE_ANALYSIS + " (below)." if RE_ANALYSIS in seeds else "")]
     judged = _judged(conf)
+    specific = table[table["key"] == "transfer-specific"]
+    # a transfer gain is not yet a gain of the similarity target until the controls page says so
+    caveat = ({} if len(specific) and specific["category"].iloc[0] == "reproduced" else
+              {"fgsm-transfer": "; not yet shown specific to the similarity target: see transfer specificity, below"})
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
-                      ("not reproduced", "Shown negligible"), ("inconclusive", "Inconclusive")):
+                      ("not reproduced", "Not reproduced (shown negligible)"), ("inconclusive", "Inconclusive")):
         sel = conf[judged & (conf["category"] == cat)]
         if len(sel):
-            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
+            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)}{caveat.get(r.key, '')})"
                                                for r in sel.itertuples()) + ".")
     if (~judged).any():
         out.append("Not judged yet: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
@@ -540,8 +551,9 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
                          + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {r.estimate:+.3f} {r.unit} "
                                      f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}], {r.n}" for r in early.itertuples()))
         # the task-only runs train the same weights as the reference runs (the BatchNorm page checks it)
-        out.append(line + ". The two gains read one set of weights: one question asked twice, not two pieces of "
-                   "evidence.")
+        out.append(line + ". The two gains come from one training trajectory with two estimates of its running "
+                   "statistics (model selection may keep different epochs of it): one question asked twice, not two "
+                   "pieces of evidence.")
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
