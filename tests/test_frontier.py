@@ -198,6 +198,8 @@ def test_each_attack_is_matched_on_its_own_seeds():
     assert m["estimate"].to_numpy() == pytest.approx([0.05, 0.05])
     text = matched_sentences(m.reset_index())
     assert "transferred fgsm: noise augmentation's AUC" in text and "not judged: 3 seeds" in text
+    assert m.loc["gaussian", "call"] == "noise augmentation ahead"
+    assert m.loc["transferred fgsm", "call"] == "not judged (3 seeds)"
 
 
 def test_the_transferred_grid_may_be_left_out_of_an_interim_page():

@@ -220,12 +220,14 @@ class Frontier(OnePoolFigure):
                 continue
             m = matched_difference(*arrays[STH], *arrays[AUG], self.levels, n_resamples=self.n_boot)
             m.insert(0, "attack", attack)
+            m["call"] = [matched_call(r) for r in m.rename(columns={"a_covers": "sth_covers",
+                                                                     "b_covers": "aug_covers"}).itertuples()]
             for method, strength, col in ((STH, "alpha", "sth_between"), (AUG, "sigma", "aug_between")):
                 t = g[g["method"] == method].groupby(strength)["clean"].mean()
                 m[col] = [between(t.index, t.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
             rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"}))
         cols = ["attack", "level", "sth", "aug", "estimate", "ci_low", "ci_high", "sth_covers", "aug_covers",
-                "defined", "n_seeds", "n_resamples", "confidence", "sth_between", "aug_between"]
+                "defined", "n_seeds", "n_resamples", "confidence", "call", "sth_between", "aug_between"]
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
     def what_we_see(self, data: FigureData) -> str:
@@ -284,6 +286,21 @@ def distinct_resamples(n: int) -> int:
     return math.comb(2 * n - 1, n)
 
 
+def matched_call(r) -> str:
+    """The page's call on one row of the matched table: which method is ahead at that clean accuracy (the 95%
+    bootstrap interval of augmentation − S^Th excludes 0), neither, a curve that does not reach the level, or not
+    judged below :data:`BOOTSTRAP_MIN_SEEDS` seeds."""
+    if not (r.sth_covers and r.aug_covers):
+        return "not covered"
+    if r.n_seeds < BOOTSTRAP_MIN_SEEDS:
+        return f"not judged ({r.n_seeds} seeds)"
+    if r.ci_low > 0:
+        return "noise augmentation ahead"
+    if r.ci_high < 0:
+        return "S^Th ahead"
+    return "the interval includes 0: neither is shown ahead"
+
+
 def matched_sentences(matched: pd.DataFrame) -> str:
     """The page's statement, from the numbers: per level and attack, which method's AUC is higher at that clean
     accuracy and by how much, or which curve does not reach it."""
@@ -305,16 +322,10 @@ def matched_sentences(matched: pd.DataFrame) -> str:
                              f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated"
                              + (f"; {spans}" if spans else "") + ")")
                 continue
-            if r.n_seeds < BOOTSTRAP_MIN_SEEDS:
-                call = (f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct "
-                        f"resamples, too few for a bootstrap interval to decide (at least {BOOTSTRAP_MIN_SEEDS} seeds), "
-                        "so the interval is left to the matched table")
-            elif r.ci_low > 0:
-                call = "noise augmentation ahead"
-            elif r.ci_high < 0:
-                call = "S^Th ahead"
-            else:
-                call = "the interval includes 0: neither is shown ahead"
+            call = (matched_call(r) if r.n_seeds >= BOOTSTRAP_MIN_SEEDS else
+                    f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct resamples, "
+                    f"too few for a bootstrap interval to decide (at least {BOOTSTRAP_MIN_SEEDS} seeds), so the "
+                    "interval is left to the matched table")
             few = r.n_seeds < BOOTSTRAP_MIN_SEEDS  # the estimate alone: an interval this coarse is not shown
             which = "the table's interval" if few else "the interval"
             partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples, and {which} is taken "
