@@ -396,7 +396,7 @@ def forest_plot(table: pd.DataFrame, ax=None, status: str = "confirmatory"):
 
 SHORT = {"gain-task": "the Gaussian-noise gain regularized with the task's own images",
          "gain-natural": "the Gaussian-noise gain regularized with natural images",
-         "sth-vs-pixel": "S^Th ahead of S^pixel",
+         "sth-vs-pixel": "S^Th's lead over S^pixel",
          "fgsm-transfer": "the gain against transferred FGSM (judged on its weaker pool)",
          "across": "a gain in every attack and dataset pair (judged on its weakest pair and attack)",
          "clean-task": "no clean-accuracy loss (own images)",
