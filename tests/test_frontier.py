@@ -369,3 +369,36 @@ def test_the_page_names_the_grid_settings_each_level_is_read_between():
     text = matched_sentences(m.reset_index())
     assert "(read between σ 0.5 (0.820) and σ 0.1 (0.900), and between α 30 (0.830) and α 3 (0.870))" in text
     assert "S^Th does not reach this clean accuracy (not extrapolated; S^Th's settings span 0.830-0.870)" in text
+
+
+def test_the_check_at_each_sth_point_reads_sth_uninterpolated():
+    """at_sth: the levels are S^Th's own seed-mean clean accuracies, so S^Th's AUC is its point's and only
+    augmentation is interpolated; below 5 seeds the sentence gives no interval, from 5 it does; a point that
+    augmentation's curve does not reach is said so."""
+    from pixelreg.figures.frontier import at_sth_sentences
+
+    def grid(n_seeds):
+        rows = []
+        for seed in range(n_seeds):
+            for method, key, v, clean in ((STH, "alpha", 3.0, 0.87), (STH, "alpha", 30.0, 0.83),
+                                          (STH, "alpha", 100.0, 0.80), (AUG, "sigma", 0.1, 0.90),
+                                          (AUG, "sigma", 0.5, 0.82)):
+                noise = 0.002 * ((seed * 7 + int(v * 10)) % 5 - 2)
+                rows.append(dict(run=f"{seed}{v}{method}", seed=seed, method=method, attack="gaussian",
+                                 alpha=v if key == "alpha" else 0.0, sigma=v if key == "sigma" else 0.0,
+                                 clean=clean, auc=1.2 - clean + (0.05 if method == AUG else 0.0) + noise))
+        return pd.DataFrame(rows)
+
+    page = Frontier(profile="smoke", n_boot=200, levels=(0.86,))
+    at = page.matched(grid(4), at_sth=True).set_index("alpha")
+    assert list(at.index) == [3.0, 30.0, 100.0] and at.loc[3.0, "level"] == pytest.approx(0.87)
+    pts = grid(4)
+    assert at.loc[30.0, "sth"] == pytest.approx(pts[(pts.method == STH) & (pts.alpha == 30.0)].auc.mean())
+    assert at.loc[3.0, "estimate"] == pytest.approx(0.05, abs=0.005) and not at.loc[100.0, "aug_covers"]
+    text = at_sth_sentences(at.reset_index())
+    assert "- gaussian: α 3 (0.870): +0.05" in text and "α 100 (0.800): augmentation does not reach it" in text
+    assert "[" not in text.split("- gaussian")[1] and "(4 seeds; intervals in the table only" in text
+    five = at_sth_sentences(page.matched(grid(5), at_sth=True))
+    assert "α 3 (0.870): +0.05" in five and "[" in five.split("- gaussian")[1] and "(5 seeds)." in five
+    assert at_sth_sentences(page.matched(grid(0), at_sth=True)) == ""
+    assert "call" not in at.columns and "sth_between" not in at.columns  # descriptive: no call

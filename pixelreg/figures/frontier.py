@@ -189,8 +189,8 @@ class Frontier(OnePoolFigure):
         frontier = (points.groupby(["attack", "method", "alpha", "sigma"], sort=True)
                     .agg(clean=("clean", "mean"), auc=("auc", "mean"), n=("seed", "count")).reset_index())
         matched = self.matched(points)
-        return self.figure_data(dict(curves=curves, points=points, frontier=frontier, matched=matched),
-                                runs_table(runs + extra))
+        return self.figure_data(dict(curves=curves, points=points, frontier=frontier, matched=matched,
+                                     at_sth=self.matched(points, at_sth=True)), runs_table(runs + extra))
 
     def _transfer(self, runs_dir, progress) -> tuple[pd.DataFrame, list]:
         """(the transferred-FGSM curves of the usable runs of the grid at ``transfer_seeds``, attack
@@ -205,29 +205,43 @@ class Frontier(OnePoolFigure):
         curves = curves.assign(attack=TRANSFERRED, method=curves["run"].map(method), sigma=curves["run"].map(sigma))
         return curves, runs
 
-    def matched(self, points: pd.DataFrame) -> pd.DataFrame:
+    def matched(self, points: pd.DataFrame, at_sth: bool = False) -> pd.DataFrame:
         """Per attack and level: augmentation − S^Th of the seed-mean curves' AUC at that clean accuracy, with
-        its bootstrap-over-paired-seeds interval (:func:`pixelreg.analysis.stats.matched_difference`)."""
+        its bootstrap-over-paired-seeds interval (:func:`pixelreg.analysis.stats.matched_difference`).
+
+        The levels are the page's ``levels`` (fixed in advance); with ``at_sth`` they are instead each S^Th
+        setting's own seed-mean clean accuracy (column ``alpha``), so S^Th is read at its trained points and only
+        augmentation's curve is interpolated (a descriptive check of the fixed levels, added after the grid's first
+        seeds were seen)."""
+        # at S^Th's own points no call is made and S^Th is read at a point, not between two
+        cols = ["attack", *(["alpha"] if at_sth else []), "level", "sth", "aug", "estimate", "ci_low", "ci_high",
+                "sth_covers", "aug_covers", "defined", "n_seeds", "n_resamples", "confidence",
+                *([] if at_sth else ["call", "sth_between"]), "aug_between"]
         rows = []
-        for attack, g in points.groupby("attack", sort=True):
+        for attack, g in (points.groupby("attack", sort=True) if len(points) else ()):
             seeds = sorted(g["seed"].unique())  # the transferred grid has seeds of its own
-            arrays = {}
+            arrays, index = {}, {}
             for method, strength in ((STH, "alpha"), (AUG, "sigma")):
                 t = g[g["method"] == method]
-                arrays[method] = [t.pivot_table(index=strength, columns="seed", values=v, aggfunc="mean")
-                                  .reindex(columns=seeds).to_numpy(float) for v in ("clean", "auc")]
+                tables = [t.pivot_table(index=strength, columns="seed", values=v, aggfunc="mean").reindex(columns=seeds)
+                          for v in ("clean", "auc")]
+                arrays[method] = [x.to_numpy(float) for x in tables]
+                index[method] = list(tables[0].index)
             if not all(a[0].size for a in arrays.values()):
                 continue
-            m = matched_difference(*arrays[STH], *arrays[AUG], self.levels, n_resamples=self.n_boot)
+            sth_clean = [float(x) for x in pd.DataFrame(arrays[STH][0]).mean(axis=1, skipna=True)]
+            levels = sth_clean if at_sth else self.levels
+            m = matched_difference(*arrays[STH], *arrays[AUG], levels, n_resamples=self.n_boot)
             m.insert(0, "attack", attack)
+            if at_sth:
+                m.insert(1, "alpha", index[STH])
             m["call"] = [matched_call(r) for r in m.rename(columns={"a_covers": "sth_covers",
                                                                      "b_covers": "aug_covers"}).itertuples()]
             for method, strength, col in ((STH, "alpha", "sth_between"), (AUG, "sigma", "aug_between")):
                 t = g[g["method"] == method].groupby(strength)["clean"].mean()
                 m[col] = [between(t.index, t.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
-            rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"}))
-        cols = ["attack", "level", "sth", "aug", "estimate", "ci_low", "ci_high", "sth_covers", "aug_covers",
-                "defined", "n_seeds", "n_resamples", "confidence", "call", "sth_between", "aug_between"]
+            rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"})
+                        [cols])
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
     def what_we_see(self, data: FigureData) -> str:
@@ -244,7 +258,10 @@ class Frontier(OnePoolFigure):
                     "published with its source. " + NO_TRANSFER)
         else:
             note = "Transferred FGSM is not shown: ``transfer_seeds`` is empty. " + NO_TRANSFER
-        return "\n".join([matched_sentences(data["matched"]), "", note + " " + NO_BOUNDARY])
+        parts = [matched_sentences(data["matched"])]
+        if "at_sth" in data.tables:
+            parts += ["", at_sth_sentences(data["at_sth"])]
+        return "\n".join([*parts, "", note + " " + NO_BOUNDARY])
 
 
 SYMBOL = {"alpha": "α", "sigma": "σ"}
@@ -336,6 +353,34 @@ def matched_sentences(matched: pd.DataFrame) -> str:
                          f"{r.estimate:+.3f}" + ("" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]")
                          + f", {r.n_seeds} seeds{partial} - {call}")
         lines.append(f"- At clean accuracy {level:g}: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+AT_STH_ADDED = "2026-12-07"  # when the check at S^Th's own points was added (after seeds 0-3 of the grid were seen)
+
+
+def at_sth_sentences(at: pd.DataFrame) -> str:
+    """The check of the fixed levels: per attack, augmentation − S^Th read at each S^Th setting's own seed-mean
+    clean accuracy (:meth:`Frontier.matched` with ``at_sth``), S^Th not interpolated. Descriptive: an interval
+    only from :data:`BOOTSTRAP_MIN_SEEDS` seeds, and no call."""
+    if at.empty:
+        return ""
+    lines = ["Read instead at each S^Th setting's own clean accuracy (S^Th at its trained points, only augmentation's "
+             f"curve interpolated; a descriptive check of the fixed levels, added on {AT_STH_ADDED} after the grid's "
+             "seeds 0-3 were seen), augmentation − S^Th:"]
+    for attack, g in at.groupby("attack", sort=True):
+        parts = []
+        for r in g.sort_values("alpha").itertuples():
+            head = f"α {r.alpha:g} ({r.level:.3f})"
+            if not r.aug_covers:
+                parts.append(f"{head}: augmentation does not reach it")
+                continue
+            ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if r.n_seeds >= BOOTSTRAP_MIN_SEEDS else ""
+            parts.append(f"{head}: {r.estimate:+.3f}{ci}")
+        n = int(g["n_seeds"].iloc[0])
+        lines.append(f"- {attack}: " + "; ".join(parts) + f" ({n} seeds"
+                     + ("" if n >= BOOTSTRAP_MIN_SEEDS else "; intervals in the table only, coarse below "
+                        f"{BOOTSTRAP_MIN_SEEDS} seeds") + ").")
     return "\n".join(lines)
 
 
