@@ -402,3 +402,24 @@ def test_the_check_at_each_sth_point_reads_sth_uninterpolated():
     assert "α 3 (0.870): +0.05" in five and "[" in five.split("- gaussian")[1] and "(5 seeds)." in five
     assert at_sth_sentences(page.matched(grid(0), at_sth=True)) == ""
     assert "call" not in at.columns and "sth_between" not in at.columns  # descriptive: no call
+
+
+def test_at_points_difference_moves_the_level_with_the_point():
+    """Known answer: one S^Th condition at (0.85, 0.50) and (0.87, 0.60) over two seeds, augmentation on the line
+    y = 1.25 − x. Its point (0.86, 0.55) gives 0.39 − 0.55 = −0.16; the resamples give −0.10, −0.16 or −0.22, all
+    defined, where a level fixed at 0.86 falls outside a one-point resample of S^Th half the time."""
+    from pixelreg.analysis.stats import at_points_difference
+    a_x, a_y = np.array([[0.85, 0.87]]), np.array([[0.50, 0.60]])
+    b_x = np.array([[0.82, 0.82], [0.90, 0.90]])
+    b_y = 1.25 - b_x
+    r = at_points_difference(a_x, a_y, b_x, b_y, n_resamples=400, seed=1).iloc[0]
+    assert r.level == pytest.approx(0.86) and r.a == pytest.approx(0.55) and r.b == pytest.approx(0.39)
+    assert r.estimate == pytest.approx(-0.16) and r.defined == 1 and r.b_covers
+    assert -0.22 - 1e-9 <= r.ci_low < r.ci_high <= -0.10 + 1e-9
+    fixed = matched_difference(a_x, a_y, b_x, b_y, (0.86,), n_resamples=400, seed=1).iloc[0]
+    assert fixed.defined < 0.75
+    # a point outside augmentation's curve: not covered, no interval
+    out = at_points_difference(a_x + 0.1, a_y, b_x, b_y, n_resamples=50).iloc[0]
+    assert not out.b_covers and np.isnan(out.estimate) and np.isnan(out.ci_low)
+    with pytest.raises(ConfigError):
+        at_points_difference(a_x, a_y, b_x[:, :1], b_y[:, :1])

@@ -614,6 +614,19 @@ def _seed_means(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return np.nanmean(v[:, idx], axis=-1)
 
 
+def _two_curves(a_x, a_y, b_x, b_y, n_resamples, confidence) -> tuple[np.ndarray, ...]:
+    """Two methods' (conditions, seeds) arrays as 2-D floats, checked, with the bootstrap's settings."""
+    a_x, a_y, b_x, b_y = (np.atleast_2d(np.asarray(v, float)) for v in (a_x, a_y, b_x, b_y))
+    if a_x.shape != a_y.shape or b_x.shape != b_y.shape or a_x.shape[1] != b_x.shape[1]:
+        raise ConfigError("a_x, a_y, b_x, b_y", [a_x.shape, a_y.shape, b_x.shape, b_y.shape],
+                          "(conditions, seeds) arrays, x and y of a method alike, the same seeds for both methods")
+    if not isinstance(n_resamples, int) or isinstance(n_resamples, bool) or n_resamples < 1:
+        raise ConfigError("n_resamples", n_resamples, "an integer >= 1")
+    if not 0 < confidence < 1:
+        raise ConfigError("confidence", confidence, "a number in (0, 1)")
+    return a_x, a_y, b_x, b_y
+
+
 def matched_difference(a_x, a_y, b_x, b_y, levels: Sequence[float], n_resamples: int = 2000,
                        confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """b − a of two methods' trade-off curves at fixed values of x (e.g. robust AUC at a clean accuracy).
@@ -639,14 +652,7 @@ def matched_difference(a_x, a_y, b_x, b_y, levels: Sequence[float], n_resamples:
         ``ci_high``, ``a_covers``, ``b_covers`` (the seed-mean curve spans the level), ``defined`` (share of
         resamples in which both curves reach it), ``n_seeds``, ``n_resamples``, ``confidence``.
     """
-    a_x, a_y, b_x, b_y = (np.atleast_2d(np.asarray(v, float)) for v in (a_x, a_y, b_x, b_y))
-    if a_x.shape != a_y.shape or b_x.shape != b_y.shape or a_x.shape[1] != b_x.shape[1]:
-        raise ConfigError("a_x, a_y, b_x, b_y", [a_x.shape, a_y.shape, b_x.shape, b_y.shape],
-                          "(conditions, seeds) arrays, x and y of a method alike, the same seeds for both methods")
-    if not isinstance(n_resamples, int) or isinstance(n_resamples, bool) or n_resamples < 1:
-        raise ConfigError("n_resamples", n_resamples, "an integer >= 1")
-    if not 0 < confidence < 1:
-        raise ConfigError("confidence", confidence, "a number in (0, 1)")
+    a_x, a_y, b_x, b_y = _two_curves(a_x, a_y, b_x, b_y, n_resamples, confidence)
     n_seeds = a_x.shape[1]
     full = np.arange(n_seeds)[None]
     idx = np.random.default_rng(seed).integers(0, n_seeds, size=(n_resamples, n_seeds))
@@ -669,7 +675,42 @@ def matched_difference(a_x, a_y, b_x, b_y, levels: Sequence[float], n_resamples:
     return pd.DataFrame(rows)
 
 
+def at_points_difference(a_x, a_y, b_x, b_y, n_resamples: int = 2000, confidence: float = 0.95,
+                         seed: int = 0) -> pd.DataFrame:
+    """b − a at each of a's own conditions: b's seed-mean curve read at the seed-mean x of a condition of a,
+    minus that condition's seed-mean y (a is not interpolated).
+
+    The same arrays and paired-seed percentile bootstrap as :func:`matched_difference`, but each resample reads
+    b at the resampled x of a's condition, so the level moves with a's point instead of being fixed at the full
+    sample's value (a fixed level would fall outside a's resampled curve whenever the point is its end).
+
+    Returns:
+        One row per condition of a (in row order): ``level`` (its seed-mean x), ``a`` (its seed-mean y), ``b``,
+        ``estimate`` (b − a), ``ci_low``, ``ci_high``, ``b_covers``, ``defined`` (share of resamples in which b's
+        curve reaches the point), ``n_seeds``, ``n_resamples``, ``confidence``.
+    """
+    a_x, a_y, b_x, b_y = _two_curves(a_x, a_y, b_x, b_y, n_resamples, confidence)
+    n_seeds = a_x.shape[1]
+    full = np.arange(n_seeds)[None]
+    idx = np.random.default_rng(seed).integers(0, n_seeds, size=(n_resamples, n_seeds))
+    ax, ay, bx, by = (_seed_means(v, full)[:, 0] for v in (a_x, a_y, b_x, b_y))
+    rax, ray, rbx, rby = (_seed_means(v, idx) for v in (a_x, a_y, b_x, b_y))
+    q = 100 * np.array([(1 - confidence) / 2, (1 + confidence) / 2])
+    rows = []
+    for k in range(a_x.shape[0]):
+        b_at = curve_at(bx, by, ax[k]) if np.isfinite(ax[k]) else math.nan
+        est = b_at - ay[k]
+        d = np.array([curve_at(rbx[:, r], rby[:, r], rax[k, r]) - ray[k, r] if np.isfinite(rax[k, r]) else math.nan
+                      for r in range(n_resamples)])
+        d = d[np.isfinite(d)]
+        lo, hi = (np.percentile(d, q) if math.isfinite(est) and len(d) else (math.nan, math.nan))
+        rows.append(dict(level=float(ax[k]), a=float(ay[k]), b=b_at, estimate=est, ci_low=float(lo),
+                         ci_high=float(hi), b_covers=math.isfinite(b_at), defined=len(d) / n_resamples,
+                         n_seeds=n_seeds, n_resamples=n_resamples, confidence=confidence))
+    return pd.DataFrame(rows)
+
+
 __all__ = ["mean_sem", "auc", "holm", "bonferroni", "interval", "seeds_needed", "pformat", "hedges_g", "hedges_g_ci", "two_sample_test", "compare_conditions",
            "tradeoff", "TESTS", "Comparison", "PERMUTATION_MIN_N", "sign_flip_p", "paired_test", "welch_df",
            "welch_test", "wald_test", "shifted_p", "tost", "power_t", "mde_t", "mde_paired", "mde_welch", "mde",
-           "curve_at", "matched_difference"]
+           "curve_at", "matched_difference", "at_points_difference"]

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from pixelreg.analysis.stats import matched_difference
+from pixelreg.analysis.stats import at_points_difference, matched_difference
 from pixelreg.analysis.verdicts import auc_by_run, value_at
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, check_value
@@ -211,11 +211,12 @@ class Frontier(OnePoolFigure):
 
         The levels are the page's ``levels`` (fixed in advance); with ``at_sth`` they are instead each S^Th
         setting's own seed-mean clean accuracy (column ``alpha``), so S^Th is read at its trained points and only
-        augmentation's curve is interpolated (a descriptive check of the fixed levels, added after the grid's first
-        seeds were seen)."""
+        augmentation's curve is interpolated, in each resample too
+        (:func:`pixelreg.analysis.stats.at_points_difference`; a descriptive check of the fixed levels, added after
+        the grid's first seeds were seen)."""
         # at S^Th's own points no call is made and S^Th is read at a point, not between two
         cols = ["attack", *(["alpha"] if at_sth else []), "level", "sth", "aug", "estimate", "ci_low", "ci_high",
-                "sth_covers", "aug_covers", "defined", "n_seeds", "n_resamples", "confidence",
+                *([] if at_sth else ["sth_covers"]), "aug_covers", "defined", "n_seeds", "n_resamples", "confidence",
                 *([] if at_sth else ["call", "sth_between"]), "aug_between"]
         rows = []
         for attack, g in (points.groupby("attack", sort=True) if len(points) else ()):
@@ -229,14 +230,14 @@ class Frontier(OnePoolFigure):
                 index[method] = list(tables[0].index)
             if not all(a[0].size for a in arrays.values()):
                 continue
-            sth_clean = [float(x) for x in pd.DataFrame(arrays[STH][0]).mean(axis=1, skipna=True)]
-            levels = sth_clean if at_sth else self.levels
-            m = matched_difference(*arrays[STH], *arrays[AUG], levels, n_resamples=self.n_boot)
-            m.insert(0, "attack", attack)
             if at_sth:
-                m.insert(1, "alpha", index[STH])
-            m["call"] = [matched_call(r) for r in m.rename(columns={"a_covers": "sth_covers",
-                                                                     "b_covers": "aug_covers"}).itertuples()]
+                m = at_points_difference(*arrays[STH], *arrays[AUG], n_resamples=self.n_boot)
+                m.insert(0, "alpha", index[STH])
+            else:
+                m = matched_difference(*arrays[STH], *arrays[AUG], self.levels, n_resamples=self.n_boot)
+                m["call"] = [matched_call(r) for r in m.rename(columns={"a_covers": "sth_covers",
+                                                                         "b_covers": "aug_covers"}).itertuples()]
+            m.insert(0, "attack", attack)
             for method, strength, col in ((STH, "alpha", "sth_between"), (AUG, "sigma", "aug_between")):
                 t = g[g["method"] == method].groupby(strength)["clean"].mean()
                 m[col] = [between(t.index, t.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
