@@ -1031,3 +1031,29 @@ def test_rows_not_testable_here_get_a_table_of_their_own():
 
 def _esc_claim(t, key):
     return cl._esc(t.set_index("key").loc[key, "claim"])
+
+
+def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach():
+    """The frontier page's matched table on the first screen: the first fixed level both curves reach, under
+    Gaussian noise, with its interval and call from 5 seeds; below 5 seeds the estimate and "not judged"; nothing
+    when no level is reached."""
+    def row(level, est, lo, hi, n, sth=True, aug=True, attack="gaussian"):
+        return dict(attack=attack, level=level, sth=0.6, aug=0.6 + est, estimate=est, ci_low=lo, ci_high=hi,
+                    sth_covers=sth, aug_covers=aug, defined=1.0, n_seeds=n, n_resamples=2000, confidence=0.95)
+
+    m = pd.DataFrame([row(0.88, float("nan"), float("nan"), float("nan"), 5, sth=False),
+                      row(0.86, 0.259, 0.185, 0.364, 5), row(0.86, -0.1, -0.2, -0.05, 5, attack="uniform")])
+    line = cl.matched_line(m)
+    assert ("at clean accuracy 0.86, under gaussian noise, augmentation − S^Th = +0.259 AUC [0.185, 0.364], 5 seeds "
+            "(a 95% bootstrap interval over paired seeds, exploratory): augmentation is ahead.") in line
+    assert "S^Th is ahead" in cl.matched_line(m, attack="uniform")
+    m.loc[1, ["ci_low", "ci_high"]] = [-0.01, 0.3]
+    assert cl.matched_line(m).endswith("neither is shown ahead.")
+    few = m.assign(n_seeds=4)
+    assert "= +0.259 AUC, 4 seeds" in cl.matched_line(few) and cl.matched_line(few).endswith("not judged (4 seeds).")
+    assert cl.matched_line(m.iloc[[0]]) == "" and cl.matched_line(m, attack="salt-pepper") == ""
+    w = World({k: 8 * _scale(BY_KEY[k]) for k in EFFECT_ROWS}, seeds=6, noise=0.003)
+    t = claims_table(w.figures())
+    lines = cl.findings(t, matched=m)
+    assert lines.index(cl.matched_line(m)) == 1 + next(i for i, x in enumerate(lines) if "**Noise augmentation**" in x)
+    assert not [x for x in cl.findings(t) if "At equal clean accuracy" in x]

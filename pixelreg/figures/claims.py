@@ -323,7 +323,8 @@ def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
 
 
 def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profile: str = "",
-                   interim: pd.DataFrame | None = None, runs: pd.DataFrame | None = None) -> Path:
+                   interim: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
+                   matched: pd.DataFrame | None = None) -> Path:
     """Write the intro's "What we found" fragment (``findings.md``, included by book/intro.md) and its forest
     plot (``forest.png``) into ``folder`` (relative to the page being executed: the book's folder)."""
     import matplotlib.pyplot as plt
@@ -333,7 +334,7 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
     ax = forest_plot(table)
     ax.figure.savefig(folder / "forest.png", dpi=110)
     plt.close(ax.figure)
-    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs, split=True)
+    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs, split=True, matched=matched)
     text = ("(findings)=\n## What we found\n\n"
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
@@ -503,8 +504,28 @@ def seeds_sentence(profile: str) -> str:
 BEYOND = "### Beyond the paper's claims"
 
 
+def matched_line(matched: pd.DataFrame, attack: str = "gaussian") -> str:
+    """The intro's line on the frontier page: augmentation − S^Th at the first fixed clean-accuracy level that both
+    methods' curves reach, under ``attack``, with the page's call (:func:`pixelreg.figures.frontier.matched_call`);
+    "" when no level is reached or the attack is absent."""
+    from pixelreg.figures.frontier import BOOTSTRAP_MIN_SEEDS, matched_call
+
+    both = matched["sth_covers"].astype(bool) & matched["aug_covers"].astype(bool)
+    g = matched[(matched["attack"] == attack) & both]
+    if g.empty:
+        return ""
+    r = next(g.sort_values("level").itertuples())
+    few = r.n_seeds < BOOTSTRAP_MIN_SEEDS
+    ci = "" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]"
+    call = matched_call(r)
+    said = {"noise augmentation ahead": "augmentation is ahead", "S^Th ahead": "S^Th is ahead"}.get(call, call)
+    return ("**At equal clean accuracy** (the [frontier page](frontier.ipynb), S^Th over α against augmentation over "
+            f"σ): at clean accuracy {r.level:g}, under {attack} noise, augmentation − S^Th = {r.estimate:+.3f} AUC{ci}, "
+            f"{r.n_seeds} seeds (a 95% bootstrap interval over paired seeds, exploratory): {said}.")
+
+
 def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None,
-             runs: pd.DataFrame | None = None, split: bool = False) -> list[str]:
+             runs: pd.DataFrame | None = None, split: bool = False, matched: pd.DataFrame | None = None) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
     check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation.
@@ -554,14 +575,18 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         out.append(line + ". The two gains come from one training trajectory with two estimates of its running "
                    "statistics (model selection may keep different epochs of it): one question asked twice, not two "
                    "pieces of evidence.")
+    mline = matched_line(matched) if matched is not None and len(matched) else ""
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
         ahead = "ahead of" if r.estimate < 0 else "behind"
         from pixelreg.figures.beyond import Beyond  # the σ of the beyond page's augmentation (its default)
         out.append(f"**Noise augmentation** (σ = {Beyond.noise_sigma:g}; the [beyond page](beyond.ipynb)) is {ahead} "
-                   f"S^Th on Gaussian noise: S^Th − augmentation = {_num(r)} (exploratory, unadjusted); the "
-                   "[frontier page](frontier.ipynb) compares the two at equal clean accuracy.")
+                   f"S^Th on Gaussian noise: S^Th − augmentation = {_num(r)} (exploratory, unadjusted)"
+                   + ("." if mline else "; the [frontier page](frontier.ipynb) compares the two at equal clean "
+                      "accuracy."))
+    if mline:
+        out.append(mline)
     shuf = table[table["key"] == "sth-vs-shuffled"]
     if len(shuf) and math.isfinite(shuf["estimate"].iloc[0]):
         r = next(shuf.itertuples())
@@ -642,8 +667,22 @@ class Claims(Page):
         runs = pd.concat(ok, ignore_index=True).drop_duplicates("run") if ok else pd.DataFrame()
         return FigureData("claims", dict(profile=self.profile, plan=self.plan, task=self.task, level=LEVEL,
                                          power=POWER, family_fixed=FAMILY_FIXED),
-                          dict(claims=claims, interim=self.interim_estimates(figures, runs_dir, progress)), runs,
+                          dict(claims=claims, interim=self.interim_estimates(figures, runs_dir, progress),
+                               matched=self.frontier_matched(runs_dir, progress)), runs,
                           "pixelreg.figures.claims.Claims.data", self)
+
+    def frontier_matched(self, runs_dir=None, progress: bool = False) -> pd.DataFrame:
+        """The frontier page's matched-clean-accuracy table (:meth:`pixelreg.figures.frontier.Frontier.matched`),
+        of its published part when it is an interim page (its noise panels do not change when its transferred
+        grid is published), for the intro's line; an empty table where the page has no runs yet. It is a page of
+        its own, not a claim row: the call is the page's (unadjusted bootstrap interval, at least 5 seeds)."""
+        from pixelreg.figures.frontier import Frontier
+
+        page = Frontier(profile=self.profile, plan=self.plan, task=self.task).as_published(runs_dir)
+        try:
+            return page.data(runs_dir, progress)["matched"]
+        except (MissingRunsError, RecordOnlyRunError):
+            return pd.DataFrame()
 
     def interim_estimates(self, figures: Mapping[str, FigureData | Exception], runs_dir=None,
                           progress: bool = False) -> pd.DataFrame:
