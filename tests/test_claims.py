@@ -1034,24 +1034,33 @@ def _esc_claim(t, key):
 
 
 def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach():
-    """The frontier page's matched table on the first screen: the first fixed level both curves reach, under
-    Gaussian noise, with its interval and call from 5 seeds; below 5 seeds the estimate and "not judged"; nothing
-    when no level is reached."""
+    """The frontier page's matched table on the first screen, in the intro's sign (S^Th − augmentation): each attack
+    at the first fixed level the Gaussian curves both reach, with its interval and the page's call from 5 seeds;
+    below 5 seeds the estimates and "not judged"; the level S^Th does not reach; random noise only until the
+    transferred grid is in; nothing when no level is reached."""
     def row(level, est, lo, hi, n, sth=True, aug=True, attack="gaussian"):
         return dict(attack=attack, level=level, sth=0.6, aug=0.6 + est, estimate=est, ci_low=lo, ci_high=hi,
-                    sth_covers=sth, aug_covers=aug, defined=1.0, n_seeds=n, n_resamples=2000, confidence=0.95)
+                    sth_covers=sth, aug_covers=aug, defined=1.0, n_seeds=n, n_resamples=2000, confidence=0.95,
+                    sth_between="0.845-0.869, not reached" if not sth else "α 10 (0.855) and α 3 (0.869)")
 
-    m = pd.DataFrame([row(0.88, float("nan"), float("nan"), float("nan"), 5, sth=False),
-                      row(0.86, 0.259, 0.185, 0.364, 5), row(0.86, -0.1, -0.2, -0.05, 5, attack="uniform")])
+    nan = float("nan")
+    m = pd.DataFrame([row(0.88, nan, nan, nan, 5, sth=False), row(0.86, 0.259, 0.185, 0.364, 5),
+                      row(0.86, 0.166, 0.089, 0.291, 5, attack="uniform")])
     line = cl.matched_line(m)
-    assert ("at clean accuracy 0.86, under gaussian noise, augmentation − S^Th = +0.259 AUC [0.185, 0.364], 5 seeds "
-            "(a 95% bootstrap interval over paired seeds, exploratory): augmentation is ahead.") in line
-    assert "S^Th is ahead" in cl.matched_line(m, attack="uniform")
-    m.loc[1, ["ci_low", "ci_high"]] = [-0.01, 0.3]
-    assert cl.matched_line(m).endswith("neither is shown ahead.")
+    assert ("random noise only so far: the transferred-FGSM panel is not published yet): at clean accuracy 0.86, "
+            "S^Th − augmentation = -0.259 AUC [-0.364, -0.185] under gaussian noise, -0.166 [-0.291, -0.089] under "
+            "uniform noise (5 seeds, 95% percentile bootstrap over paired seeds, exploratory): augmentation is ahead "
+            "under each.") in line
+    assert line.endswith(" S^Th's curve does not reach clean accuracy 0.88 (its settings span 0.845-0.869).")
+    mixed = m.copy()
+    mixed.loc[2, ["ci_low", "ci_high"]] = [-0.01, 0.3]
+    assert "the calls differ by attack" in cl.matched_line(mixed)
     few = m.assign(n_seeds=4)
-    assert "= +0.259 AUC, 4 seeds" in cl.matched_line(few) and cl.matched_line(few).endswith("not judged (4 seeds).")
-    assert cl.matched_line(m.iloc[[0]]) == "" and cl.matched_line(m, attack="salt-pepper") == ""
+    assert "-0.259 AUC under gaussian noise" in cl.matched_line(few) and "not judged (4 seeds) under each" in cl.matched_line(few)
+    fgsm = pd.concat([m, pd.DataFrame([row(0.86, 0.1, 0.05, 0.15, 3, attack="transferred fgsm")])], ignore_index=True)
+    assert "random noise only" not in cl.matched_line(fgsm) and "transferred fgsm noise" not in cl.matched_line(fgsm)
+    assert "-0.100 under transferred fgsm" in cl.matched_line(fgsm) and "(3-5 seeds" in cl.matched_line(fgsm)
+    assert cl.matched_line(m.iloc[[0]]) == "" and cl.matched_line(m[m.attack == "uniform"]) == ""
     w = World({k: 8 * _scale(BY_KEY[k]) for k in EFFECT_ROWS}, seeds=6, noise=0.003)
     t = claims_table(w.figures())
     lines = cl.findings(t, matched=m)

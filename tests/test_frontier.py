@@ -423,3 +423,21 @@ def test_at_points_difference_moves_the_level_with_the_point():
     assert not out.b_covers and np.isnan(out.estimate) and np.isnan(out.ci_low)
     with pytest.raises(ConfigError):
         at_points_difference(a_x, a_y, b_x[:, :1], b_y[:, :1])
+
+
+def test_dominance_counts_settings_beaten_within_their_seed():
+    """Known answer: in seed 0 augmentation σ 0.1 (0.90, 0.80) dominates both S^Th settings; in seed 1 S^Th α 3
+    (0.91, 0.85) is dominated by nothing and itself dominates σ 0.5; equal clean accuracy with a higher AUC
+    dominates, an equal AUC does not."""
+    from pixelreg.figures.frontier import dominance, dominance_sentence
+    pts = [(0, STH, 3.0, 0.88, 0.60), (0, STH, 30.0, 0.85, 0.65), (0, AUG, 0.1, 0.90, 0.80), (0, AUG, 0.5, 0.82, 0.70),
+           (1, STH, 3.0, 0.91, 0.85), (1, STH, 30.0, 0.85, 0.70), (1, AUG, 0.1, 0.85, 0.70), (1, AUG, 0.5, 0.84, 0.60)]
+    p = pd.DataFrame([dict(attack="gaussian", seed=s, method=m, alpha=v if m == STH else 0.0,
+                           sigma=v if m == AUG else 0.0, clean=c, auc=a) for s, m, v, c, a in pts])
+    d = dominance(p).set_index("seed")
+    assert d.loc[0, "sth_dominated"] == 2 and d.loc[0, "aug_dominated"] == 0
+    # seed 1: α 30 (0.85, 0.70) against σ 0.1 (0.85, 0.70): equal, not dominated; α 3 dominates both σ settings
+    assert d.loc[1, "sth_dominated"] == 0 and d.loc[1, "aug_dominated"] == 2
+    text = dominance_sentence(dominance(p))
+    assert "gaussian: 2 of 4 S^Th settings (augmentation settings dominated by S^Th: 2 of 4; 2 seeds)" in text
+    assert dominance(p[p.method == STH]).empty and dominance_sentence(dominance(p[p.method == STH])) == ""

@@ -504,24 +504,39 @@ def seeds_sentence(profile: str) -> str:
 BEYOND = "### Beyond the paper's claims"
 
 
-def matched_line(matched: pd.DataFrame, attack: str = "gaussian") -> str:
-    """The intro's line on the frontier page: augmentation − S^Th at the first fixed clean-accuracy level that both
-    methods' curves reach, under ``attack``, with the page's call (:func:`pixelreg.figures.frontier.matched_call`);
-    "" when no level is reached or the attack is absent."""
-    from pixelreg.figures.frontier import BOOTSTRAP_MIN_SEEDS, matched_call
+def matched_line(matched: pd.DataFrame) -> str:
+    """The intro's line on the frontier page, in the intro's sign (S^Th − augmentation): at the first fixed
+    clean-accuracy level that both methods' Gaussian-noise curves reach, each attack's difference with the page's
+    interval and call (:func:`pixelreg.figures.frontier.matched_call`), and the levels S^Th's curve does not reach;
+    "" when no level is reached under Gaussian noise."""
+    from pixelreg.figures.frontier import BOOTSTRAP_MIN_SEEDS, TRANSFERRED, matched_call
 
     both = matched["sth_covers"].astype(bool) & matched["aug_covers"].astype(bool)
-    g = matched[(matched["attack"] == attack) & both]
+    g = matched[(matched["attack"] == "gaussian") & both]
     if g.empty:
         return ""
-    r = next(g.sort_values("level").itertuples())
-    few = r.n_seeds < BOOTSTRAP_MIN_SEEDS
-    ci = "" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]"
-    call = matched_call(r)
-    said = {"noise augmentation ahead": "augmentation is ahead", "S^Th ahead": "S^Th is ahead"}.get(call, call)
+    level = float(g["level"].min())
+    at = matched[(matched["level"] == level) & both].sort_values("attack", key=lambda a: a != "gaussian")
+    parts, calls = [], set()
+    for r in at.itertuples():
+        ci = "" if r.n_seeds < BOOTSTRAP_MIN_SEEDS else f" [{fmt(-r.ci_high)}, {fmt(-r.ci_low)}]"
+        parts.append(f"{-r.estimate:+.3f}{' AUC' if not parts else ''}{ci} under {r.attack}"
+                     + ("" if r.attack == TRANSFERRED else " noise"))
+        calls.add(matched_call(r))
+    n = sorted(set(int(x) for x in at["n_seeds"]))
+    said = {"noise augmentation ahead": "augmentation is ahead", "S^Th ahead": "S^Th is ahead"}
+    call = (said.get(next(iter(calls)), next(iter(calls))) + (" under each" if len(parts) > 1 else "")
+            if len(calls) == 1 else "the calls differ by attack (the frontier page gives each)")
+    short = matched[(matched["attack"] == "gaussian") & ~matched["sth_covers"].astype(bool)]
+    unreached = ("" if short.empty else " S^Th's curve does not reach clean accuracy "
+                 + " or ".join(f"{x:g}" for x in sorted(short["level"])) + " (its settings span "
+                 + str(short["sth_between"].iloc[0]).split(",")[0] + ")." if "sth_between" in short else "")
+    scope = ("" if (matched["attack"] == TRANSFERRED).any() else
+             "; random noise only so far: the transferred-FGSM panel is not published yet")
     return ("**At equal clean accuracy** (the [frontier page](frontier.ipynb), S^Th over α against augmentation over "
-            f"σ): at clean accuracy {r.level:g}, under {attack} noise, augmentation − S^Th = {r.estimate:+.3f} AUC{ci}, "
-            f"{r.n_seeds} seeds (a 95% bootstrap interval over paired seeds, exploratory): {said}.")
+            f"σ{scope}): at clean accuracy {level:g}, S^Th − augmentation = " + ", ".join(parts)
+            + f" ({'-'.join(map(str, n))} seeds, 95% percentile bootstrap over paired seeds, exploratory): {call}."
+            + unreached)
 
 
 def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None,
