@@ -1066,3 +1066,14 @@ def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach
     lines = cl.findings(t, matched=m)
     assert lines.index(cl.matched_line(m)) == 1 + next(i for i, x in enumerate(lines) if "**Noise augmentation**" in x)
     assert not [x for x in cl.findings(t) if "At equal clean accuracy" in x]
+
+
+def test_the_intro_never_trains_for_the_frontier_line(tmp_path, monkeypatch):
+    """With training allowed and an empty run store, Claims.frontier_matched returns an empty table instead of
+    training the frontier's grid."""
+    import pixelreg.figures.frontier as frontier
+    from pixelreg.figures.claims import Claims
+
+    monkeypatch.setenv("PIXELREG_TRAIN", "1")
+    monkeypatch.setattr(frontier, "ensure_runs", lambda *a, **k: pytest.fail("frontier_matched trained"))
+    assert Claims(profile="smoke").frontier_matched(tmp_path).empty

@@ -689,11 +689,15 @@ class Claims(Page):
     def frontier_matched(self, runs_dir=None, progress: bool = False) -> pd.DataFrame:
         """The frontier page's matched-clean-accuracy table (:meth:`pixelreg.figures.frontier.Frontier.matched`),
         of its published part when it is an interim page (its noise panels do not change when its transferred
-        grid is published), for the intro's line; an empty table where the page has no runs yet. It is a page of
-        its own, not a claim row: the call is the page's (unadjusted bootstrap interval, at least 5 seeds)."""
+        grid is published), for the intro's line; an empty table where the runs it needs are not all held (in the
+        run store or the records): it never trains. It is a page of its own, not a claim row: the call is the
+        page's (unadjusted bootstrap interval, at least 5 seeds)."""
         from pixelreg.figures.frontier import Frontier
 
-        page = Frontier(profile=self.profile, plan=self.plan, task=self.task).as_published(runs_dir)
+        page = Frontier(profile=self.profile, plan=self.plan, task=self.task).published_part(runs_dir)
+        configs = page.configs()
+        if set(configs) - page.held(configs, runs_dir):  # the intro reads what is held; it never trains for it
+            return pd.DataFrame()
         try:
             return page.data(runs_dir, progress)["matched"]
         except (MissingRunsError, RecordOnlyRunError):
