@@ -222,26 +222,27 @@ class Frontier(OnePoolFigure):
         rows = []
         for attack, g in (points.groupby("attack", sort=True) if len(points) else ()):
             seeds = sorted(g["seed"].unique())  # the transferred grid has seeds of its own
-            arrays, index = {}, {}
+            arrays, clean = {}, {}
             for method, strength in ((STH, "alpha"), (AUG, "sigma")):
                 t = g[g["method"] == method]
                 tables = [t.pivot_table(index=strength, columns="seed", values=v, aggfunc="mean").reindex(columns=seeds)
                           for v in ("clean", "auc")]
                 arrays[method] = [x.to_numpy(float) for x in tables]
-                index[method] = list(tables[0].index)
+                clean[method] = tables[0].mean(axis=1)  # each setting's seed-mean clean accuracy
             if not all(a[0].size for a in arrays.values()):
                 continue
             if at_sth:
                 m = at_points_difference(*arrays[STH], *arrays[AUG], n_resamples=self.n_boot)
-                m.insert(0, "alpha", index[STH])
+                m.insert(0, "alpha", list(clean[STH].index))
             else:
                 m = matched_difference(*arrays[STH], *arrays[AUG], self.levels, n_resamples=self.n_boot)
                 m["call"] = [matched_call(r) for r in m.rename(columns={"a_covers": "sth_covers",
                                                                          "b_covers": "aug_covers"}).itertuples()]
             m.insert(0, "attack", attack)
             for method, strength, col in ((STH, "alpha", "sth_between"), (AUG, "sigma", "aug_between")):
-                t = g[g["method"] == method].groupby(strength)["clean"].mean()
-                m[col] = [between(t.index, t.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
+                if col in cols:
+                    c = clean[method]
+                    m[col] = [between(c.index, c.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
             rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"})
                         [cols])
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
