@@ -1068,12 +1068,37 @@ def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach
     assert not [x for x in cl.findings(t) if "At equal clean accuracy" in x]
 
 
+def test_the_intro_counts_dominated_settings_without_interpolation():
+    """The frontier line ends with the page's interpolation-free count, summed over seeds per attack; attacks with
+    equal counts share a clause; counts that differ get one clause each; no table, no sentence."""
+    from pixelreg.figures.frontier import dominance_counts
+
+    def dom(attack, seeds, sth_dom, aug_dom, sth=3, aug=5):
+        return [dict(attack=attack, seed=s, sth_settings=sth, sth_dominated=sth_dom, aug_settings=aug,
+                     aug_dominated=aug_dom) for s in seeds]
+
+    same = pd.DataFrame(dom("gaussian", range(5), 3, 0) + dom("uniform", range(5), 3, 0))
+    assert dominance_counts(same).endswith(": 15 of 15 S^Th settings (0 of 25 augmentation settings the other way) "
+                                           "under gaussian and uniform noise, 5 seeds.")
+    mixed = pd.DataFrame(dom("gaussian", range(5), 3, 0) + dom("transferred fgsm", (7, 8, 9), 1, 2))
+    assert ("15 of 15 S^Th settings (0 of 25 augmentation settings the other way) under gaussian noise, 5 seeds; "
+            "3 of 9 S^Th settings (6 of 15 augmentation settings the other way) under transferred fgsm, 3 seeds."
+            ) in dominance_counts(mixed)
+    assert dominance_counts(None) == "" and dominance_counts(same.iloc[:0]) == ""
+    m = pd.DataFrame([dict(attack="gaussian", level=0.86, sth=0.6, aug=0.8, estimate=0.2, ci_low=0.1, ci_high=0.3,
+                           sth_covers=True, aug_covers=True, defined=1.0, n_seeds=5, n_resamples=2000,
+                           confidence=0.95, sth_between="α 10 (0.855) and α 3 (0.869)")])
+    assert cl.matched_line(m, same).endswith(dominance_counts(same)) and cl.matched_line(m, None) + \
+        dominance_counts(same) == cl.matched_line(m, same)
+
+
 def test_the_intro_never_trains_for_the_frontier_line(tmp_path, monkeypatch):
-    """With training allowed and an empty run store, Claims.frontier_matched returns an empty table instead of
+    """With training allowed and an empty run store, Claims.frontier_tables returns empty tables instead of
     training the frontier's grid."""
     import pixelreg.figures.frontier as frontier
     from pixelreg.figures.claims import Claims
 
     monkeypatch.setenv("PIXELREG_TRAIN", "1")
-    monkeypatch.setattr(frontier, "ensure_runs", lambda *a, **k: pytest.fail("frontier_matched trained"))
-    assert Claims(profile="smoke").frontier_matched(tmp_path).empty
+    monkeypatch.setattr(frontier, "ensure_runs", lambda *a, **k: pytest.fail("frontier_tables trained"))
+    t = Claims(profile="smoke").frontier_tables(tmp_path)
+    assert set(t) == {"matched", "dominance"} and all(x.empty for x in t.values())

@@ -324,7 +324,7 @@ def compact_html(table: pd.DataFrame, status: str = "confirmatory") -> str:
 
 def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profile: str = "",
                    interim: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
-                   matched: pd.DataFrame | None = None) -> Path:
+                   matched: pd.DataFrame | None = None, dominance: pd.DataFrame | None = None) -> Path:
     """Write the intro's "What we found" fragment (``findings.md``, included by book/intro.md) and its forest
     plot (``forest.png``) into ``folder`` (relative to the page being executed: the book's folder)."""
     import matplotlib.pyplot as plt
@@ -334,7 +334,8 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
     ax = forest_plot(table)
     ax.figure.savefig(folder / "forest.png", dpi=110)
     plt.close(ax.figure)
-    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs, split=True, matched=matched)
+    lines = findings(table, seeds_sentence(profile) if profile else "", interim, runs, split=True, matched=matched,
+                     dominance=dominance)
     text = ("(findings)=\n## What we found\n\n"
             + (f"At the `{profile}` profile, generated from the [claims page](claims.ipynb)'s table; it changes "
                "with the numbers. " if profile else "")
@@ -504,12 +505,13 @@ def seeds_sentence(profile: str) -> str:
 BEYOND = "### Beyond the paper's claims"
 
 
-def matched_line(matched: pd.DataFrame) -> str:
+def matched_line(matched: pd.DataFrame, dominance: pd.DataFrame | None = None) -> str:
     """The intro's line on the frontier page, in the intro's sign (S^Th − augmentation): at the first fixed
     clean-accuracy level that both methods' Gaussian-noise curves reach, each attack's difference with the page's
-    interval and call (:func:`pixelreg.figures.frontier.matched_call`), and the levels S^Th's curve does not reach;
+    interval and call (:func:`pixelreg.figures.frontier.matched_call`), the levels S^Th's curve does not reach,
+    and the page's interpolation-free count (``dominance``: :func:`pixelreg.figures.frontier.dominance_counts`);
     "" when no level is reached under Gaussian noise."""
-    from pixelreg.figures.frontier import BOOTSTRAP_MIN_SEEDS, TRANSFERRED, matched_call
+    from pixelreg.figures.frontier import BOOTSTRAP_MIN_SEEDS, TRANSFERRED, dominance_counts, matched_call
 
     both = matched["sth_covers"].astype(bool) & matched["aug_covers"].astype(bool)
     g = matched[(matched["attack"] == "gaussian") & both]
@@ -536,11 +538,12 @@ def matched_line(matched: pd.DataFrame) -> str:
     return ("**At equal clean accuracy** (the [frontier page](frontier.ipynb), S^Th over α against augmentation over "
             f"σ{scope}): at clean accuracy {level:g}, S^Th − augmentation = " + ", ".join(parts)
             + f" ({'-'.join(map(str, n))} seeds, 95% percentile bootstrap over paired seeds, exploratory): {call}."
-            + unreached)
+            + unreached + dominance_counts(dominance))
 
 
 def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None,
-             runs: pd.DataFrame | None = None, split: bool = False, matched: pd.DataFrame | None = None) -> list[str]:
+             runs: pd.DataFrame | None = None, split: bool = False, matched: pd.DataFrame | None = None,
+             dominance: pd.DataFrame | None = None) -> list[str]:
     """The intro's "What we found", generated from the claims table (it changes with the numbers): the
     confirmatory counts, the rows of each outcome with their estimate and deciding interval, the BatchNorm
     check's rows (:data:`FIRST_SCREEN_BN`) and the practical comparison with plain Gaussian-noise augmentation.
@@ -590,7 +593,7 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         out.append(line + ". The two gains come from one training trajectory with two estimates of its running "
                    "statistics (model selection may keep different epochs of it): one question asked twice, not two "
                    "pieces of evidence.")
-    mline = matched_line(matched) if matched is not None and len(matched) else ""
+    mline = matched_line(matched, dominance) if matched is not None and len(matched) else ""
     aug = table[table["key"] == "sth-vs-noise-aug"]
     if len(aug) and math.isfinite(aug["estimate"].iloc[0]):
         r = next(aug.itertuples())
@@ -683,25 +686,29 @@ class Claims(Page):
         return FigureData("claims", dict(profile=self.profile, plan=self.plan, task=self.task, level=LEVEL,
                                          power=POWER, family_fixed=FAMILY_FIXED),
                           dict(claims=claims, interim=self.interim_estimates(figures, runs_dir, progress),
-                               matched=self.frontier_matched(runs_dir, progress)), runs,
+                               **self.frontier_tables(runs_dir, progress)), runs,
                           "pixelreg.figures.claims.Claims.data", self)
 
-    def frontier_matched(self, runs_dir=None, progress: bool = False) -> pd.DataFrame:
-        """The frontier page's matched-clean-accuracy table (:meth:`pixelreg.figures.frontier.Frontier.matched`),
+    def frontier_tables(self, runs_dir=None, progress: bool = False) -> dict[str, pd.DataFrame]:
+        """The frontier page's tables ``matched`` (at matched clean accuracy:
+        :meth:`pixelreg.figures.frontier.Frontier.matched`) and ``dominance``
+        (:func:`pixelreg.figures.frontier.dominance`),
         of its published part when it is an interim page (its noise panels do not change when its transferred
-        grid is published), for the intro's line; an empty table where the runs it needs are not all held (in the
+        grid is published), for the intro's line; empty tables where the runs it needs are not all held (in the
         run store or the records): it never trains. It is a page of its own, not a claim row: the call is the
         page's (unadjusted bootstrap interval, at least 5 seeds)."""
         from pixelreg.figures.frontier import Frontier
 
         page = Frontier(profile=self.profile, plan=self.plan, task=self.task).published_part(runs_dir)
         configs = page.configs()
+        none = dict(matched=pd.DataFrame(), dominance=pd.DataFrame())
         if set(configs) - page.held(configs, runs_dir):  # the intro reads what is held; it never trains for it
-            return pd.DataFrame()
+            return none
         try:
-            return page.data(runs_dir, progress)["matched"]
+            d = page.data(runs_dir, progress)
         except (MissingRunsError, RecordOnlyRunError):
-            return pd.DataFrame()
+            return none
+        return dict(matched=d["matched"], dominance=d["dominance"])
 
     def interim_estimates(self, figures: Mapping[str, FigureData | Exception], runs_dir=None,
                           progress: bool = False) -> pd.DataFrame:

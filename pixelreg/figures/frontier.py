@@ -322,6 +322,28 @@ def dominance_sentence(dom: pd.DataFrame) -> str:
             + "; ".join(parts) + ".")
 
 
+def dominance_counts(dom: pd.DataFrame | None) -> str:
+    """The intro's short form of :func:`dominance_sentence` (" ..." or ""): attacks with the same counts share one
+    clause, e.g. "15 of 15 S^Th settings (0 of 25 augmentation settings the other way) under gaussian, salt-pepper
+    and uniform noise, 5 seeds"."""
+    if dom is None or dom.empty:
+        return ""
+    groups: dict[tuple, list[str]] = {}
+    for attack, g in dom.groupby("attack", sort=True):
+        key = (int(g.sth_dominated.sum()), int(g.sth_settings.sum()), int(g.aug_dominated.sum()),
+               int(g.aug_settings.sum()), g.seed.nunique())
+        groups.setdefault(key, []).append(attack)
+    parts = []
+    for (a, b, c, d, n), attacks in groups.items():
+        noise = [x for x in attacks if x != TRANSFERRED]
+        names = ([(", ".join(noise[:-1]) + " and " if len(noise) > 1 else "") + noise[-1] + " noise"] if noise else [])
+        names += [TRANSFERRED] if TRANSFERRED in attacks else []
+        parts.append(f"{a} of {b} S^Th settings ({c} of {d} augmentation settings the other way) under "
+                     f"{' and '.join(names)}, {n} seeds")
+    return (" Without interpolation, an S^Th setting counts as beaten when an augmentation setting of the same seed "
+            "has at least its clean accuracy and a higher AUC: " + "; ".join(parts) + ".")
+
+
 def run_points(curves: pd.DataFrame) -> pd.DataFrame:
     """Per run and attack: its method, α and σ, clean accuracy (the curve's ε = 0 point) and AUC over ε > 0
     (:func:`pixelreg.analysis.verdicts.auc_by_run`, the book's one robustness summary)."""
