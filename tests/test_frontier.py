@@ -441,3 +441,27 @@ def test_dominance_counts_settings_beaten_within_their_seed():
     text = dominance_sentence(dominance(p))
     assert "gaussian: 2 of 4 S^Th settings (augmentation settings dominated by S^Th: 2 of 4; 2 seeds)" in text
     assert dominance(p[p.method == STH]).empty and dominance_sentence(dominance(p[p.method == STH])) == ""
+
+
+def test_the_page_counts_the_seeds_whose_own_settings_span_each_level():
+    """The seed-mean curve can reach a level that some seeds' own settings do not span: those seeds are counted
+    (a NaN run is left out of its seed's span) and the sentence says so; where every seed spans it, nothing."""
+    from pixelreg.figures.frontier import seeds_reaching
+
+    clean = np.array([[0.87, 0.85, 0.88, np.nan], [0.83, 0.84, 0.86, 0.85]])  # settings x seeds
+    assert [seeds_reaching(clean, lv) for lv in (0.86, 0.845, 0.9)] == [2, 2, 0]
+    assert seeds_reaching(clean, 0.85) == 3  # a single run on the level spans it
+    rows = []
+    for seed in range(5):
+        hi = 0.87 if seed < 3 else 0.855  # seeds 3 and 4: S^Th's settings stop below 0.86
+        for method, key, v, c in ((STH, "alpha", 3.0, hi), (STH, "alpha", 30.0, 0.83),
+                                  (AUG, "sigma", 0.1, 0.90), (AUG, "sigma", 0.5, 0.82)):
+            rows.append(dict(run=f"{seed}{v}", seed=seed, method=method, attack="gaussian",
+                             alpha=v if key == "alpha" else 0.0, sigma=v if key == "sigma" else 0.0,
+                             clean=c, auc=1.2 - c))
+    m = Frontier(profile="smoke", n_boot=100, levels=(0.84, 0.86)).matched(pd.DataFrame(rows)).set_index("level")
+    assert m.loc[0.86, "sth_covers"] and m.loc[0.86, "sth_seeds_reach"] == 3 and m.loc[0.86, "aug_seeds_reach"] == 5
+    assert m.loc[0.84, "sth_seeds_reach"] == 5
+    text = matched_sentences(m.reset_index())
+    assert "and between α 30 (0.830) and α 3 (0.864); seed by seed, S^Th's own settings span it in 3 of 5 seeds)" in text
+    assert text.count("seed by seed") == 1

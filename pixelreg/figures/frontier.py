@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from pixelreg.analysis.stats import at_points_difference, matched_difference
@@ -218,7 +219,8 @@ class Frontier(OnePoolFigure):
         # at S^Th's own points no call is made and S^Th is read at a point, not between two
         cols = ["attack", *(["alpha"] if at_sth else []), "level", "sth", "aug", "estimate", "ci_low", "ci_high",
                 *([] if at_sth else ["sth_covers"]), "aug_covers", "defined", "n_seeds", "n_resamples", "confidence",
-                *([] if at_sth else ["call", "sth_between"]), "aug_between"]
+                *([] if at_sth else ["call", "sth_between"]), "aug_between",
+                *([] if at_sth else ["sth_seeds_reach", "aug_seeds_reach"])]
         rows = []
         for attack, g in (points.groupby("attack", sort=True) if len(points) else ()):
             seeds = sorted(g["seed"].unique())  # the transferred grid has seeds of its own
@@ -243,6 +245,9 @@ class Frontier(OnePoolFigure):
                 if col in cols:
                     c = clean[method]
                     m[col] = [between(c.index, c.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
+            if not at_sth:  # how many seeds' own points span the level (the seed-mean curve may, when few do)
+                for method, col in ((STH, "sth_seeds_reach"), (AUG, "aug_seeds_reach")):
+                    m[col] = [seeds_reaching(arrays[method][0], lv) for lv in m["level"]]
             rows.append(m.rename(columns={"a": "sth", "b": "aug", "a_covers": "sth_covers", "b_covers": "aug_covers"})
                         [cols])
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
@@ -286,6 +291,14 @@ def between(strengths, clean, level: float, symbol: str) -> str:
     hi = min((p for p in pts if p[0] >= level), key=lambda p: p[0])
     one = lambda p: f"{symbol} {p[1]:g} ({p[0]:.3f})"
     return one(lo) if lo == hi else f"{one(lo)} and {one(hi)}"
+
+
+def seeds_reaching(clean: np.ndarray, level: float) -> int:
+    """How many seeds (columns of a (settings, seeds) array of clean accuracies; NaN for a missing run) have
+    settings on both sides of ``level``: the seeds whose own curve reaches it without the seed mean."""
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanmin(clean, axis=0), np.nanmax(clean, axis=0)
+    return int(np.sum((lo <= level) & (level <= hi)))
 
 
 def dominance(points: pd.DataFrame) -> pd.DataFrame:
@@ -410,8 +423,14 @@ def matched_sentences(matched: pd.DataFrame) -> str:
             which = "the table's interval" if few else "the interval"
             partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples, and {which} is taken "
                        "over those" if r.defined < 1 else "")
-            where = (f" (read between {r.aug_between}, and between {r.sth_between})"
-                     if getattr(r, "sth_between", "") and getattr(r, "aug_between", "") else "")
+            notes = ([f"read between {r.aug_between}, and between {r.sth_between}"]
+                     if getattr(r, "sth_between", "") and getattr(r, "aug_between", "") else [])
+            # the seed-mean curve reaches the level, but some seeds' own settings may not span it
+            own = [f"{name}'s own settings span it in {k} of {r.n_seeds} seeds"
+                   for name, k in (("S^Th", getattr(r, "sth_seeds_reach", None)),
+                                   ("augmentation", getattr(r, "aug_seeds_reach", None))) if k is not None and k < r.n_seeds]
+            notes += [f"seed by seed, {' and '.join(own)}"] if own else []
+            where = f" ({'; '.join(notes)})" if notes else ""
             parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}{where}, "
                          f"{r.estimate:+.3f}" + ("" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]")
                          + f", {r.n_seeds} seeds{partial} - {call}")
