@@ -689,7 +689,8 @@ def test_forest_plot_and_findings_come_from_the_table(tmp_path):
     assert "(99.4% intervals: Bonferroni for 8 claims at familywise level 0.05)" in text  # 1 - 0.05/8 = 0.99375
     assert cl.RE_ANALYSIS not in cl.findings(t)[0]
     seen = cl.findings(t, seeds=cl.seeds_sentence("full"))  # full: seeds 0-4, seen before the family was fixed
-    assert seen[0].endswith(f"For now the verdicts are {cl.RE_ANALYSIS} (below).")
+    assert seen[0].startswith(f"For now the verdicts are {cl.RE_ANALYSIS} (below), not a test planned in advance. "
+                              "Of the paper's")
     # the transfer gain carries its caveat until the controls page's specificity row is reproduced
     caveat = "; not yet shown specific to the similarity target: see transfer specificity, below)"
     fgsm = t.set_index("key").loc["fgsm-transfer"]
@@ -1048,10 +1049,13 @@ def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach
                       row(0.86, 0.166, 0.089, 0.291, 5, attack="uniform")])
     line = cl.matched_line(m)
     assert ("random noise only so far: the transferred-FGSM panel is not published yet): at clean accuracy 0.86, "
-            "S^Th − augmentation = -0.259 AUC [-0.364, -0.185] under gaussian noise, -0.166 [-0.291, -0.089] under "
-            "uniform noise (5 seeds, 95% percentile bootstrap over paired seeds, exploratory): augmentation is ahead "
-            "under each.") in line
-    assert line.endswith(" S^Th's curve does not reach clean accuracy 0.88 (its settings span 0.845-0.869).")
+            "S^Th − augmentation (the page shows augmentation − S^Th) = -0.259 AUC [-0.364, -0.185] under gaussian "
+            "noise, -0.166 [-0.291, -0.089] under uniform noise (5 seeds, 95% percentile bootstrap over paired seeds, "
+            "exploratory; at so few seeds such intervals tend to be too narrow): augmentation is ahead under each.") in line
+    assert line.endswith(" S^Th's curve does not reach clean accuracy 0.88 (its settings' seed means span 0.845-0.869).")
+    assert "(the [frontier page](frontier.ipynb), S^Th over" in line  # no pair column: no pair named
+    assert "(the [frontier page](frontier.ipynb), fashion-mnist <- fashion-mnist, S^Th over" in cl.matched_line(
+        m.assign(pair="fashion-mnist <- fashion-mnist"))
     mixed = m.copy()
     mixed.loc[2, ["ci_low", "ci_high"]] = [-0.01, 0.3]
     assert "the calls differ by attack" in cl.matched_line(mixed)
@@ -1078,12 +1082,13 @@ def test_the_intro_counts_dominated_settings_without_interpolation():
                      aug_dominated=aug_dom) for s in seeds]
 
     same = pd.DataFrame(dom("gaussian", range(5), 3, 0) + dom("uniform", range(5), 3, 0))
-    assert dominance_counts(same).endswith(": 15 of 15 S^Th settings (0 of 25 augmentation settings the other way) "
-                                           "under gaussian and uniform noise, 5 seeds.")
+    assert dominance_counts(same).endswith(": under each of gaussian and uniform noise, 15 of 15 S^Th settings "
+                                           "(3 per seed, 5 seeds) are beaten and 0 of 25 augmentation settings the "
+                                           "other way.")
     mixed = pd.DataFrame(dom("gaussian", range(5), 3, 0) + dom("transferred fgsm", (7, 8, 9), 1, 2))
-    assert ("15 of 15 S^Th settings (0 of 25 augmentation settings the other way) under gaussian noise, 5 seeds; "
-            "3 of 9 S^Th settings (6 of 15 augmentation settings the other way) under transferred fgsm, 3 seeds."
-            ) in dominance_counts(mixed)
+    assert ("under gaussian noise, 15 of 15 S^Th settings (3 per seed, 5 seeds) are beaten and 0 of 25 augmentation "
+            "settings the other way; under transferred fgsm, 3 of 9 S^Th settings (3 per seed, 3 seeds) are beaten "
+            "and 6 of 15 augmentation settings the other way.") in dominance_counts(mixed)
     assert dominance_counts(None) == "" and dominance_counts(same.iloc[:0]) == ""
     m = pd.DataFrame([dict(attack="gaussian", level=0.86, sth=0.6, aug=0.8, estimate=0.2, ci_low=0.1, ci_high=0.3,
                            sth_covers=True, aug_covers=True, defined=1.0, n_seeds=5, n_resamples=2000,

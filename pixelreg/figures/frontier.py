@@ -220,7 +220,7 @@ class Frontier(OnePoolFigure):
         cols = ["attack", *(["alpha"] if at_sth else []), "level", "sth", "aug", "estimate", "ci_low", "ci_high",
                 *([] if at_sth else ["sth_covers"]), "aug_covers", "defined", "n_seeds", "n_resamples", "confidence",
                 *([] if at_sth else ["call", "sth_between"]), "aug_between",
-                *([] if at_sth else ["sth_seeds_reach", "aug_seeds_reach"])]
+                *([] if at_sth else ["sth_seeds_reach", "aug_seeds_reach"]), "pair"]
         rows = []
         for attack, g in (points.groupby("attack", sort=True) if len(points) else ()):
             seeds = sorted(g["seed"].unique())  # the transferred grid has seeds of its own
@@ -245,6 +245,7 @@ class Frontier(OnePoolFigure):
                 if col in cols:
                     c = clean[method]
                     m[col] = [between(c.index, c.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
+            m["pair"] = f"{self.task} <- {self.reg_data}"  # the dataset pair, for the intro's line
             if not at_sth:  # how many seeds' own points span the level (the seed-mean curve may, when few do)
                 for method, col in ((STH, "sth_seeds_reach"), (AUG, "aug_seeds_reach")):
                     m[col] = [seeds_reaching(arrays[method][0], lv) for lv in m["level"]]
@@ -337,8 +338,8 @@ def dominance_sentence(dom: pd.DataFrame) -> str:
 
 def dominance_counts(dom: pd.DataFrame | None) -> str:
     """The intro's short form of :func:`dominance_sentence` (" ..." or ""): attacks with the same counts share one
-    clause, e.g. "15 of 15 S^Th settings (0 of 25 augmentation settings the other way) under gaussian, salt-pepper
-    and uniform noise, 5 seeds"."""
+    clause, e.g. "under each of gaussian, salt-pepper and uniform noise, 15 of 15 S^Th settings (3 per seed, 5 seeds)
+    are beaten and 0 of 25 augmentation settings the other way"."""
     if dom is None or dom.empty:
         return ""
     groups: dict[tuple, list[str]] = {}
@@ -351,8 +352,9 @@ def dominance_counts(dom: pd.DataFrame | None) -> str:
         noise = [x for x in attacks if x != TRANSFERRED]
         names = ([(", ".join(noise[:-1]) + " and " if len(noise) > 1 else "") + noise[-1] + " noise"] if noise else [])
         names += [TRANSFERRED] if TRANSFERRED in attacks else []
-        parts.append(f"{a} of {b} S^Th settings ({c} of {d} augmentation settings the other way) under "
-                     f"{' and '.join(names)}, {n} seeds")
+        each = "each of " if len(attacks) > 1 else ""
+        parts.append(f"under {each}{' and '.join(names)}, {a} of {b} S^Th settings ({b // n} per seed, {n} seeds) are "
+                     f"beaten and {c} of {d} augmentation settings the other way")
     return (" Without interpolation, an S^Th setting counts as beaten when an augmentation setting of the same seed "
             "has at least its clean accuracy and a higher AUC: " + "; ".join(parts) + ".")
 
@@ -426,10 +428,10 @@ def matched_sentences(matched: pd.DataFrame) -> str:
             notes = ([f"read between {r.aug_between}, and between {r.sth_between}"]
                      if getattr(r, "sth_between", "") and getattr(r, "aug_between", "") else [])
             # the seed-mean curve reaches the level, but some seeds' own settings may not span it
-            own = [f"{name}'s own settings span it in {k} of {r.n_seeds} seeds"
+            own = [f"{name}'s own settings reach this level in only {k} of the {r.n_seeds} seeds"
                    for name, k in (("S^Th", getattr(r, "sth_seeds_reach", None)),
                                    ("augmentation", getattr(r, "aug_seeds_reach", None))) if k is not None and k < r.n_seeds]
-            notes += [f"seed by seed, {' and '.join(own)}"] if own else []
+            notes += [" and ".join(own) + " (the seed-mean curve reaches it)"] if own else []
             where = f" ({'; '.join(notes)})" if notes else ""
             parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}{where}, "
                          f"{r.estimate:+.3f}" + ("" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]")
