@@ -50,7 +50,7 @@ FAMILY_FIXED = "2026-12-03"
 CONFIRMATORY = ("gain-task", "gain-natural", "sth-vs-pixel", "fgsm-transfer", "across", "clean-task",
                 "clean-natural", "fourier-band")
 # The 10-seed analysis of the main comparison (declared with the family): these rows pool the profile's main
-# comparison seeds (Profile.main_seeds: 0-4 at full until seeds 5-9 are all published, then 0-9); the page shows
+# comparison seeds (Profile.main_seeds: 0-9 at full, since seeds 5-9 were published on 2026-12-07); the page shows
 # seeds 0-4 and 5-9 separately beside the pooled verdict.
 TEN_SEED_ROWS = ("gain-task", "gain-natural", "sth-vs-pixel", "clean-task", "clean-natural")
 TEN_SEEDS_FIXED = "2026-12-03"
