@@ -9,6 +9,7 @@ shared initial weights would), so the paired design matters. Effects are given i
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -385,7 +386,50 @@ def test_seeds_0_4_and_5_9_are_shown_beside_the_pooled_verdict():
     row = _row("gain-task", w.figures())
     assert row.verdict == "reproduced" and row.replication.startswith("seeds 0-4: ")
     assert "seeds 5-9: " in row.replication and row.replication.count("reproduced") == 2
-    assert _row("gain-task", World({"gain-task": 0.2}, seeds=5, noise=0.003).figures()).replication == ""
+    # the planned half (seeds 5-9) for the intro: its verdict and its number, with unit and pairs
+    assert row.planned_category == "reproduced"
+    assert re.fullmatch(r"\+0\.\d{3} AUC \[-?\d\.\d{3}, -?\d\.\d{3}\], 5 pairs", row.planned_number), row.planned_number
+    five = _row("gain-task", World({"gain-task": 0.2}, seeds=5, noise=0.003).figures())
+    assert five.replication == "" and five.planned_category == "" and five.planned_number == ""
+
+
+def test_planned_sentence_names_the_rows_whose_planned_half_differs():
+    """Known answers: a row whose seeds 5-9 verdict differs from its pooled one is named with its number; rows
+    that agree are listed together; no planned judgement, no sentence."""
+    conf = pd.DataFrame(dict(key=["gain-task", "clean-task", "clean-natural", "fgsm-transfer"],
+                             category=["reproduced", "contradicted", "contradicted", "reproduced"],
+                             planned_category=["inconclusive", "contradicted", "contradicted", ""],
+                             planned_number=["+0.135 AUC [-0.010, 0.281], 5 pairs", "x", "y", ""]))
+    s = cl.planned_sentence(conf)
+    assert s == ("Judged on seeds 5-9 alone, the test planned in advance (same rule and level): clean-task, "
+                 "clean-natural keep their verdicts; the Gaussian-noise gain regularized with the task's own images is "
+                 "inconclusive on them (+0.135 AUC [-0.010, 0.281], 5 pairs; pooled: reproduced).")
+    assert cl.planned_sentence(conf.iloc[1:2]) == ("Judged on seeds 5-9 alone, the test planned in advance (same "
+                                                   "rule and level): clean-task keeps its verdict.")
+    assert cl.planned_sentence(conf.iloc[3:]) == "" and cl.planned_sentence(conf.drop(columns="planned_category")) == ""
+    # and the intro carries it, right after the seeds sentence
+    out = cl.findings(conf.assign(status="confirmatory", estimate=0.1, ci_low=0.0, ci_high=0.2, unit="AUC",
+                                  interval="[0.000, 0.200]", n="5 pairs", verdict=conf.category, claim="c", bound=0.03,
+                                  kind="effect"), seeds="SEEDS.")
+    assert out[out.index("SEEDS.") + 1] == s
+
+
+def test_small_effect_note_known_answers():
+    """An effect shown (reproduced or contradicted) whose interval's end nearer 0 lies within ±SESOI gets the note;
+    one whose near end is beyond it, an unclear row, a no-loss row or a missing number gets none."""
+    from types import SimpleNamespace as NS
+
+    row = lambda **kw: NS(**{**dict(kind="effect", category="reproduced", estimate=0.166, ci_low=0.004,
+                                    ci_high=0.328, bound=0.03, unit="AUC"), **kw})
+    note = cl.small_effect_note(row())
+    assert note == ("its interval's end nearer 0 lies within the smallest effect of interest, ±0.03 AUC, so an "
+                    "effect too small to matter is not ruled out")
+    assert cl.small_effect_note(row(category="contradicted", estimate=-0.1, ci_low=-0.2, ci_high=-0.01)) == note
+    assert cl.small_effect_note(row(ci_low=0.031)) == ""  # the near end beyond the SESOI: the size is shown too
+    assert cl.small_effect_note(row(category="contradicted", estimate=-0.1, ci_low=-0.2, ci_high=-0.04)) == ""
+    assert cl.small_effect_note(row(category="inconclusive", ci_low=-0.01)) == ""
+    assert cl.small_effect_note(row(kind="no_loss")) == ""
+    assert cl.small_effect_note(row(ci_low=float("nan"))) == ""
 
 
 # ---- the paper plan: each row reads the panel its claim is about -----------------------------------------
@@ -747,6 +791,18 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
     assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.124 accuracy [+0.115, +0.134], 2 pairs." in line
     assert "supported" not in line and "unclear" not in line
     assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
+    # judged: one sentence per row; a gain shown whose near end lies within the SESOI says so
+    t = pd.DataFrame([dict(row(k, e, "supported (exploratory)", "reproduced"), category="reproduced", kind="effect",
+                           ci_low=lo, ci_high=0.3, bound=b, unit=u, interval=f"[{lo:.3f}, 0.300]")
+                      for k, e, lo, b, u in (("bn-clean", 0.15, 0.1, 0.02, "accuracy"),
+                                             ("bn-gain-reestimated", 0.17, 0.004, 0.03, "AUC"),
+                                             ("bn-gain-task-only", 0.15, 0.004, 0.03, "AUC"))])
+    line = [x for x in cl.findings(t) if x.startswith("**BatchNorm**")][0]
+    assert ("+0.150 accuracy [0.100, 0.300], supported (exploratory). Gaussian AUC gain over unregularized after that "
+            "re-estimation: +0.170 AUC [0.004, 0.300], supported (exploratory), though its interval's end nearer 0 "
+            "lies within the smallest effect of interest, ±0.03 AUC,") in line
+    assert ". The same gain when trained with task-only statistics: +0.150 AUC" in line
+    assert line.count("though its interval") == 2  # not the clean row: its near end 0.1 is beyond ±0.02
 
 
 def test_findings_say_where_the_transfer_control_stands():
@@ -776,7 +832,9 @@ def test_counts_keep_unjudged_rows_apart_and_the_seeds_sentence_says_what_was_se
     ten = cl.seeds_sentence("full")  # the full profile's main comparison: seeds 0-9
     monkeypatch.setattr(cl, "get_profile", lambda name: SimpleNamespace(main_comparison_seeds=(0, 1, 2, 3, 4)))
     assert "re-analysis of data already seen" in cl.seeds_sentence("full")  # seeds 0-4 alone, all seen
-    assert "pool the main comparison's seeds 0-9: seeds 0-4 were published before" in ten
+    assert ("The 5 rows on Fig. 2's main comparison (gain-task, gain-natural, sth-vs-pixel, clean-task, "
+            "clean-natural) pool its seeds 0-9: seeds 0-4 were published before") in ten
+    assert "The other rows rest on their own pages' seeds" in ten
     assert "seeds 5-9 were trained after it" in ten and "re-analysis" not in ten
 
 

@@ -331,7 +331,7 @@ def test_gain_sentence_names_the_tested_difference_and_how_its_eps_was_picked():
     summary2 = summary.assign(epsilon=0.1)
     s2 = gain_sentence("**Y**", losses, pd.concat([summary, summary2]), {})
     assert "at ε = 0.2 (the ε > 0 with the largest" in s2 and "is -0.063" in s2
-    assert "No single ε shows a significant difference, gain or loss, after Holm" in s2
+    assert "No single ε > 0 shows a significant difference, gain or loss, after Holm" in s2
 
 
 def test_a_paired_comparison_reports_the_mean_of_its_pairs_when_a_seed_lost_its_pair():

@@ -35,7 +35,7 @@ POWER = 0.8  # power at which the seeds needed (and the MDE) are stated
 SESOI_AUC = 0.03
 SESOI_AUC_WHY = ("0.03 AUC is three points of accuracy averaged over the noise grid: the smallest gain a "
                  "practitioner would notice. It is not above the seed-to-seed SD of the paired AUC differences "
-                 "(about 0.03-0.10 by row at full, seeds 0-4), so a gain near it needs many seeds to resolve "
+                 "(about 0.03-0.10 by row at full, seeds 0-4, when it was fixed), so a gain near it needs many seeds to resolve "
                  "(each row's power line says how many)")
 NO_LOSS_MARGIN = 0.01  # "no loss" on clean images: a loss of at most 1 point of accuracy
 NO_LOSS_WHY = "1 point of clean accuracy: below what a reader would call a loss, about the split-to-split spread"

@@ -23,7 +23,7 @@ import importlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,8 +34,8 @@ from pixelreg.analysis.stats import Comparison, pstate
 from pixelreg.analysis.verdicts import (EXPLORATORY_LABELS, NEGLIGIBLE, VERDICTS, Rule, Verdict, intersection_union,
                                        verdict)
 from pixelreg.figures.claimrows import (CONFIRMATORY, FAMILY_FIXED, LEVEL, NO_LOSS_MARGIN, POOL_ROLES, POWER,
-                                        SEEN_BEFORE_FAMILY, SESOI_AUC, SLIGHT_LOSS_MARGIN, TEN_SEED_ROWS, Claim, NoData,
-                                        pair_name, select_pairs)
+                                        SEEN_BEFORE_FAMILY, SESOI_AUC, SESOI_ERROR, SLIGHT_LOSS_MARGIN, TEN_SEED_ROWS, Claim,
+                                        NoData, pair_name, select_pairs)
 from pixelreg.figures.common import FigureData, Page, fmt, split_panel
 
 __all__ = ["Claims", "Claim", "CLAIMS", "claims_table", "forest_plot", "findings", "compact_html", "write_findings",
@@ -189,7 +189,8 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
         row = dict(key=claim.key, claim=claim.claim, status=status, verdict="", label="", category="",
                    estimate=math.nan, ci_low=math.nan, ci_high=math.nan, confidence=math.nan, unit=claim.unit,
                    bound=r.bound if r else math.nan, kind=r.kind if r else "", direction=r.direction if r else 1,
-                   number=(extra or {}).get(claim.key, ""), interval="", n="", parts="", replication="", test="",
+                   number=(extra or {}).get(claim.key, ""), interval="", n="", parts="", replication="",
+                   planned_category="", planned_number="", test="",
                    power="", sesoi_why=r.why if r else "",
                    rule=r.describe(level, m if claim.confirmatory else 1) if r else
                    "needs data, hardware or code this reproduction does not have",
@@ -236,7 +237,12 @@ def claims_table(figures: Mapping[str, FigureData | Exception], *, panels: Mappi
             row["parts"] = "; ".join(f"{k}: {fmt(p.estimate, 3)} {_interval(p)} {p.verdict}" for k, p in parts.items())
             row["number"] = f"{fmt(shown.estimate, 3)} (weakest interval: {next(k for k, p in parts.items() if p is shown)})"
         if claim.key in TEN_SEED_ROWS:
-            row["replication"] = _replication(claim, d, ctx, level, m, power)
+            halves = _replication(claim, d, ctx, level, m, power)
+            row["replication"] = "; ".join(f"{name}: {text}" for name, (text, _, _) in halves.items())
+            if PLANNED_SEEDS in halves and halves[PLANNED_SEEDS][1]:  # the test planned in advance, for the intro
+                _, cat, shown = halves[PLANNED_SEEDS]
+                row.update(planned_category=cat, planned_number=f"{shown.estimate:+.3f}"
+                           + (f" {row['unit']}" if row.get("unit") else "") + f" {_interval(shown)}, {_n(shown)}")
     out = pd.DataFrame(rows)
     out["category"] = out["verdict"].str.split(" \\(").str[0]
     out["label"] = [v if s != "exploratory" else _exploratory_label(v, c)
@@ -254,22 +260,27 @@ def _exploratory_label(verdict_text: str, category: str) -> str:
     return label
 
 
-def _replication(claim: Claim, d: Mapping[str, FigureData], ctx: dict, level: float, m: int, power: float) -> str:
-    """Seeds 0-4 and 5-9 judged apart, at the row's level (declared with the 10-seed analysis); "" when the
-    tables have no seed >= 5."""
+PLANNED_SEEDS = "seeds 5-9"  # the main comparison's seeds trained after the family was fixed: the planned test
+
+
+def _replication(claim: Claim, d: Mapping[str, FigureData], ctx: dict, level: float, m: int,
+                 power: float) -> dict[str, tuple[str, str, Any]]:
+    """Seeds 0-4 and 5-9 judged apart, at the row's level (declared with the 10-seed analysis): per half, its
+    text ("0.135 [-0.010, 0.281] inconclusive"), its verdict category ("" without data) and the comparison shown;
+    empty when the tables have no seed >= 5."""
     seeds = {int(s) for f in d.values() for t in f.tables.values()
              if isinstance(t, pd.DataFrame) and "seed" in t for s in t["seed"].unique()}
     if not any(s >= 5 for s in seeds):
-        return ""
-    out = []
-    for name, keep in (("seeds 0-4", lambda s: s < 5), ("seeds 5-9", lambda s: 5 <= s < 10)):
+        return {}
+    out = {}
+    for name, keep in (("seeds 0-4", lambda s: s < 5), (PLANNED_SEEDS, lambda s: 5 <= s < 10)):
         try:
             cmp = claim.compare({k: _by_seeds(f, keep) for k, f in d.items()}, ctx)
             v_, _, shown, _ = _judge(claim, cmp, level, m, power)
-            out.append(f"{name}: {fmt(shown.estimate, 3)} {_interval(shown)} {v_}")
+            out[name] = (f"{fmt(shown.estimate, 3)} {_interval(shown)} {v_}", v_.split(" (")[0], shown)
         except (NoData, KeyError, ValueError) as e:
-            out.append(f"{name}: no data ({e})")
-    return "; ".join(out)
+            out[name] = (f"no data ({e})", "", None)
+    return out
 
 
 # ---- the page's tables as HTML: one line per claim, the rule text folded into a detail ------------------------
@@ -350,7 +361,7 @@ def write_findings(table: pd.DataFrame, folder: str | Path = "_generated", profi
 
 FOREST_NOTE = ("*The plot:* each row's estimate and deciding interval in units of that row's own smallest effect of "
                f"interest (AUC rows: {SESOI_AUC:g} AUC; the no-loss rows: their margins, {NO_LOSS_MARGIN:g} and "
-               f"{SLIGHT_LOSS_MARGIN:g} accuracy), turned so "
+               f"{SLIGHT_LOSS_MARGIN:g} accuracy; the high-frequency row: {SESOI_ERROR:g} error), turned so "
                "that the paper's claim points right. Bar lengths compare rows only in those units: a clean-accuracy "
                "bar looks long because its margin is small.")
 
@@ -496,9 +507,43 @@ def seeds_sentence(profile: str) -> str:
                 "advance. The planned test pools seeds 0-9 once all of seeds 5-9 are "
                 "published; until then these rows use the seeds above ([reproducing](reproduce.md) says which of "
                 "seeds 5-9 are trained and published).")
-    return (f"These verdicts pool the main comparison's seeds {span(sorted(seeds))}: seeds {span(old)} were "
-            f"published before the family was fixed on {FAMILY_FIXED}, seeds {span(new)} were trained after it; "
-            "the claims page also judges the two sets apart.")
+    return (f"The {len(TEN_SEED_ROWS)} rows on Fig. 2's main comparison ({', '.join(TEN_SEED_ROWS)}) pool its seeds "
+            f"{span(sorted(seeds))}: seeds {span(old)} were published before the family was fixed on {FAMILY_FIXED}, "
+            f"seeds {span(new)} were trained after it. The other rows rest on their own pages' seeds (the pairs "
+            "beside each number).")
+
+
+def planned_sentence(conf: pd.DataFrame) -> str:
+    """The main comparison's rows judged on the seeds trained after the family was fixed (:data:`PLANNED_SEEDS`),
+    the test planned in advance, beside their pooled verdicts: which keep their verdict and which do not (with
+    the number). "" when no row has such a judgement."""
+    if "planned_category" not in conf:
+        return ""
+    rows = [r for r in conf.itertuples() if isinstance(r.planned_category, str) and r.planned_category]
+    if not rows:
+        return ""
+    same = [r.key for r in rows if r.planned_category == r.category]
+    other = [f"{SHORT.get(r.key, r.key)} is {r.planned_category} on them ({r.planned_number}; pooled: {r.category})"
+             for r in rows if r.planned_category != r.category]
+    parts = ([f"{', '.join(same)} " + ("keeps its verdict" if len(same) == 1 else "keep their verdicts")]
+             if same else []) + other
+    return (f"Judged on {PLANNED_SEEDS} alone, the test planned in advance (same rule and level): "
+            + "; ".join(parts) + ".")
+
+
+def small_effect_note(r) -> str:
+    """"its interval's end nearer 0 ... is not ruled out" for a row shown to have an effect (reproduced or contradicted, on
+    the rule's kind "effect") whose interval's end nearer 0 lies within the smallest effect of interest: the
+    effect is shown, its size is not. "" otherwise."""
+    if (getattr(r, "kind", "") != "effect" or r.category not in ("reproduced", "contradicted")
+            or not all(math.isfinite(x) for x in (r.estimate, r.ci_low, r.ci_high, r.bound))):
+        return ""
+    near = r.ci_low if r.estimate > 0 else r.ci_high
+    if abs(near) >= r.bound:
+        return ""
+    u = f" {r.unit}" if r.unit else ""
+    return (f"its interval's end nearer 0 lies within the smallest effect of interest, ±{r.bound:g}{u}, so an "
+            "effect too small to matter is not ruled out")
 
 
 #: where :func:`findings` (``split=True``) moves from the paper's claims to the questions beyond them
@@ -568,13 +613,14 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
                       ("not reproduced", "Not reproduced (shown negligible)"), ("inconclusive", "Inconclusive")):
         sel = conf[judged & (conf["category"] == cat)]
         if len(sel):
-            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)}{caveat.get(r.key, '')})"
-                                               for r in sel.itertuples()) + ".")
+            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)}"
+                                               + (f"; {small_effect_note(r)}" if small_effect_note(r) else "")
+                                               + f"{caveat.get(r.key, '')})" for r in sel.itertuples()) + ".")
     if (~judged).any():
         out.append("Not judged yet: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
                                                   for r in conf[~judged].itertuples()) + ".")
     # how to read them, right under the verdicts: which runs, which setting, which failures
-    for extra in (seeds, scope_sentence(runs), failed_runs_sentence(runs)):
+    for extra in (seeds, planned_sentence(conf), scope_sentence(runs), failed_runs_sentence(runs)):
         if extra:
             out.append(extra)
     out.append(BEYOND)  # the rest answers questions the paper did not ask
@@ -584,7 +630,10 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         judged = [r for r in bn.itertuples() if math.isfinite(r.estimate)]
         lead = "**BatchNorm** (S^Th <- natural images; the [BatchNorm page](batchnorm.ipynb)): "
         if judged:
-            line = lead + "; ".join(f"{FIRST_SCREEN_BN[r.key]}: {_num(r)}, {r.label}" for r in bn.itertuples())
+            line = lead + ". ".join((FIRST_SCREEN_BN[r.key][:1].upper() if i else FIRST_SCREEN_BN[r.key][:1])
+                                    + FIRST_SCREEN_BN[r.key][1:] + f": {_num(r)}, {r.label}"
+                                    + (f", though {small_effect_note(r)}" if small_effect_note(r) else "")
+                                    for i, r in enumerate(bn.itertuples()))
         else:  # one reason for all (their runs are the same)
             reasons = list(dict.fromkeys(_num(r) for r in bn.itertuples()))
             early = interim[interim["key"].isin(FIRST_SCREEN_BN)] if interim is not None else pd.DataFrame()

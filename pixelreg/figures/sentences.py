@@ -123,7 +123,7 @@ def gain_sentence(label: str, tests: pd.DataFrame, summary: pd.DataFrame, sel: d
         s += f"The gain is significant after Holm correction at ε = {', '.join(f'{x:.3g}' for x in g['gain_eps'])}. "
     else:
         what = "gain" if g["loss_eps"] else "difference, gain or loss,"
-        s += (f"**No single ε shows a significant {what} after Holm correction over the grid**; a non-significant "
+        s += (f"**No single ε > 0 shows a significant {what} after Holm correction over the grid**; a non-significant "
               "result is not evidence of no effect. ")
     s += ("These per-ε tests (Holm over this family's ε, ε = 0 included) answer a different question from the "
           "claims page, which tests one summary per run, the AUC over ε > 0 paired by seed: its confirmatory rows "
