@@ -157,8 +157,8 @@ while True:
                 done_keys.add(key)
                 log("evaluated", name, getattr(page, "seeds", None), f"{time.time()-t0:.0f}s")
             except Exception as e:
+                # not done: retried when the set of runs with weights next changes (a source retrained since)
                 log("FAILED", name, getattr(page, "seeds", None), type(e).__name__, str(e)[:300])
-                done_keys.add(key)
         # export after each page
         wr2 = weight_runs()
         try:
