@@ -744,11 +744,19 @@ def test_forest_plot_and_findings_come_from_the_table(tmp_path, monkeypatch):
     caveat = "; not yet shown specific to the similarity target: see transfer specificity, below)"
     fgsm = t.set_index("key").loc["fgsm-transfer"]
     spec = t["key"] == "transfer-specific"
-    assert t.loc[spec, "category"].iloc[0] == "reproduced" and caveat not in " ".join(cl.findings(t))
+    assert t.loc[spec, "category"].iloc[0] == "reproduced" and "specific to the similarity" not in " ".join(cl.findings(t))
     unclear = t.copy()
-    unclear.loc[spec, "category"] = "inconclusive"
+    unclear.loc[spec, "category"] = "inconclusive"  # judged, not separated: says at how many seed pairs
+    n = t.loc[spec, "n"].iloc[0]
+    assert n and (f"{SHORT_FGSM} (judged on its weaker pool) ({cl._num(fgsm)}; not shown specific to the similarity "
+                  f"target at {n}: see transfer specificity, below)") in " ".join(cl.findings(unclear))
+    unclear.loc[spec, "estimate"] = float("nan")  # its plan not complete: not judged yet
     assert f"{SHORT_FGSM} (judged on its weaker pool) ({cl._num(fgsm)}{caveat}" in " ".join(cl.findings(unclear))
     assert caveat in " ".join(cl.findings(t[~spec]))  # no controls row at all: not shown either
+    against = t.copy()
+    against.loc[spec, "category"] = "contradicted"  # a control ahead of S^Th
+    assert ("; not specific to the similarity target: a control is as robust, or more (see transfer specificity, "
+            "below))") in " ".join(cl.findings(against))
     r = t.set_index("key").loc["gain-task"]
     assert f"{r.estimate:+.3f} AUC {r.interval}, 6 pairs" in text  # the numbers of the table, not fixed words
     assert "**Noise augmentation** (σ = 0.2" in text

@@ -588,6 +588,23 @@ def matched_line(matched: pd.DataFrame, dominance: pd.DataFrame | None = None) -
             + unreached + dominance_counts(dominance))
 
 
+def transfer_caveat(table: pd.DataFrame) -> str:
+    """What the intro adds to the transferred-FGSM gain from the controls page's row transfer-specific: a transfer
+    gain is not a gain of the similarity target until S^Th beats models that differ from the source without it.
+    "" once the row is reproduced."""
+    spec = table[table["key"] == "transfer-specific"]
+    r = next(spec.itertuples(), None)
+    if r is not None and r.category == "reproduced":
+        return ""
+    if r is None or not math.isfinite(r.estimate):
+        return "; not yet shown specific to the similarity target: see transfer specificity, below"
+    if r.category == "inconclusive":
+        n = f" at {r.n}" if isinstance(r.n, str) and r.n else ""
+        return f"; not shown specific to the similarity target{n}: see transfer specificity, below"
+    return ("; not specific to the similarity target: a control is as robust, or more (see transfer specificity, "
+            "below)")
+
+
 def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None = None,
              runs: pd.DataFrame | None = None, split: bool = False, matched: pd.DataFrame | None = None,
              dominance: pd.DataFrame | None = None) -> list[str]:
@@ -605,10 +622,7 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
            f"fixed on {FAMILY_FIXED} ({100 * (1 - LEVEL / m):.1f}% intervals: Bonferroni for {m} claims at "
            f"familywise level {LEVEL:g}), " + _counts(conf) + "."]
     judged = _judged(conf)
-    specific = table[table["key"] == "transfer-specific"]
-    # a transfer gain is not yet a gain of the similarity target until the controls page says so
-    caveat = ({} if len(specific) and specific["category"].iloc[0] == "reproduced" else
-              {"fgsm-transfer": "; not yet shown specific to the similarity target: see transfer specificity, below"})
+    caveat = {"fgsm-transfer": transfer_caveat(table)} if transfer_caveat(table) else {}
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Not reproduced (shown negligible)"), ("inconclusive", "Inconclusive")):
         sel = conf[judged & (conf["category"] == cat)]

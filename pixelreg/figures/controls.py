@@ -11,11 +11,12 @@ runs of the same seeds. The page's answer applies the claims page's rule for the
 The same runs also get Fig. 4's converged boundary attack (HopSkipJump from the reference attack's starting
 points, until it converges or reaches its cap): the size of the minimal perturbation and its low-frequency share.
 
-**One machine.** The transfer source must be run forward and backward, so it needs weights. The published seeds
+**One kind of processor.** The transfer source must be run forward and backward, so it needs weights. The published seeds
 0-4 and Fig. 3's source (seed 1000) are records without them, and the source retrained on this round's machine did
 not give back its recorded model (book/reproduce.md). At ``full`` the page therefore uses the seeds trained this
 round (:data:`SEEDS`: 7, 8, 9) and a source of its own, seed :data:`SOURCE_SEEDS` 1001, trained on the same
-machine; the source's weight digest names its evaluations.
+kind of processor (AVX2); the source's weight digest names its evaluations, so a source retrained with other weights
+cannot share them.
 """
 from __future__ import annotations
 
@@ -300,6 +301,6 @@ CLAIMS = (
           "source without the similarity target (not a claim of the paper: the control its transfer claim needs)",
           "beyond the paper", ("controls",),
           "{pairs}, S^Th vs Gaussian-noise augmentation and vs the shuffled target, FGSM transferred from an "
-          "unregularized model of the same machine (controls page); both must pass",
+          "unregularized model trained on the same kind of processor (controls page); both must pass",
           f"{AUC_SUMMARY}; S^Th − control", RULE, _specific, "AUC", across=True),
 )
