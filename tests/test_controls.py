@@ -11,8 +11,8 @@ from conftest import needs_fmnist
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import config_hash
 from pixelreg.figures.beyond import Beyond
-from pixelreg.figures.controls import (CONDITIONS, CONTRASTS, RULE, Controls, comparison_sentences, comparisons,
-                                       contrasts, specificity_sentence)
+from pixelreg.figures.controls import (CONDITIONS, CONTRASTS, RULE, Controls, ahead_in_seeds, comparison_sentences,
+                                       comparisons, contrasts, specificity_sentence)
 from pixelreg.figures.fig2 import Fig2
 from pixelreg.figures.fig3 import Fig3
 
@@ -121,6 +121,28 @@ def test_too_few_shared_seeds_are_compared_unpaired_and_say_so():
     c = comparisons(t, "auc")
     assert c.test.iloc[0].lower().startswith("welch")
     assert "1 vs 1 runs, unpaired" not in comparison_sentences(c)[1] and "unpaired" in comparison_sentences(c)[1]
+
+
+def test_ahead_in_seeds_counts_the_seeds_known_answer():
+    """S^Th's mean lead carried by one seed shows as "ahead in 1 of 3 seeds" in the page's answer."""
+    t = per_run({"unregularized": [0.40, 0.50, 0.30], "S^Th": [0.26, 0.34, 0.26], "noise-aug": [0.30, 0.27, 0.26],
+                 "shuffled": [0.27, 0.30, 0.24]})
+    assert ahead_in_seeds(t, "noise-aug") == (1, 3)  # seed 1 only (seed 2: a tie is not ahead)
+    assert ahead_in_seeds(t, "shuffled") == (2, 3)
+    assert ahead_in_seeds(t, "absent") == (0, 0) and ahead_in_seeds(t.iloc[:0], "noise-aug") == (0, 0)
+    text = specificity_sentence(t)
+    assert "(3 pairs; S^Th ahead in 1 of 3 seeds)" in text and "(3 pairs; S^Th ahead in 2 of 3 seeds)" in text
+
+
+def test_the_boundary_line_says_what_leaving_runs_out_does():
+    from pixelreg.figures.common import FigureData
+    bnd = pd.DataFrame([dict(run=f"r{i}", seed=i, condition="S^Th", converged=i != 0, converged_steps=8,
+                             median_l2=1.0, share=0.2, n_images=4, note="unconverged at the cap of 128 iterations"
+                             if i == 0 else "") for i in range(3)])
+    text = Controls(profile="smoke").what_we_see(FigureData("controls", {}, {"auc": per_run({}), "tests": pd.DataFrame(
+        columns=["measure"]), "boundary": bnd}))
+    assert "converged on 2 of 3 runs" in text and "r0 (S^Th, seed 0): unconverged at the cap of 128 iterations" in text
+    assert "compared unpaired (Welch)" in text and "Each run's median rests on 4 attacked images." in text
 
 
 def test_an_undefined_interval_is_not_read_as_holding_zero():

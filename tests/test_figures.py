@@ -80,6 +80,10 @@ def test_run_hashes_unchanged_by_the_figure_package(imagenet_env):
             mine = [config_hash(c) for c in plan[name]]
             if name == "frontier":  # its transferred grid and source came after its noise grid (2026-12-06)
                 mine = mine[:len(hashes)]
+            prof = PROFILES[profile]
+            if prof.main_seeds is not None and name in ("fig2", "diagnostics"):  # the main comparison's extra seeds
+                assert {c.seed for c in plan[name]} == set(prof.main_comparison_seeds), (profile, name)
+                mine = [config_hash(c) for c in plan[name] if c.seed in prof.seeds]  # the pinned seeds' runs
             assert mine == hashes, (profile, name)
         if PROFILES[profile].plan == "analogue":
             claims = {config_hash(c) for c in FIGURES["claims"](profile=profile).configs()}

@@ -185,8 +185,13 @@ class Controls(OnePoolFigure):
             lines.append(f"- The converged boundary attack converged on {int(ok.sum())} of {len(bnd)} runs; the "
                          "others are left out of its rows" + (": " + "; ".join(
                              f"{r.run} ({r.condition}, seed {r.seed}): {r.note}" for r in bnd[~ok].itertuples())
-                             + ". A condition that converges less often may be compared on its easier runs"
-                             if (~ok).any() else "") + ".")
+                             + ". Leaving a run out drops its seed's pairs: a row whose two conditions share fewer "
+                             "than two converged seeds is compared unpaired (Welch), and a paired row on 2 pairs has "
+                             "one degree of freedom, so its interval is fragile; a condition that converges less "
+                             "often may also be compared on its easier runs"
+                             if (~ok).any() else "")
+                         + (f". Each run's median rests on {int(bnd['n_images'].max())} attacked images"
+                            if bnd["n_images"].nunique() == 1 and bnd["n_images"].max() > 0 else "") + ".")
         elif not data.params.get("boundary", True):
             lines.append("- The converged boundary attack was not run (``boundary=False``).")
         return "\n".join(lines) if lines else "No numbers to summarise (empty tables)."
@@ -226,14 +231,14 @@ def contrasts(auc: pd.DataFrame) -> dict[str, Comparison]:
     return {c: compare_by_seed(auc, c, "S^Th") for c, _ in CONTRASTS if have.get(c, 0) >= 2}
 
 
-OUTCOMES = {"reproduced": "S^Th ahead by more than the SESOI", "contradicted": "{c} ahead of S^Th",
+OUTCOMES = {"reproduced": "S^Th ahead (the interval excludes 0 and is not inside ±SESOI)", "contradicted": "{c} ahead of S^Th",
             "not reproduced": "equivalent within the SESOI", "inconclusive": "not separated"}
 
 
 def specificity_sentence(auc: pd.DataFrame) -> str:
     """The page's answer: :data:`RULE` (the claim row transfer-specific's) on S^Th − each control under
-    transferred FGSM, combined by the intersection-union test. Specific when S^Th is ahead of both controls by
-    more than the SESOI; not specific when a control is ahead of S^Th or equivalent to it; otherwise not shown
+    transferred FGSM, combined by the intersection-union test. Specific when, against both controls, the interval
+    of S^Th − control excludes 0 on S^Th's side and does not lie inside ±SESOI; not specific when a control is ahead of S^Th or equivalent to it; otherwise not shown
     either way (also below 3 seeds per cell, or with a control missing). ``auc``: per run, the AUC over ε > 0
     under transferred FGSM. "" without any contrast."""
     comps = contrasts(auc)
@@ -245,7 +250,9 @@ def specificity_sentence(auc: pd.DataFrame) -> str:
         outcome = OUTCOMES[v.category].format(c=control)
         if v.verdict.startswith("inconclusive ("):  # too few seeds
             outcome = f"not judged ({v.verdict.split('(', 1)[1].rstrip(')')})"
-        n_text = f"{c.n_a} pairs" if c.paired else f"{c.n_a} vs {c.n_b} runs, unpaired"
+        k, shared = ahead_in_seeds(auc, control)
+        n_text = (f"{c.n_a} pairs" if c.paired else f"{c.n_a} vs {c.n_b} runs, unpaired") + (
+            f"; S^Th ahead in {k} of {shared} seeds" if shared else "")
         parts.append(f"S^Th − {control} = {c.estimate:+.3f} [{fmt(v.ci_low)}, {fmt(v.ci_high)}] ({n_text}): "
                      f"{outcome}")
     missing = [c for c, _ in CONTRASTS if c not in verdicts]
@@ -254,8 +261,8 @@ def specificity_sentence(auc: pd.DataFrame) -> str:
         call = "inconclusive"
     n = min(min(c.n_a, c.n_b) for c in comps.values())
     if call == "reproduced":
-        head = ("**Specific:** S^Th resists transferred FGSM better than both controls, by more than the SESOI of "
-                f"{SESOI_AUC:g} AUC")
+        head = ("**Specific:** S^Th resists transferred FGSM better than both controls (each interval excludes 0 on "
+                f"S^Th's side and does not lie inside ±{SESOI_AUC:g} AUC)")
     elif call == "contradicted" or call.startswith("not reproduced"):
         head = ("**Not specific:** a control without the similarity target resists transferred FGSM at least as "
                 "well as S^Th, so the transfer gain does not single out the target")
@@ -264,6 +271,16 @@ def specificity_sentence(auc: pd.DataFrame) -> str:
             f" (no comparison with {' and '.join(missing)}: fewer than two runs)" if missing else "")
     return (head + ": " + "; ".join(parts) + f" (AUC over ε > 0; the claims page's rule for transfer-specific: "
             f"unadjusted 95% intervals, SESOI {SESOI_AUC:g} AUC, at least {MIN_RUNS_TO_JUDGE} seeds per cell).")
+
+
+def ahead_in_seeds(per_run: pd.DataFrame, control: str, value: str = "auc") -> tuple[int, int]:
+    """In how many of the seeds S^Th and ``control`` share is S^Th's per-run ``value`` the larger: (count, shared
+    seeds). A seed-level view beside the mean difference: a positive mean carried by one seed shows here."""
+    w = per_run.pivot_table(index="seed", columns="condition", values=value) if len(per_run) else pd.DataFrame()
+    if "S^Th" not in w or control not in w:
+        return 0, 0
+    both = w[["S^Th", control]].dropna()
+    return int((both["S^Th"] > both[control]).sum()), len(both)
 
 
 def comparison_sentences(tests: pd.DataFrame) -> list[str]:
