@@ -622,14 +622,14 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
            f"fixed on {FAMILY_FIXED} ({100 * (1 - LEVEL / m):.1f}% intervals: Bonferroni for {m} claims at "
            f"familywise level {LEVEL:g}), " + _counts(conf) + "."]
     judged = _judged(conf)
-    caveat = {"fgsm-transfer": transfer_caveat(table)} if transfer_caveat(table) else {}
+    caveat = {"fgsm-transfer": c} if (c := transfer_caveat(table)) else {}
+    note = lambda r, sep: (sep + n) if (n := small_effect_note(r)) else ""  # the note once per row, or nothing
     for cat, lead in (("reproduced", "Reproduced"), ("contradicted", "Contradicted"),
                       ("not reproduced", "Not reproduced (shown negligible)"), ("inconclusive", "Inconclusive")):
         sel = conf[judged & (conf["category"] == cat)]
         if len(sel):
-            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)}"
-                                               + (f"; {small_effect_note(r)}" if small_effect_note(r) else "")
-                                               + f"{caveat.get(r.key, '')})" for r in sel.itertuples()) + ".")
+            out.append(f"{lead}: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)}{note(r, '; ')}"
+                                               f"{caveat.get(r.key, '')})" for r in sel.itertuples()) + ".")
     if (~judged).any():
         out.append("Not judged yet: " + "; ".join(f"{SHORT.get(r.key, r.claim)} ({_num(r)})"
                                                   for r in conf[~judged].itertuples()) + ".")
@@ -645,8 +645,7 @@ def findings(table: pd.DataFrame, seeds: str = "", interim: pd.DataFrame | None 
         lead = "**BatchNorm** (S^Th <- natural images; the [BatchNorm page](batchnorm.ipynb)): "
         if judged:
             line = lead + ". ".join((FIRST_SCREEN_BN[r.key][:1].upper() if i else FIRST_SCREEN_BN[r.key][:1])
-                                    + FIRST_SCREEN_BN[r.key][1:] + f": {_num(r)}, {r.label}"
-                                    + (f", though {small_effect_note(r)}" if small_effect_note(r) else "")
+                                    + FIRST_SCREEN_BN[r.key][1:] + f": {_num(r)}, {r.label}{note(r, ', though ')}"
                                     for i, r in enumerate(bn.itertuples()))
         else:  # one reason for all (their runs are the same)
             reasons = list(dict.fromkeys(_num(r) for r in bn.itertuples()))
