@@ -155,7 +155,8 @@ def test_effects_are_paired_t_intervals_by_seed():
 
 def test_a_record_without_its_gaussian_curves_does_not_serve_the_page(monkeypatch):
     """A seed whose records were published with their metrics only (before its evaluations) stays off the
-    interim page: the page asks records for their Gaussian curves."""
+    interim page: the page asks records for both Gaussian curves, as trained and re-estimated (a record with
+    only the first does not serve it)."""
     import pixelreg.experiment.sweep as sweep
     calls = []
 
@@ -165,4 +166,10 @@ def test_a_record_without_its_gaussian_curves_does_not_serve_the_page(monkeypatc
     monkeypatch.setattr(sweep, "held_runs", fake)
     page = BatchNorm(profile="full")
     page.held(page.configs())
-    assert calls == [("acc-gaussian",)]
+    (trained, as_trained), (reest, reestimated) = calls[0]  # both curves, told apart by their parameters
+    assert len(calls) == 1 and trained == reest == "acc-gaussian"
+    plain = {"attack": "GaussianNoise(clip='bounds')"}
+    bn = dict(plain, bn_reestimate={"batch_size": 64, "batches": page.bn_batches, "seed": 0})
+    assert as_trained(plain) and not as_trained(bn)
+    assert reestimated(bn) and not reestimated(plain)
+    assert not reestimated(dict(plain, bn_reestimate={"batch_size": 64, "batches": page.bn_batches + 1, "seed": 0}))

@@ -186,10 +186,15 @@ def test_records_hold_a_target_only_with_the_pages_evaluations_and_the_source_wi
     monkeypatch.setattr(sweep, "held_runs", fake)
     page = Controls(profile="full")
     assert page.held(page.configs()) == set(page.configs())
-    assert calls == [([7] * 5 + [8] * 5 + [9] * 5, ("acc-fgsm", "boundary-convergence")), ([1001], ())]
+    assert [c[0] for c in calls] == [[7] * 5 + [8] * 5 + [9] * 5, [1001]] and calls[1][1] == ()
+    (name, test), boundary = calls[0][1]
+    assert name == "acc-fgsm" and boundary == "boundary-convergence"
+    # FGSM transferred from this page's source (seed 1001), not Fig. 3's or a white-box curve
+    assert test({"attack": "FGSM(source=run:b9d4081fb87c@928b0294f9b3fef5)"})
+    assert not test({"attack": "FGSM(source=run:849fcd29eafa)"}) and not test({"attack": "FGSM(white-box)"})
     calls.clear()
     Controls(profile="full", boundary=False).held(page.configs())
-    assert calls[0][1] == ("acc-fgsm",)
+    assert [n for n, _ in calls[0][1]] == ["acc-fgsm"]
 
 
 def test_the_beyond_page_shares_the_comparison_table_and_never_reads_a_missing_interval_as_holding_zero():

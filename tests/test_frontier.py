@@ -278,7 +278,13 @@ def test_records_hold_the_transferred_grid_only_with_transferred_fgsm(monkeypatc
     page = Frontier(profile="full")
     assert page.held(page.configs()) == set(page.configs())
     noise = ("acc-gaussian", "acc-uniform", "acc-salt-pepper")
-    assert calls == [([7, 8, 9], ("acc-fgsm",)), ([0, 1, 2, 3, 4], noise), ([1001], ())]
+    assert [c[0] for c in calls] == [[7, 8, 9], [0, 1, 2, 3, 4], [1001]] and calls[1][1] == noise and calls[2][1] == ()
+    (name, test), = calls[0][1]  # FGSM transferred from the page's own source, not any FGSM curve
+    src = config_hash(page.source())
+    assert name == "acc-fgsm" and src == "b9d4081fb87c"
+    assert test({"attack": f"FGSM(source=run:{src}@928b0294f9b3fef5)"}) and test({"attack": f"FGSM(source=run:{src})"})
+    assert not test({"attack": "FGSM(white-box)"}) and not test({"attack": "FGSM(source=run:849fcd29eafa)"})
+    assert not test({})
 
 
 def test_the_transferred_grid_narrows_by_seed_and_is_left_out_whole_where_it_must_be():

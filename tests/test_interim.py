@@ -134,6 +134,44 @@ def test_held_runs_known_answer(tmp_path, monkeypatch):
     assert config_hash(absent) not in {r.id for r in store.runs()}  # nothing was imported or created
 
 
+def test_held_runs_tests_evaluation_parameters_in_the_record_and_in_the_import_marker(tmp_path, monkeypatch):
+    """A need given as (name, test) is met only by an evaluation of that name whose parameters pass the test:
+    a record holding FGSM from another source, or a Gaussian curve as trained only, does not serve a page that
+    reads FGSM from its own source or the re-estimated curve. Read from the committed record, or, once the
+    record is gone, from the imported run's cached parameters."""
+    from pixelreg.experiment.runs import write_cache_entry
+    from pixelreg.robustness.evaluate import bn_reestimated, transferred_from
+
+    fig3, ours, both = (make_config("smoke", alpha=0.0, seed=s) for s in range(3))
+    other = dict(key="acc-fgsm-aaaa", params=dict(attack="FGSM(source=run:849fcd29eafa)"))
+    mine = dict(key="acc-fgsm-bbbb", params=dict(attack="FGSM(source=run:b9d4081fb87c@928b0294f9b3fef5)"))
+    plain = dict(key="acc-gaussian-cccc", params=dict(attack="GaussianNoise(clip='bounds')"))
+    reest = dict(key="acc-gaussian-dddd", params=dict(plain["params"], bn_reestimate=dict(batches=50, batch_size=64,
+                                                                                        seed=0)))
+    records_of = {fig3: [other, plain], ours: [other, mine, plain], both: [mine, plain, reest]}
+    paths = {}
+    for c, evals in records_of.items():
+        paths[c] = tmp_path / f"{config_hash(c)}.json"
+        paths[c].write_text(json.dumps(dict(evaluations=evals)))
+    monkeypatch.setattr(records, "published_record", lambda c: paths.get(c))
+    every = list(records_of)
+    fgsm = ("acc-fgsm", transferred_from("b9d4081fb87c"))
+    gaussians = (("acc-gaussian", bn_reestimated(None)), ("acc-gaussian", bn_reestimated(50)))
+    assert sweep.held_runs(every, tmp_path / "none", ("acc-fgsm",)) == set(every)  # by name: all three
+    assert sweep.held_runs(every, tmp_path / "none", (fgsm,)) == {ours, both}
+    assert sweep.held_runs(every, tmp_path / "none", gaussians) == {both}
+    assert sweep.held_runs(every, tmp_path / "none", (("acc-gaussian", bn_reestimated(4)),)) == set()
+    # imported runs whose records are gone: the marker names the keys, the cached entries hold the parameters
+    store = RunStore(tmp_path / "runs")
+    for c, evals in records_of.items():
+        run = _finished(store, c, dict(record="x.json", evaluations=[e["key"] for e in evals]))
+        for e in evals:
+            write_cache_entry(run.dir / "evals", e["key"], e["params"], b"epsilon,accuracy\n")
+    monkeypatch.setattr(records, "published_record", lambda c: None)
+    assert sweep.held_runs(every, tmp_path / "runs", (fgsm,)) == {ours, both}
+    assert sweep.held_runs(every, tmp_path / "runs", gaussians) == {both}
+
+
 def test_claims_show_interim_estimates_of_an_incomplete_batchnorm_plan(monkeypatch, tmp_path):
     """Against the committed records: while the BatchNorm page's plan is incomplete its claim rows are not
     judged, and the claims page gives their estimates on the published seeds (the intro's first screen shows

@@ -43,7 +43,7 @@ import time
 import traceback
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 from pixelreg.experiment.config import DEFAULT_PROFILE, PRESETS, TrainConfig, canonical, config_hash, make_config, profile as get_profile
 from pixelreg.errors import ConfigError
@@ -668,21 +668,35 @@ def runs_for(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None 
     return [runs[c] for c in configs]
 
 
+#: what a page needs of a record: an evaluation's name (e.g. "fourier"), or (name, test of its parameters)
+EvaluationNeed = Union[str, tuple[str, Callable[[Mapping], bool]]]
+
+
 def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None = None,
-              evaluations: Sequence[str] = ()) -> set[TrainConfig]:
+              evaluations: Sequence[EvaluationNeed] = ()) -> set[TrainConfig]:
     """The configs whose run :func:`runs_for` serves without training (imports nothing, reads no weights).
 
     A run is held when it is finished in the run store with its weights, or when only a published record has
-    it (imported or not) and that record, as committed now, holds an evaluation of every name in ``evaluations`` (e.g.
-    ``"fourier"``: a page that reads an evaluation a record lacks would need the weights). The check of an
-    evaluation is by name, not by its parameters: a page given other evaluation parameters still finds out
-    when it asks for them.
+    it (imported or not) and that record, as committed now, satisfies every entry of ``evaluations``: a name
+    (e.g. ``"fourier"``: some evaluation of that name) or ``(name, test)``, some evaluation of that name whose
+    parameters pass ``test`` (e.g. FGSM transferred from one source, a curve after BatchNorm re-estimation).
+    A page that reads an evaluation a record lacks would need the weights. A page given parameters its needs
+    do not test still finds out when it asks for them.
     """
     from pixelreg.experiment.records import published_record
     from pixelreg.experiment.runs import RECORD_ONLY
 
-    def names(keys: Iterable[str]) -> set[str]:
-        return {k.rsplit("-", 1)[0] for k in keys}
+    needs = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in evaluations]
+
+    def satisfied(held: list[tuple[str, Mapping]]) -> bool:
+        return all(any(key.rsplit("-", 1)[0] == name and (test is None or test(params)) for key, params in held)
+                   for name, test in needs)
+
+    def cached_params(run_dir: Path, key: str) -> Mapping:
+        try:
+            return json.loads((run_dir / "evals" / f"{key}.json").read_text()).get("params", {})
+        except (OSError, ValueError, AttributeError):
+            return {}
 
     store = RunStore(runs_dir)
     out = set()
@@ -696,17 +710,18 @@ def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None
         path = published_record(c)
         if (r is None or not r.finished) and path is None:
             continue
-        if not evaluations:
+        if not needs:
             out.add(c)
             continue
         try:
             if path is None:
                 keys = json.loads((r.dir / RECORD_ONLY).read_text()).get("evaluations", [])
+                held = [(k, cached_params(r.dir, k)) for k in keys]
             else:
-                keys = [e["key"] for e in json.loads(path.read_text()).get("evaluations", [])]
+                held = [(e["key"], e.get("params") or {}) for e in json.loads(path.read_text()).get("evaluations", [])]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # a damaged marker or record: not served (runs_for says why when it is asked)
-        if set(evaluations) <= names(keys):
+        if satisfied(held):
             out.add(c)
     return out
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from pixelreg.analysis import stats
 from pixelreg.experiment.config import TrainConfig
-from pixelreg.robustness.evaluate import BN_BATCH_SIZE, BN_BATCHES, robust_accuracy
+from pixelreg.robustness.evaluate import BN_BATCH_SIZE, BN_BATCHES, bn_reestimated, robust_accuracy
 from pixelreg.figures.common import FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, positive_int, runs_table
 from pixelreg.figures.sentences import too_few_to_judge
 
@@ -63,9 +63,6 @@ class BatchNorm(TrainedFigure):
 
     name: ClassVar[str] = "batchnorm"
     interim_fields: ClassVar[dict[str, int]] = {"seeds": 2}  # records mode: the seeds published so far
-    # a record serves the page only with its Gaussian curves (as trained and re-estimated; checked by name): a
-    # record published with its metrics only, before its seed's evaluations, leaves its seed out
-    record_evaluations: ClassVar[tuple[str, ...]] = ("acc-gaussian",)
     # the plan: the task and its pools (the foreign pool first)
     PLANS: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "analogue": ("fashion-mnist", ("natural", "fashion-mnist")),
@@ -107,6 +104,15 @@ class BatchNorm(TrainedFigure):
                 for target, bn in self.conditions(pool):
                     out.append(self.cfg(reg_data=pool, alpha=a, th=th, target=target, seed=seed, pair_bn=bn))
         return out
+
+    def held(self, configs, runs_dir=None):
+        """A run published without weights serves the page only if its record has both of the page's Gaussian
+        curves: as trained, and after re-estimation from :attr:`bn_batches` batches. A record published with
+        its metrics only, before its seed's evaluations, leaves its seed out."""
+        from pixelreg.experiment.sweep import held_runs
+
+        return held_runs(configs, runs_dir, (("acc-gaussian", bn_reestimated(None)),
+                                             ("acc-gaussian", bn_reestimated(self.bn_batches))))
 
     def data(self, runs_dir: str | Path | None = None, progress: bool = True) -> FigureData:
         """Tables: ``modes`` (per run: training-mode accuracy of the last epoch, evaluation-mode test accuracy of

@@ -30,7 +30,7 @@ import pandas as pd
 from pixelreg.analysis.stats import Comparison
 from pixelreg.analysis.verdicts import Rule, auc_by_run, compare_by_seed, intersection_union, verdict
 from pixelreg.errors import ConfigError, RecordOnlyRunError
-from pixelreg.experiment.config import TrainConfig, check_value, condition_label
+from pixelreg.experiment.config import TrainConfig, check_value, condition_label, config_hash
 from pixelreg.figures.beyond import Beyond
 from pixelreg.figures.claimrows import AUC_SUMMARY, SESOI_AUC, SESOI_AUC_WHY, Claim, NoData, noisy_auc
 from pixelreg.figures.common import FigureData, OnePoolFigure, ensure_runs, fmt, pstate, runs_table
@@ -39,7 +39,7 @@ from pixelreg.figures.fig4 import check_converged, converged_attack, converged_s
 from pixelreg.figures.sentences import MIN_RUNS_TO_JUDGE, comparison_n, interval_state
 from pixelreg.figures.tables import COMPARISON_COLUMNS, paired_comparisons
 from pixelreg.robustness.convergence import convergence_summary
-from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, robust_accuracy
+from pixelreg.robustness.evaluate import DEFAULT_CUTOFF, robust_accuracy, transferred_from
 from pixelreg.robustness.spectra import share_table
 
 __all__ = ["Controls", "SEEDS", "SOURCE_SEEDS", "CONDITIONS", "CONTRASTS", "RULE"]
@@ -113,13 +113,14 @@ class Controls(OnePoolFigure):
         return self.beyond().configs() + [self.unreg(self.source_seed)]
 
     def held(self, configs, runs_dir=None):
-        """A target published without weights is held only if its record has the page's evaluations
-        (transferred FGSM, and the converged attack with ``boundary``); the source needs none of its own (its
+        """A target published without weights is held only if its record has the page's evaluations (FGSM
+        transferred from this page's source, and the converged attack with ``boundary``); the source needs none of its own (its
         record's weight digest names the targets' evaluations)."""
         from pixelreg.experiment.sweep import held_runs
 
         source = self.unreg(self.source_seed)
-        need = ("acc-fgsm",) + (("boundary-convergence",) if self.boundary else ())
+        need = (("acc-fgsm", transferred_from(config_hash(source))),) + (
+            ("boundary-convergence",) if self.boundary else ())
         targets = [c for c in configs if c != source]
         return held_runs(targets, runs_dir, need) | held_runs([c for c in configs if c == source], runs_dir)
 

@@ -29,7 +29,8 @@ import pandas as pd
 from pixelreg.analysis.stats import at_points_difference, matched_difference
 from pixelreg.analysis.verdicts import auc_by_run, value_at
 from pixelreg.errors import ConfigError
-from pixelreg.experiment.config import TrainConfig, check_value
+from pixelreg.experiment.config import TrainConfig, check_value, config_hash
+from pixelreg.robustness.evaluate import transferred_from
 from pixelreg.figures.common import (NOISE_ATTACKS, FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt,
                                      positive_int, runs_table)
 from pixelreg.figures.controls import SEEDS as TRANSFER_SEEDS, SOURCE_SEEDS, transferred_fgsm
@@ -160,15 +161,16 @@ class Frontier(OnePoolFigure):
 
     def held(self, configs, runs_dir=None):
         """A run published without weights is held only if its record has what the page reads: the noise curves
-        of ``attacks`` for the grid at ``seeds``, transferred FGSM for the grid at ``transfer_seeds``; the source
-        needs no evaluation of its own (its weight digest names the targets' evaluations). A record published
-        with its metrics only therefore leaves its seed out."""
+        of ``attacks`` for the grid at ``seeds``, FGSM transferred from the page's source for the grid at
+        ``transfer_seeds``; the source needs no evaluation of its own (its weight digest names the targets'
+        evaluations). A record published with its metrics only therefore leaves its seed out."""
         from pixelreg.experiment.sweep import held_runs
 
         targets = {c for *_, c in self.plan_runs(self.transfer_seeds)}
         need = [c for c in configs if c in targets]
         noise = tuple(f"acc-{a}" for a in self.attacks)  # checked by name (held_runs)
-        return held_runs(need, runs_dir, ("acc-fgsm",)) | held_runs([c for c in configs if c not in targets and
+        fgsm = ("acc-fgsm", transferred_from(config_hash(self.source()))) if self.transfer_seeds else "acc-fgsm"
+        return held_runs(need, runs_dir, (fgsm,)) | held_runs([c for c in configs if c not in targets and
                                                                       c != self.source()], runs_dir, noise) | \
             held_runs([c for c in configs if c == self.source()], runs_dir)
 

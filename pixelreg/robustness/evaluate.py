@@ -7,7 +7,7 @@ reference (spec §9.2), so the ε = 0 point is clean accuracy.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -264,6 +264,29 @@ def _curve_params(atk: Attack, eps: list, data_id: str, seed: int, batch_size: i
     if bn is not None:  # likewise: keys without BatchNorm re-estimation are unchanged
         params["bn_reestimate"] = bn
     return params
+
+
+def transferred_from(source_run_id: str) -> Callable[[Mapping], bool]:
+    """A test of a curve's cache parameters (:func:`_curve_params`): FGSM transferred from the run
+    ``source_run_id`` (its weights' digest, where the key names one, whatever it is). For pages that ask
+    whether a record holds that curve without loading weights (:func:`pixelreg.experiment.sweep.held_runs`)."""
+    name = f"FGSM(source=run:{source_run_id}"
+
+    def test(params: Mapping) -> bool:
+        attack = str(params.get("attack", ""))
+        return attack == name + ")" or attack.startswith(name + "@")
+    return test
+
+
+def bn_reestimated(batches: int | None) -> Callable[[Mapping], bool]:
+    """A test of a curve's cache parameters: BatchNorm re-estimated from ``batches`` batches of
+    ``BN_BATCH_SIZE`` (None: the model as trained, no re-estimation)."""
+    def test(params: Mapping) -> bool:
+        bn = params.get("bn_reestimate")
+        if batches is None:
+            return bn is None
+        return isinstance(bn, Mapping) and bn.get("batches") == batches and bn.get("batch_size") == BN_BATCH_SIZE
+    return test
 
 
 def _curve_table(run: Any, cfg: Any, atk: Attack, curve: pd.DataFrame, seed: int, n: int,
