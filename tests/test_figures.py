@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
 from dataclasses import fields
 from pathlib import Path
 
@@ -236,6 +237,32 @@ def test_notebook_is_parameters_data_plot_footer(name):
     for c in nb.cells:
         assert not forbidden.search(c.source), f"{name}: a copied checking or footer cell: {c.source[:80]!r}"
         assert "## What we see" not in c.source, f"{name}: the footer writes the What-we-see heading"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_readers_see_the_parameters_and_a_rerun_command_the_page_accepts(name):
+    """The book hides code (``nb_remove_code_source``), but a page's parameters cell is shown collapsed (tag
+    hide-input, ``mystnb.remove_code_source`` false), except where the page removes it; the page's text gives
+    one papermill command for its own notebook, whose parameters are the cell's and whose values the page
+    accepts (parsed as papermill's ``-p`` parses them)."""
+    from papermill.cli import _resolve_type
+
+    nb = _notebook(name)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    if "remove-cell" in cell.metadata["tags"]:
+        return
+    assert "hide-input" in cell.metadata["tags"], name
+    assert cell.metadata.get("mystnb", {}).get("remove_code_source") is False, name
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    commands = [shlex.split(c) for c in re.findall(r"`(papermill [^`]+)`", text)]
+    assert len(commands) == 1 and commands[0][1:3] == [f"book/{name}.ipynb", "out.ipynb"], (name, commands)
+    assert "Show code cell source" in text, name  # the text says where the cell is
+    rest = commands[0][3:]
+    assert len(rest) % 3 == 0 and rest[::3] == ["-p"] * (len(rest) // 3), (name, rest)
+    pairs = list(zip(rest[1::3], rest[2::3]))
+    params = _parameters(nb)
+    assert pairs and all(k in params for k, _ in pairs), (name, pairs)
+    FIGURES[name](profile=DEFAULT_PROFILE, **{k: _resolve_type(v) for k, v in pairs})  # raises if rejected
 
 
 # ------------------------------------------------------------------------------------- parameters reach runs
