@@ -40,6 +40,12 @@ bud = Budget(profile=P, epochs=PAPER_BUDGETS, seeds=(0, 1, 2))
 for e in (10.0, 20.0):
     for label, u, r in [x for x in bud.budget_plan() if x[1].epochs == e]:
         out += [u, r]
+# and the two seeds the budget page's rule adds at 20 epochs, once its records have shown them needed
+# (pixelreg.figures.budget.MORE_SEEDS; none so far)
+full_budget = Budget(profile=P)
+for label, u, r in full_budget.budget_plan():
+    if u.seed in full_budget.more_seeds:
+        out += [u, r]
 seen = set()
 for c in out:
     h = config_hash(c)

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as st
 
 from pixelreg.analysis import stats
-from pixelreg.errors import MissingRunsError
+from pixelreg.errors import ConfigError, MissingRunsError
 from pixelreg.experiment.config import config_hash
 from pixelreg.figures import Budget, FigureData
 from pixelreg.figures.budget import (DEFAULT_EPOCHS, PAPER_BUDGETS, budget_tables, final_text, linear_trend,
@@ -53,6 +53,25 @@ def test_full_plan_is_1_to_20_epochs_and_keeps_the_published_hashes():
     queue = Budget(profile="full", epochs=(10.0, 20.0), seeds=(0, 1, 2)).budget_plan()
     assert {config_hash(c) for _, u, r in queue if u.epochs in (10.0, 20.0) for c in (u, r)} == \
         {h for hs in TRAINING.values() for h in hs}
+
+
+def test_more_seeds_train_at_the_largest_budget_only_and_keep_every_other_hash():
+    """The rule's next step (seeds 3-4 at 20 epochs) adds exactly 4 runs, at 20 epochs, and changes no other
+    run; the sentence names them; seeds already on the page, or negative, are refused naming the parameter."""
+    from pixelreg.figures.budget import MORE_SEEDS
+
+    assert "full" not in MORE_SEEDS and Budget(profile="full").more_seeds == ()  # not needed so far
+    base = Budget(profile="full").configs()
+    more = Budget(profile="full", more_seeds="3,4")
+    assert more.more_seeds == (3, 4)
+    added = [c for c in more.configs() if c not in base]
+    assert set(base) <= set(more.configs()) and len(added) == 4
+    assert {(c.seed, c.epochs, c.regularized) for c in added} == {(s, 20.0, r) for s in (3, 4) for r in (False, True)}
+    assert "and seeds 3 and 4 at 20 epochs" in more.budgets_text()
+    assert "seeds 3 and 4" not in Budget(profile="full").budgets_text()
+    for bad in ("2,3", "-1"):
+        with pytest.raises(ConfigError, match="more_seeds"):
+            Budget(profile="full", more_seeds=bad)
 
 
 def test_budgets_sentence_comes_from_the_profile():

@@ -14,6 +14,7 @@ from pixelreg.experiment.config import config_hash, make_config
 from pixelreg.experiment.runs import RECORD_ONLY, RunStore
 from pixelreg.figures import BatchNorm, Budget, Fig2, FigureData, Fourier
 from pixelreg.figures.budget import PAPER_BUDGETS
+from pixelreg.figures.pages import Interim
 
 RECORDS = Path(__file__).resolve().parent.parent / "data" / "results" / "full"
 
@@ -65,6 +66,23 @@ def test_budgets_narrow_but_keep_the_first_three_and_the_cpu_point():
     assert page.narrowed(_have(configs, drop=twenty + ten + [two])) is None  # 1 and 3 only: below three budgets
     cpu = [c for c in configs if c.train_subset]  # the cpu point is in no budget: the page cannot drop it
     assert cpu and page.narrowed(_have(configs, drop=twenty + cpu[:1])) is None
+
+
+def test_seeds_added_at_the_largest_budget_are_left_out_first_and_go_with_it():
+    """With seeds 3-4 added at 20 epochs: while they train, the page shows 20 epochs at seeds 0-2; with 20 epochs
+    incomplete at seeds 0-2 too, it shows 1-10 epochs, and the added seeds go with their budget."""
+    page = Budget(profile="full", more_seeds=(3, 4))
+    configs = page.configs()
+    added = [c for c in configs if c.seed in (3, 4)]
+    assert len(added) == 4 and {c.epochs for c in added} == {20.0}
+    twenty = [c for c in configs if c.epochs == 20.0 and c.seed < 3]
+    assert page.narrowed(_have(configs)) is None
+    assert page.narrowed(_have(configs, drop=added[:1])) == {"more_seeds": ()}
+    assert page.narrowed(_have(configs, drop=added + twenty[:1])) == {"epochs": (1.0, 2.0, 3.0, 10.0), "more_seeds": ()}
+    ten = next(c for c in configs if c.epochs == 10.0)
+    assert page.narrowed(_have(configs, drop=[ten])) == {"epochs": (1.0, 2.0, 3.0, 20.0)}  # 20 keeps seeds 3-4
+    text = Interim(page, {"more_seeds": ()}, 1).sentence()
+    assert "no seeds added at the largest budget yet (planned: 3, 4)" in text
 
 
 def test_a_page_without_interim_fields_never_narrows(monkeypatch, tmp_path):
@@ -212,7 +230,6 @@ def test_a_record_only_run_is_held_by_its_record_as_committed_now(tmp_path, monk
 def test_an_interim_sentence_counts_the_runs_it_shows_and_the_published_ones_it_waits_with():
     """Known counts: the full budget plan has 36 runs (5 budgets and the cpu point, 3 seeds, 2 conditions); keeping
     budgets 1-3 shows 24; with 10 not published, 2 published runs wait for their budget to be complete."""
-    from pixelreg.figures.pages import Interim
 
     planned = Budget(profile="full")
     text = Interim(planned, {"epochs": (1.0, 2.0, 3.0)}, 10).sentence()

@@ -18,9 +18,9 @@ steps with a 95% interval; the minimum detectable effect of the largest budget's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from statsmodels.regression.linear_model import OLS
 from pixelreg.analysis import stats
 from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed, value_at
 from pixelreg.errors import ConfigError
-from pixelreg.experiment.config import TrainConfig, make_config
+from pixelreg.experiment.config import TrainConfig, check_value, make_config
 from pixelreg.experiment.config import profile as get_profile
 from pixelreg.experiment.sweep import planned_steps
 from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, pstate, runs_table
@@ -44,6 +44,10 @@ __all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "summar
 PAPER_BUDGETS = (10.0, 20.0)  # full: the paper's budget (20 epochs) and a point between
 DEFAULT_EPOCHS = {"smoke": (0.5, 1.0), "cpu": (1.0, 2.0), "full": (1.0, 2.0, 3.0, *PAPER_BUDGETS),
                   "paper": (10.0, 20.0, 40.0)}
+#: seeds trained at the largest budget only, per profile: the page's rule (:func:`final_text`) adds two seeds at
+#: the largest budget where its seeds leave the sign of the clean difference undecided; a profile is listed here
+#: only once that has been seen in its records (none yet)
+MORE_SEEDS: dict[str, tuple[int, ...]] = {}
 CONDITIONS = ("unregularized", "S^Th")  # a, b of every difference (b - a)
 METRICS = {"clean": "clean accuracy (ε = 0)", "auc": "Gaussian AUC over ε > 0"}
 LEVEL, POWER = 0.05, 0.8  # of the minimum detectable effect (two-sided paired t)
@@ -73,18 +77,27 @@ class Budget(OnePoolFigure):
     th: float | None = None  # None: the paper's Th for the dataset pair (0.8)
     epochs: tuple[float, ...] | None = None  # budgets in epochs; None: DEFAULT_EPOCHS of the profile
     seeds: tuple[int, ...] | None = None  # None: the profile's first 3 seeds
+    more_seeds: tuple[int, ...] | None = None  # seeds added at the largest budget only; None: MORE_SEEDS (none)
     n_images: int | None = None  # test images per curve; None: the profile's
     with_cpu: bool | None = None  # add the cpu profile's runs as a point; None: only at the full profile
 
     def profile_defaults(self, prof):
         return dict(**self.pair_defaults(), epochs=DEFAULT_EPOCHS.get(prof.name, (1.0, 2.0)), seeds=prof.seeds[:3],
-                    n_images=prof.eval_images, with_cpu=prof.name == "full")
+                    more_seeds=MORE_SEEDS.get(prof.name, ()), n_images=prof.eval_images,
+                    with_cpu=prof.name == "full")
 
     def check(self) -> None:
         eps = as_tuple("epochs", self.epochs, float)
         if not eps or any(not math.isfinite(e) or e <= 0 for e in eps):
             raise ConfigError("epochs", self.epochs, "one or more numbers of epochs > 0")
         self._set("epochs", tuple(sorted(set(eps))))
+        more = as_tuple("more_seeds", self.more_seeds, int)
+        for x in more:
+            check_value("seed", x, name="more_seeds")
+        if set(more) & set(self.seeds):
+            raise ConfigError("more_seeds", self.more_seeds, "seeds >= 0 that are not among the page's seeds "
+                              f"({_join([str(x) for x in self.seeds])})")
+        self._set("more_seeds", tuple(dict.fromkeys(more)))
         if not isinstance(self.with_cpu, bool):
             raise ConfigError("with_cpu", self.with_cpu, "True or False")
 
@@ -102,7 +115,7 @@ class Budget(OnePoolFigure):
         """(budget label, unregularized config, S^Th config) per budget and seed."""
         out = []
         for e in self.epochs:
-            for seed in self.seeds:
+            for seed in self.seeds + (self.more_seeds if e == max(self.epochs) else ()):
                 u, r = self._pair(self.profile, seed, epochs=e, phase_duration=e / 5)
                 out.append((f"{self.profile}, {e:g} epoch{'s' if e != 1 else ''}", u, r))
         if self.with_cpu:
@@ -113,6 +126,25 @@ class Budget(OnePoolFigure):
 
     def configs(self) -> list[TrainConfig]:
         return [c for _, u, r in self.budget_plan() for c in (u, r)]
+
+    def narrowed(self, have: Callable[[TrainConfig], bool]) -> dict[str, tuple] | None:
+        """:meth:`pixelreg.figures.pages.Page.narrowed`, with :attr:`more_seeds` left out first: while the seeds
+        added at the largest budget are not all there, the page shows that budget at its own seeds (and narrows
+        the rest as usual); the added seeds also go where the largest budget does."""
+        if not self.more_seeds:
+            return super().narrowed(have)
+        base = replace(self, more_seeds=())
+        planned = set(base.configs())
+        base_complete = all(have(c) for c in planned)
+        extra_complete = all(have(c) for c in self.configs() if c not in planned)
+        if base_complete and extra_complete:
+            return None
+        kept = {} if base_complete else base.narrowed(have)
+        if kept is None:
+            return None
+        if extra_complete and max(kept.get("epochs", self.epochs)) == max(self.epochs):
+            return kept
+        return {**kept, "more_seeds": ()}
 
     def budgets_text(self) -> str:
         """The page's budgets in epochs and SGD steps, from the profile's configs (nothing trained or read)."""
@@ -125,7 +157,9 @@ class Budget(OnePoolFigure):
                 f"{'s' if len(own) > 1 or own[0][0] != 1 else ''} of {images} in batches of {u.batch_size}: "
                 f"{_join([f'{s:,}' for _, s in own])} SGD steps per run, each a complete 5-phase learning-rate "
                 f"cycle; {len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} ({_join(map(str, self.seeds))}) "
-                f"per condition.")
+                f"per condition" + (f", and seeds {_join(map(str, self.more_seeds))} at {own[-1][0]:g} epochs "
+                                    "(added by the page's rule: the sign of the clean difference was undecided)"
+                                    if self.more_seeds else "") + ".")
         if self.with_cpu:
             c = self._pair("cpu", self.seeds[0])[1]
             text += (f" The `cpu` profile's runs ({planned_steps(c):,} steps on {c.train_subset:,} images, "

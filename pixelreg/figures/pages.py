@@ -135,7 +135,8 @@ class Interim:
     #: how the fields along which a page narrows read in prose
     LABELS: ClassVar[dict[str, str]] = {"seeds": "seeds", "noise_seeds": "seeds of the noise-augmented runs",
                                         "transfer_seeds": "seeds of the transferred-FGSM grid",
-                                        "epochs": "budgets (epochs)"}
+                                        "epochs": "budgets (epochs)",
+                                        "more_seeds": "seeds added at the largest budget"}
 
     def shown(self) -> str:
         """What the page shows of each narrowed field, e.g. "seeds 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)"."""
