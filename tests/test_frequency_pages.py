@@ -199,6 +199,25 @@ def test_band_summary_and_tests_known_answer():
     assert nz.test.startswith("Welch") and (nz.n_a, nz.n_b) == (4, 3) and nz["diff"] == pytest.approx(-0.2 - 0.3)
 
 
+def test_band_tests_measure_each_band_over_the_runs_clean_error():
+    """Known answer: a condition whose clean error is 0.2 higher and whose band errors are each 0.2 higher adds
+    no error under perturbation: 0 over clean error in both bands (raw, it would look 0.2 more sensitive); the
+    excess is unchanged by the clean error. Without clean errors the raw bands are tested."""
+    rows = []
+    for s in range(3):
+        u = _map_rows(f"u{s}", s, "unregularized", 0.2 + 0.01 * s, 0.4)
+        t = _map_rows(f"t{s}", s, "S^Th", 0.4 + 0.01 * s, 0.6 - 0.02 * s)
+        rows += [u.assign(clean_error=0.1), t.assign(clean_error=0.3)]
+    bands = band_table(pd.concat(rows, ignore_index=True))
+    t = band_tests(bands).set_index(["group", "metric"])
+    assert set(t.loc["S^Th"].index) == {"excess", "high over clean", "low over clean"}
+    assert t.loc[("S^Th", "low over clean"), "diff"] == pytest.approx(0.0)
+    assert t.loc[("S^Th", "high over clean"), "diff"] == pytest.approx(np.mean([0.0, -0.02, -0.04]))
+    assert t.loc[("S^Th", "excess"), "diff"] == pytest.approx(np.mean([0.0, -0.02, -0.04]))
+    raw = band_tests(bands.drop(columns="clean_error")).set_index(["group", "metric"])
+    assert raw.loc[("S^Th", "low"), "diff"] == pytest.approx(0.2)
+
+
 def test_claim_row_fourier_band_reads_the_pages_band_table():
     rows = []
     for s in range(5):

@@ -374,7 +374,11 @@ def test_the_page_names_the_grid_settings_each_level_is_read_between():
     assert m.loc[0.88, "sth_between"] == "0.830-0.870, not reached"
     text = matched_sentences(m.reset_index())
     assert "(read between σ 0.5 (0.820) and σ 0.1 (0.900), and between α 30 (0.830) and α 3 (0.870))" in text
-    assert "S^Th does not reach this clean accuracy (not extrapolated; S^Th's settings span 0.830-0.870)" in text
+    assert ("S^Th does not reach this clean accuracy (not extrapolated; S^Th's settings span 0.830-0.870; a limit of "
+            "S^Th's grid, whose smallest α sets its largest clean accuracy)") in text
+    # a level below S^Th's settings is not blamed on the grid's smallest α
+    low = Frontier(profile="smoke", n_boot=100, levels=(0.80,)).matched(pd.DataFrame(rows))
+    assert "not reach" in matched_sentences(low) and "a limit of S^Th's grid" not in matched_sentences(low)
 
 
 def test_the_check_at_each_sth_point_reads_sth_uninterpolated():
@@ -429,6 +433,11 @@ def test_at_points_difference_moves_the_level_with_the_point():
     assert not out.b_covers and np.isnan(out.estimate) and np.isnan(out.ci_low)
     with pytest.raises(ConfigError):
         at_points_difference(a_x, a_y, b_x[:, :1], b_y[:, :1])
+    # one seed: an estimate, and no interval (every resample is the sample itself)
+    one = [v[:, :1] for v in (a_x, a_y, b_x, b_y)]
+    for r in (at_points_difference(*one, n_resamples=50).iloc[0],
+              matched_difference(*one, (0.85,), n_resamples=50).iloc[0]):
+        assert np.isfinite(r.estimate) and np.isnan(r.ci_low) and np.isnan(r.ci_high) and r.n_seeds == 1
 
 
 def test_dominance_counts_settings_beaten_within_their_seed():

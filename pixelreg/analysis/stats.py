@@ -668,7 +668,8 @@ def matched_difference(a_x, a_y, b_x, b_y, levels: Sequence[float], n_resamples:
         d = boot[1] - boot[0]
         d = d[np.isfinite(d)]
         est = at[1] - at[0]
-        lo, hi = (np.percentile(d, q) if math.isfinite(est) and len(d) else (math.nan, math.nan))
+        # one seed: every resample is the sample itself, a zero-width "interval" that is not one
+        lo, hi = (np.percentile(d, q) if math.isfinite(est) and len(d) and n_seeds > 1 else (math.nan, math.nan))
         rows.append(dict(level=level, a=at[0], b=at[1], estimate=est, ci_low=float(lo), ci_high=float(hi),
                          a_covers=math.isfinite(at[0]), b_covers=math.isfinite(at[1]), defined=len(d) / n_resamples,
                          n_seeds=n_seeds, n_resamples=n_resamples, confidence=confidence))
@@ -703,7 +704,7 @@ def at_points_difference(a_x, a_y, b_x, b_y, n_resamples: int = 2000, confidence
         d = np.array([curve_at(rbx[:, r], rby[:, r], rax[k, r]) - ray[k, r] if np.isfinite(rax[k, r]) else math.nan
                       for r in range(n_resamples)])
         d = d[np.isfinite(d)]
-        lo, hi = (np.percentile(d, q) if math.isfinite(est) and len(d) else (math.nan, math.nan))
+        lo, hi = (np.percentile(d, q) if math.isfinite(est) and len(d) and n_seeds > 1 else (math.nan, math.nan))
         rows.append(dict(level=float(ax[k]), a=float(ay[k]), b=b_at, estimate=est, ci_low=float(lo),
                          ci_high=float(hi), b_covers=math.isfinite(b_at), defined=len(d) / n_resamples,
                          n_seeds=n_seeds, n_resamples=n_resamples, confidence=confidence))

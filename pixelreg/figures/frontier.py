@@ -261,9 +261,10 @@ class Frontier(OnePoolFigure):
         interim = getattr(data.page, "interim", None)
         planned = interim.planned.transfer_seeds if interim is not None else ()
         if transfer:
-            note = (f"Transferred FGSM (from the unregularized run of seed {source}) is computed on the grid at seeds "
-                    f"{', '.join(map(str, transfer))}, trained on one machine with its source; its points are a "
-                    "separate panel and its comparison uses those seeds only.")
+            note = (f"Transferred FGSM (from the unregularized run of seed {source}) is computed on the grid at "
+                    f"seed{'s' if len(transfer) > 1 else ''} {', '.join(map(str, transfer))}, trained on one machine "
+                    "with its source; its points are a separate panel and its comparison uses "
+                    f"{'those seeds' if len(transfer) > 1 else 'that seed'} only.")
         elif planned:
             note = (f"Transferred FGSM is not shown yet: none of its grid's seeds ({', '.join(map(str, planned))}) is "
                     "published with its source. " + NO_TRANSFER)
@@ -332,7 +333,7 @@ def dominance_sentence(dom: pd.DataFrame) -> str:
     for attack, g in dom.groupby("attack", sort=True):
         parts.append(f"{attack}: {int(g.sth_dominated.sum())} of {int(g.sth_settings.sum())} S^Th settings "
                      f"(augmentation settings dominated by S^Th: {int(g.aug_dominated.sum())} of "
-                     f"{int(g.aug_settings.sum())}; {g.seed.nunique()} seeds)")
+                     f"{int(g.aug_settings.sum())}; {_seeds(g.seed.nunique())})")
     return ("Without interpolation or bootstrap: within each seed, an S^Th setting is dominated when some "
             "augmentation setting of the same seed has at least its clean accuracy and a higher AUC. Dominated: "
             + "; ".join(parts) + ".")
@@ -355,7 +356,7 @@ def dominance_counts(dom: pd.DataFrame | None) -> str:
         names = ([(", ".join(noise[:-1]) + " and " if len(noise) > 1 else "") + noise[-1] + " noise"] if noise else [])
         names += [TRANSFERRED] if TRANSFERRED in attacks else []
         each = "each of " if len(attacks) > 1 else ""
-        parts.append(f"under {each}{' and '.join(names)}, {a} of {b} S^Th settings ({b // n} per seed, {n} seeds) are "
+        parts.append(f"under {each}{' and '.join(names)}, {a} of {b} S^Th settings ({b // n} per seed, {_seeds(n)}) are "
                      f"beaten and {c} of {d} augmentation settings the other way")
     return (" Without interpolation, an S^Th setting counts as beaten when an augmentation setting of the same seed "
             "has at least its clean accuracy and a higher AUC: " + "; ".join(parts) + ".")
@@ -376,6 +377,18 @@ def run_points(curves: pd.DataFrame) -> pd.DataFrame:
 BOOTSTRAP_MIN_SEEDS = 5
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
+def _span_top(between_text: str) -> float:
+    """The upper end of a "0.845-0.869, not reached" span (:func:`between`); NaN for any other text."""
+    try:
+        return float(between_text.split(",")[0].split("-")[1])
+    except (IndexError, ValueError):
+        return math.nan
+
+
 def distinct_resamples(n: int) -> int:
     """How many different multisets of ``n`` seeds a bootstrap over ``n`` seeds can draw: C(2n − 1, n)."""
     return math.comb(2 * n - 1, n)
@@ -388,7 +401,7 @@ def matched_call(r) -> str:
     if not (r.sth_covers and r.aug_covers):
         return "not covered"
     if r.n_seeds < BOOTSTRAP_MIN_SEEDS:
-        return f"not judged ({r.n_seeds} seeds)"
+        return f"not judged ({_seeds(r.n_seeds)})"
     if r.ci_low > 0:
         return "noise augmentation ahead"
     if r.ci_high < 0:
@@ -415,14 +428,17 @@ def matched_sentences(matched: pd.DataFrame) -> str:
                 spans = "; ".join(f"{n}'s settings span {b.split(', ')[0]}" for n, ok, b in
                                   (("S^Th", r.sth_covers, getattr(r, "sth_between", "")),
                                    ("augmentation", r.aug_covers, getattr(r, "aug_between", ""))) if not ok and b)
+                grid = ("; a limit of S^Th's grid, whose smallest α sets its largest clean accuracy"
+                        if not r.sth_covers and r.level > _span_top(getattr(r, "sth_between", "")) else "")
                 parts.append(f"{r.attack}: {' and '.join(missing)} "
                              f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated"
-                             + (f"; {spans}" if spans else "") + ")")
+                             + (f"; {spans}" if spans else "") + grid + ")")
                 continue
             call = (matched_call(r) if r.n_seeds >= BOOTSTRAP_MIN_SEEDS else
-                    f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct resamples, "
-                    f"too few for a bootstrap interval to decide (at least {BOOTSTRAP_MIN_SEEDS} seeds), so the "
-                    "interval is left to the matched table")
+                    "not judged: one seed gives no interval" if r.n_seeds == 1 else
+                    f"not judged: {r.n_seeds} seeds give at most {distinct_resamples(r.n_seeds)} distinct "
+                    f"resamples, too few for a bootstrap interval to decide (at least {BOOTSTRAP_MIN_SEEDS} seeds), "
+                    "so the interval is left to the matched table")
             few = r.n_seeds < BOOTSTRAP_MIN_SEEDS  # the estimate alone: an interval this coarse is not shown
             which = "the table's interval" if few else "the interval"
             partial = (f"; both curves reach this level in {r.defined:.0%} of the resamples, and {which} is taken "
@@ -437,7 +453,7 @@ def matched_sentences(matched: pd.DataFrame) -> str:
             where = f" ({'; '.join(notes)})" if notes else ""
             parts.append(f"{r.attack}: noise augmentation's AUC {fmt(r.aug)} vs S^Th's {fmt(r.sth)}{where}, "
                          f"{r.estimate:+.3f}" + ("" if few else f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]")
-                         + f", {r.n_seeds} seeds{partial} - {call}")
+                         + f", {_seeds(r.n_seeds)}{partial} - {call}")
         lines.append(f"- At clean accuracy {level:g}: " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
@@ -464,7 +480,7 @@ def at_sth_sentences(at: pd.DataFrame) -> str:
             ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if r.n_seeds >= BOOTSTRAP_MIN_SEEDS else ""
             parts.append(f"{head}: {r.estimate:+.3f}{ci}")
         n = int(g["n_seeds"].iloc[0])
-        lines.append(f"- {attack}: " + "; ".join(parts) + f" ({n} seeds"
+        lines.append(f"- {attack}: " + "; ".join(parts) + f" ({_seeds(n)}"
                      + ("" if n >= BOOTSTRAP_MIN_SEEDS else "; intervals in the table only, coarse below "
                         f"{BOOTSTRAP_MIN_SEEDS} seeds") + ").")
     return "\n".join(lines)
