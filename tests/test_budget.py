@@ -168,7 +168,8 @@ def test_largest_budget_cost_decided_known_answer():
     assert "clean accuracy -0.050 [-0.075, -0.025]" in text and "Gaussian AUC over ε > 0 +0.220 [+0.170, +0.270]" in text
     assert "**S^Th costs clean accuracy at 20 epochs**, between 2.5 and 7.5 points" in text
     assert "undecided" not in text.split("**What")[0] and "seeds 3-4" not in text
-    assert "(95%, paired t, unadjusted, exploratory) lies above 0: **S^Th's Gaussian-noise gain is above zero at 20 epochs**" in text
+    assert ("(95%, paired t, unadjusted, exploratory) lies above 0: **at 20 epochs S^Th's Gaussian-noise gain is shown "
+            "above zero** at 3 seeds") in text
     assert "reused here" not in text and "reused here" in final_text(r, main_runs=True)
     assert "is detected with less than 80% power at 3 seeds" in text
     assert f"at least ±{stats.mde_paired(0.01, 3):.4f} in clean accuracy" in text and "with 2 df" in text
@@ -194,6 +195,9 @@ def test_largest_budget_sign_undecided_known_answer():
     assert r.d_clean_ci_high == pytest.approx(-0.01 + half) and r.d_clean_ci_low < 0 < r.d_clean_ci_high
     text = final_text(r)
     assert "**the sign of the clean difference is undecided at 3 seeds**" in text
+    assert (r.d_clean_below, r.d_clean_above) == (2, 1)  # the sign count beside the interval
+    assert ("(which is not evidence of no cost, although S^Th's clean accuracy is lower in 2 of the 3 seed "
+            "pairs)") in text
     assert "the next step is seeds 3-4 at 20 epochs" in text and "not evidence of no cost" in text
     assert "next step" not in final_text(r, main_runs=True)  # the main comparison has those seeds already
     assert "the sign of the Gaussian-AUC gain is undecided at 3 seeds" in text

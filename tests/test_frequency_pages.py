@@ -264,7 +264,7 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     assert len(per) == 13 and per.set_index("corruption").loc["contrast", "diff"] == pytest.approx(-0.116)
     text = carry_over_sentence("S^Th", fam.reset_index())
     assert text.startswith("**S^Th** gains accuracy under the noise corruptions")
-    assert re.search(r"carries over to blur \+0\.034 \[[-0-9.]+, [-0-9.]+\];", text)
+    assert re.search(r"carries over to blur \+0\.034 \[[-0-9.]+, [-0-9.]+\]\*?;", text)
     assert re.search(r"is traded for contrast -0\.116 \[[-0-9.]+, [-0-9.]+\];", text)
     # fog (-0.016) and JPEG (+0.024) exclude 0 but lie inside ±SESOI (0.03): too small to matter, not a call
     assert re.search(r"carries over or is traded by less than the 0\.03 that matters \(interval inside ±0\.03\) "
@@ -286,10 +286,37 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     small.loc[small.family == "noise", ["diff", "ci_low", "ci_high"]] = [0.01, 0.005, 0.015]
     assert carry_over_sentence("S^Th", small, measure="drop").startswith(
         "**S^Th** changes by less than 0.03 under the noise corruptions (noise +0.010 [0.005, 0.015], inside ±0.03), "
-        "so at these severities there is nothing to carry over")
+        "so at these severities it has no noise advantage in this measure to carry over (measured by how much of "
+        "its clean accuracy it loses)")
     assert text.endswith("(drop from clean accuracy minus unregularized's, mean over severities).")
+    # a shown effect whose interval's end nearer 0 lies inside ±SESOI is starred, and the star explained
+    near = drop.reset_index()
+    near.loc[near.family == "blur", ["diff", "ci_low", "ci_high"]] = [0.033, 0.014, 0.052]
+    text = carry_over_sentence("S^Th", near, measure="drop")
+    assert "carries over to blur +0.033 [0.014, 0.052]*" in text
+    assert text.endswith("*: the interval's end nearer 0 lies inside ±0.03, so the effect may be too small to "
+                         "matter).")
+    # losing accuracy under noise (its clean cost) is not read as having no noise robustness at all
+    worse = fam.reset_index()
+    worse.loc[worse.family == "noise", ["diff", "ci_low", "ci_high"]] = [-0.027, -0.032, -0.022]
+    assert ("so at these severities it has no noise advantage in this measure to carry over (the drop from clean "
+            "accuracy, below, leaves the clean cost out)") in carry_over_sentence("S^Th", worse)
     with pytest.raises(ConfigError, match="measure"):
         family_tests(acc, measure="relative")
+
+
+def test_the_yin_sentence_says_whether_augmentations_trade_appears():
+    """Known answers: noise augmentation worse under both contrast and fog shows Yin et al.'s trade; better
+    under one and worse under neither does not; anything else is not shown either way; no rows, no sentence."""
+    from pixelreg.figures.corruptions import yin_sentence
+
+    def fam(contrast, fog):
+        return pd.DataFrame([dict(group="noise-aug σ=0.3", family=f, diff=d, ci_low=d - 0.02, ci_high=d + 0.02)
+                             for f, d in (("contrast", contrast), ("fog", fog))])
+    assert "appears here too" in yin_sentence(fam(-0.2, -0.1))
+    assert yin_sentence(fam(0.24, 0.19)).startswith("Unlike Yin et al.'s (2019) CIFAR-10 models")
+    assert "the intervals do not show that trade" in yin_sentence(fam(-0.2, 0.0))
+    assert yin_sentence(fam(0.2, 0.1).assign(group="S^Th")) == ""
 
 
 def test_two_seed_pairs_show_estimates_and_make_no_call():

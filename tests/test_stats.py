@@ -366,6 +366,23 @@ def test_fmt_never_prints_a_negative_zero():
         "0.000", "0.000", "0.00", "-0.002", "-10.000", "n/a"]
 
 
+def test_digits_for_never_shows_an_interval_that_excludes_0_as_touching_it():
+    """Known answers: Fig. 4's -0.0009 [-0.0015, -0.0002] needs 4 decimals ([-0.0015, -0.0002], not
+    [-0.001, 0.000]); an interval that holds 0, or values away from 0, keep 3; exact zeros and NaN are ignored,
+    and the decimals stop at ``most``."""
+    from pixelreg.figures.fig4 import _cmp_text
+    from pixelreg.analysis.stats import Comparison
+    from pixelreg.figures.sentences import digits_for
+
+    assert digits_for(-0.0009, -0.0015, -0.0002) == 4
+    assert digits_for(0.012, -0.03, 0.05) == 3 and digits_for(0.0, float("nan"), 0.5) == 3
+    assert digits_for(1e-12) == 6 and digits_for(1e-12, most=5) == 5
+    nan = float("nan")
+    c = Comparison(test="paired t", estimate=-0.0009, ci_low=-0.0015, ci_high=-0.0002, p=0.023, n=5, df=4.0,
+                   effect=nan, effect_name="d_z", se=nan, sd=nan, n_a=5, n_b=5, sd_a=nan, sd_b=nan)
+    assert _cmp_text(c).startswith("-0.0009 [-0.0015, -0.0002] (95% CI; paired t, n = 5 seeds")
+
+
 def test_fig7_names_range_variants_that_select_the_same_pairs():
     """Known answer: "positive" keeps 99.9998% of the pairs, "all" 100%: one experiment, whose per-seed AUC
     differences (-0.1, -0.3) are stated as how far a run moves with everything but its pairs; "low" and "negative"

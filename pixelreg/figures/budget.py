@@ -153,7 +153,9 @@ class Budget(OnePoolFigure):
         u = self._pair(self.profile, self.seeds[0])[0]
         images = (f"a {u.train_subset:,}-image training subset" if u.train_subset else
                   f"all {u.task} training images but the validation split")
-        text = (f"At the `{self.profile}` profile the budgets are {_join([f'{e:g}' for e, _ in own])} epoch"
+        reg = self._pair(self.profile, self.seeds[0])[1]
+        text = (f"S^Th at α {reg.alpha:g} and Th {reg.th:g}, unregularized beside it. "
+                f"At the `{self.profile}` profile the budgets are {_join([f'{e:g}' for e, _ in own])} epoch"
                 f"{'s' if len(own) > 1 or own[0][0] != 1 else ''} of {images} in batches of {u.batch_size}: "
                 f"{_join([f'{s:,}' for _, s in own])} SGD steps per run, each a complete 5-phase learning-rate "
                 f"cycle; {len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} ({_join(map(str, self.seeds))}) "
@@ -201,7 +203,7 @@ class Budget(OnePoolFigure):
             lines.append(
                 f"- **{r.budget}** ({r.steps:,} steps, {r.n} seed pair{'s' if r.n != 1 else ''}): clean accuracy "
                 f"{fmt(r.clean_a)} -> {fmt(r.clean_b)}, difference {_est(r, 'd_clean')}; Gaussian AUC over ε > 0 "
-                f"{fmt(r.auc_a)} -> {fmt(r.auc_b)}, gain {_est(r, 'd_auc')}.")
+                f"{fmt(r.auc_a)} -> {fmt(r.auc_b)}, difference {_est(r, 'd_auc')}.")
         lines.append("")
         lines.append(trend_text(tr))
         own = s[s.own_profile]
@@ -272,6 +274,9 @@ def budget_tables(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, p
                         f"d_{m}_p": c.p, f"d_{m}_sd": c.sd, f"d_{m}_mde": stats.mde(c, LEVEL, POWER),
                         f"d_{m}_mde_next": stats.mde_paired(c.sd, n + 2, LEVEL, POWER)
                         if c.paired and math.isfinite(c.sd) else math.nan})
+            if c.paired:  # how many seed pairs fall on each side of 0 (a sign count beside the interval)
+                d = np.asarray(c.b, float) - np.asarray(c.a, float)
+                row.update({f"d_{m}_below": int((d < 0).sum()), f"d_{m}_above": int((d > 0).sum())})
         paired = sorted(set(sub.seed[sub.condition == CONDITIONS[0]]) & set(sub.seed[sub.condition == CONDITIONS[1]]))
         row["seeds"] = ",".join(str(int(x)) for x in paired)
         row["seed_max"] = int(sub.seed.max())  # a failed run's seed is not replaced: more seeds start above it
@@ -341,7 +346,7 @@ def trend_text(trend: pd.DataFrame) -> str:
     r0 = ok[0]
     out = [f"**Trend over {r0.epochs_min:g}-{r0.epochs_max:g} epochs** (ordinary least squares of the paired "
            f"differences on log2 of the steps, {r0.n_points} seed pairs at {r0.n_budgets} budgets; "
-           f"{r0.confidence:.0%} interval of the slope, t with n − 2 df):"]
+           f"{r0.confidence:.0%} interval of the slope, t with {r0.n_points - 2} df):"]
     names = {"d_clean": "The clean-accuracy difference", "d_auc": "The Gaussian-AUC gain"}
     for key in ("d_clean", "d_auc"):
         r = rows.get(key)
@@ -385,12 +390,15 @@ def final_text(r, main_runs: bool = False) -> str:
         out.append(f"The clean interval lies above 0: **S^Th gains clean accuracy at {e}**, between "
                    f"{100 * r.d_clean_ci_low:.1f} and {100 * r.d_clean_ci_high:.1f} points.")
     else:
+        below = getattr(r, "d_clean_below", math.nan)
+        count = (f", although S^Th's clean accuracy is lower in {int(below)} of the {n} seed pairs"
+                 if isinstance(below, (int, float, np.integer)) and math.isfinite(below) and below > 0 else "")
         out.append(f"The clean interval {'includes 0' if clean == 0 else 'is undefined'}: **the sign of the clean "
                    f"difference is undecided at {n} seed{'s' if n != 1 else ''}** (which is not evidence of no "
-                   f"cost)" + ("." if main_runs else f"; the next step is seeds {nxt} at {e}."))
+                   f"cost{count})" + ("." if main_runs else f"; the next step is seeds {nxt} at {e}."))
     auc = _sign(r.d_auc_ci_low, r.d_auc_ci_high)
-    out.append({1: f"The AUC interval (95%, paired t, unadjusted, exploratory) lies above 0: **S^Th's Gaussian-noise "
-                   f"gain is above zero at {e}** in these {n} seeds.",
+    out.append({1: f"The AUC interval (95%, paired t, unadjusted, exploratory) lies above 0: **at {e} S^Th's "
+                   f"Gaussian-noise gain is shown above zero** at {n} seeds, by one of this page's unadjusted tests.",
                 -1: f"The AUC interval lies below 0: **S^Th is less robust to Gaussian noise at {e}**.",
                 0: f"The AUC interval includes 0: the sign of the Gaussian-AUC gain is undecided at {n} seeds.",
                 None: "The AUC gain has no interval."}[auc])

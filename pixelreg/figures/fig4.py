@@ -27,7 +27,7 @@ from pixelreg.robustness.spectra import power_spectrum, radial_profile, share_ta
 from pixelreg.analysis.verdicts import lowfreq_excess_test, lowfreq_null_test, lowfreq_test
 from pixelreg.figures.common import (FigureData, OnePoolFigure, as_tuple, aucs, ensure_runs, fmt, gain_sentence, pstate,
                                      positive_int, runs_table, sem, tests)
-from pixelreg.figures.sentences import comparison_n, interval_state
+from pixelreg.figures.sentences import comparison_n, digits_for, interval_state
 from pixelreg.figures.tables import paired_comparisons
 
 __all__ = ["Fig4", "check_converged", "converged_attack", "converged_scale", "boundary_starts", "init_directions",
@@ -390,8 +390,9 @@ def band_auc_sentences(band: pd.DataFrame) -> list[str]:
 
 
 def _cmp_text(c) -> str:
-    return (f"{c.estimate:+.3f} [{fmt(c.ci_low)}, {fmt(c.ci_high)}] (95% CI; {c.test}, n = {min(c.n_a, c.n_b)} "
-            f"seeds, {pstate(c.p)})")
+    k = digits_for(c.estimate, c.ci_low, c.ci_high)
+    return (f"{c.estimate:+.{k}f} [{fmt(c.ci_low, k)}, {fmt(c.ci_high, k)}] (95% CI; {c.test}, n = "
+            f"{min(c.n_a, c.n_b)} seeds, {pstate(c.p)})")
 
 
 def lowfreq_sentences(shares: pd.DataFrame, cutoff: float, runs_without_start: str = "") -> list[str]:
@@ -488,7 +489,8 @@ def converged_sentences(data: FigureData) -> list[str]:
                  "whose attack converged; a run that reached the cap has not found its minimal perturbation."
                  + (f" The converged attack is costly, so each run attacks only {per_run} test images: a run's median "
                     "and share are rough estimates, and the rows rest on that many perturbations per run and "
-                    "condition; their tests are across seeds, whose spread includes this image-sampling noise."
+                    "condition. Every run attacks the same draw of test images, so the tests across seeds leave out "
+                    "image-to-image variation: they describe these images, and another draw could move them."
                     if per_run else ""))
     if note:
         lines.append(f"- Converged attack: {note}.")
@@ -537,8 +539,8 @@ def _boundary_converged(d, ctx):
 
 
 _MOSTLY_WHY = (f"'mostly' is a majority: more than {100 * MOSTLY_LOW:.0f}% of the non-DC power (white noise puts 2.6% "
-               "there, 20 of the 783 non-DC frequencies of a 28x28 image; the boundary attack's starting points "
-               "34-36%); the SESOI of 2 points is the smallest shift a spectrum plot shows")
+               "there, 20 of the 783 non-DC frequencies of a 28x28 image; the boundary attack's starting points about "
+               "a third, Fig. 4 (c) and (g)); the SESOI of 2 points is the smallest shift a spectrum plot shows")
 
 
 def _converged_shares(d) -> pd.DataFrame:

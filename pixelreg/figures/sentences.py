@@ -52,6 +52,15 @@ def fmt(x: float, digits: int = 3) -> str:
     return out[1:] if out.startswith("-") and not out.strip("-0.") else out
 
 
+def digits_for(*values: float, digits: int = 3, most: int = 6) -> int:
+    """The fewest decimals from ``digits`` (at most ``most``) at which no non-zero finite value of ``values``
+    rounds to zero, so an interval that excludes 0 is never printed as touching it ("[-0.001, 0.000]")."""
+    vals = [v for v in values if v is not None and math.isfinite(v) and v != 0]
+    while digits < most and any(round(v, digits) == 0 for v in vals):
+        digits += 1
+    return digits
+
+
 def signed(x: float, digits: int = 3) -> str:
     """``x`` with its sign to ``digits`` decimals ("+0.120", "-0.055"); a value that rounds to zero is "+0.000"."""
     out = fmt(x, digits)
