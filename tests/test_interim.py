@@ -111,7 +111,7 @@ def test_as_published_narrows_only_with_training_off(monkeypatch, tmp_path):
     assert all((RECORDS / f"{config_hash(c)}.json").is_file() for c in shown.configs())
     sentence = shown.interim.sentence()
     assert sentence.startswith(f"Interim page: {len(unpublished)} of the {len(set(page.configs()))} runs")
-    assert "budgets (epochs) " + ", ".join(f"{e:g}" for e in kept) + " of 1, 2, 3, 10, 20" in sentence
+    assert "budgets (epochs): " + ", ".join(f"{e:g}" for e in kept) + " of 1, 2, 3, 10, 20" in sentence
     html = shown.interim._repr_html_()
     assert "admonition warning" in html and "no verdict of the claims page uses this page" in html
     data = FigureData("budget", shown.params(), {}, pd.DataFrame(), page=shown)

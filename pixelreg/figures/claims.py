@@ -571,13 +571,22 @@ def matched_line(matched: pd.DataFrame, dominance: pd.DataFrame | None = None) -
                      + ("" if r.attack == TRANSFERRED else " noise"))
         calls.add(matched_call(r))
     n = sorted(set(int(x) for x in at["n_seeds"]))
-    said = {"noise augmentation ahead": "augmentation is ahead", "S^Th ahead": "S^Th is ahead"}
+    said = {"noise augmentation ahead": "augmentation is ahead", "S^Th ahead": "S^Th is ahead",
+            "the interval includes 0: neither is shown ahead": "neither is shown ahead (the interval includes 0)"}
+    by_call: dict[str, list[str]] = {}
+    for r in at.itertuples():
+        by_call.setdefault(matched_call(r), []).append(r.attack)
     call = (said.get(next(iter(calls)), next(iter(calls))) + (" under each" if len(parts) > 1 else "")
-            if len(calls) == 1 else "the calls differ by attack (the frontier page gives each)")
+            if len(calls) == 1 else "the calls differ by attack: " + "; ".join(
+                f"under {', '.join(a)}, {said.get(c, c)}" for c, a in by_call.items()))
     short = matched[(matched["attack"] == "gaussian") & ~matched["sth_covers"].astype(bool)]
-    unreached = ("" if short.empty else " S^Th's curve does not reach clean accuracy "
+    unreached = ("" if short.empty else " Under Gaussian noise S^Th's curve does not reach clean accuracy "
                  + " or ".join(f"{x:g}" for x in sorted(short["level"])) + " (its settings' seed means span "
-                 + str(short["sth_between"].iloc[0]).split(",")[0] + ")." if "sth_between" in short else "")
+                 + str(short["sth_between"].iloc[0]).split(",")[0] + "; a limit of its grid, whose smallest α sets "
+                 "its largest clean accuracy: the frontier page says why α 1 is not in it)."
+                 if "sth_between" in short else "")
+    shown = str(matched["shown"].iloc[0]) if "shown" in matched and len(matched) and matched["shown"].iloc[0] else ""
+    interim = f" The frontier page is still interim: it shows {shown}." if shown else ""
     scope = ("" if (matched["attack"] == TRANSFERRED).any() else
              "; random noise only so far: the transferred-FGSM panel is not published yet")
     pair = f", {matched['pair'].iloc[0]}" if "pair" in matched else ""
@@ -585,7 +594,7 @@ def matched_line(matched: pd.DataFrame, dominance: pd.DataFrame | None = None) -
             f"over σ{scope}): at clean accuracy {level:g}, S^Th − augmentation (the page shows augmentation − S^Th) = "
             + ", ".join(parts) + f" ({'-'.join(map(str, n))} seeds, 95% percentile bootstrap over paired seeds, "
             f"exploratory; at so few seeds such intervals tend to be too narrow): {call}."
-            + unreached + dominance_counts(dominance))
+            + unreached + dominance_counts(dominance) + interim)
 
 
 def transfer_caveat(table: pd.DataFrame) -> str:
@@ -774,7 +783,10 @@ class Claims(Page):
             d = page.data(runs_dir, progress)
         except (MissingRunsError, RecordOnlyRunError):
             return none
-        return dict(matched=d["matched"], dominance=d["dominance"])
+        matched = d["matched"]
+        if getattr(page, "interim", None) is not None and len(matched):  # the intro says the page is interim
+            matched = matched.assign(shown=page.interim.shown())
+        return dict(matched=matched, dominance=d["dominance"])
 
     def interim_estimates(self, figures: Mapping[str, FigureData | Exception], runs_dir=None,
                           progress: bool = False) -> pd.DataFrame:

@@ -139,14 +139,14 @@ class Interim:
                                         "more_seeds": "seeds added at the largest budget"}
 
     def shown(self) -> str:
-        """What the page shows of each narrowed field, e.g. "seeds 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)"."""
+        """What the page shows of each narrowed field, e.g. "seeds: 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)"."""
         parts = []
         for name, kept in self.kept.items():
             planned = getattr(self.planned, name)
             left = [v for v in planned if v not in kept]
             label = self.LABELS.get(name, name)
             parts.append(f"no {label} yet (planned: {_values(planned)})" if not kept else
-                         f"{label} {_values(kept)} of {_values(planned)} ({_values(left)} not yet)")
+                         f"{label}: {_values(kept)} of {_values(planned)} ({_values(left)} not yet)")
         return "; ".join(parts)
 
     def shown_runs(self) -> int | None:
