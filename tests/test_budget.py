@@ -122,23 +122,38 @@ def test_linear_trend_known_slope_and_interval():
     assert math.isnan(linear_trend([1.0, 2.0], [1.0, 2.0])["ci_low"])  # no residual df
 
 
+def _seed_lines(slopes, intercept: float) -> dict:
+    """Per budget, per seed: intercept + that seed's slope · log2(steps)."""
+    return {e: [intercept + b * math.log2(s) for b in slopes] for e, s in FULL_STEPS.items()}
+
+
 def test_trend_over_budgets_known_answers():
-    """A planted clean difference rising by 0.01 per doubling of the steps: the slope is recovered exactly, its
-    interval excludes 0 and the page says it rises; a flat AUC gain: the interval includes 0."""
-    t = budget_tables(_points(_linear(0.01, -0.2), {e: [0.15, 0.2, 0.25] for e in FULL_STEPS}))
+    """Each seed's slope is one value: planted clean-difference slopes 0.008, 0.010, 0.012 per doubling give a
+    mean of 0.010 with the one-sample t interval over the 3 seeds (2 df), which excludes 0, so the page says it
+    rises; AUC slopes -0.01, 0, +0.01 give 0 with an interval that holds it. Equal slopes (no spread): no
+    interval, said so."""
+    t = budget_tables(_points(_seed_lines((0.008, 0.010, 0.012), -0.2), _seed_lines((-0.01, 0.0, 0.01), 0.2)))
     tr = t["trend"].set_index("metric")
+    half = st.t.ppf(0.975, 2) * 0.002 / math.sqrt(3)
     assert tr.loc["d_clean", "slope_per_doubling"] == pytest.approx(0.01, abs=1e-10)
-    assert tr.loc["d_clean", "ci_low"] > 0 and tr.loc["d_clean", "n_points"] == 15
+    assert (tr.loc["d_clean", "ci_low"], tr.loc["d_clean", "ci_high"]) == (pytest.approx(0.01 - half),
+                                                                           pytest.approx(0.01 + half))
+    assert tr.loc["d_clean", "p"] == pytest.approx(st.ttest_1samp([0.008, 0.010, 0.012], 0).pvalue)
+    assert tr.loc["d_clean", "n_points"] == 15 and tr.loc["d_clean", "n_seeds"] == 3
     assert tr.loc["d_clean", "n_budgets"] == 5 and (tr.loc["d_clean", "epochs_min"], tr.loc["d_clean", "epochs_max"]) == (1, 20)
     assert tr.loc["d_auc", "slope_per_doubling"] == pytest.approx(0.0, abs=1e-10)
     assert tr.loc["d_auc", "ci_low"] < 0 < tr.loc["d_auc", "ci_high"]
     text = trend_text(t["trend"])
-    assert "Trend over 1-20 epochs" in text and "15 seed pairs at 5 budgets" in text
+    assert "Trend over 1-20 epochs" in text and "averaged over 3 seeds; 15 seed pairs at 5 budgets" in text
+    assert "t interval over the seeds' slopes, 2 df" in text
     assert "clean-accuracy difference changes by +0.0100 per doubling" in text and "**it rises with training**" in text
     assert "Gaussian-AUC gain changes by +0.0000" in text and "cannot say whether it rises or falls" in text
-    falling = budget_tables(_points(_linear(-0.01, 0.0)))["trend"].set_index("metric").loc["d_clean"]
-    assert falling.slope_per_doubling == pytest.approx(-0.01) and falling.ci_high < 0
-    assert "**it falls with training**" in trend_text(budget_tables(_points(_linear(-0.01, 0.0)))["trend"])
+    falling = budget_tables(_points(_seed_lines((-0.012, -0.01, -0.008), 0.0)))["trend"]
+    assert falling.set_index("metric").loc["d_clean"].ci_high < 0 and "**it falls with training**" in trend_text(falling)
+    same = budget_tables(_points(_linear(0.01, -0.2)))["trend"]  # every seed the same slope: no spread
+    r = same.set_index("metric").loc["d_clean"]
+    assert r.slope_per_doubling == pytest.approx(0.01) and math.isnan(r.ci_low)
+    assert "changes by +0.0100 per doubling of the steps: no interval (fewer than 2 seeds" in trend_text(same)
 
 
 def _largest(clean20, auc20, drop=()):

@@ -264,7 +264,7 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     assert len(per) == 13 and per.set_index("corruption").loc["contrast", "diff"] == pytest.approx(-0.116)
     text = carry_over_sentence("S^Th", fam.reset_index())
     assert text.startswith("**S^Th** gains accuracy under the noise corruptions")
-    assert re.search(r"carries over to blur \+0\.034 \[[-0-9.]+, [-0-9.]+\]\*?;", text)
+    assert re.search(r"carries over to blur \+0\.034 \[[-0-9.]+, [-0-9.]+\]†?;", text)
     assert re.search(r"is traded for contrast -0\.116 \[[-0-9.]+, [-0-9.]+\];", text)
     # fog (-0.016) and JPEG (+0.024) exclude 0 but lie inside ±SESOI (0.03): too small to matter, not a call
     assert re.search(r"carries over or is traded by less than the 0\.03 that matters \(interval inside ±0\.03\) "
@@ -293,8 +293,8 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     near = drop.reset_index()
     near.loc[near.family == "blur", ["diff", "ci_low", "ci_high"]] = [0.033, 0.014, 0.052]
     text = carry_over_sentence("S^Th", near, measure="drop")
-    assert "carries over to blur +0.033 [0.014, 0.052]*" in text
-    assert text.endswith("*: the interval's end nearer 0 lies inside ±0.03, so the effect may be too small to "
+    assert "carries over to blur +0.033 [0.014, 0.052]†" in text
+    assert text.endswith("†: the interval's end nearer 0 lies inside ±0.03, so the effect may be too small to "
                          "matter).")
     # losing accuracy under noise (its clean cost) is not read as having no noise robustness at all
     worse = fam.reset_index()

@@ -10,9 +10,9 @@ differently configured point, left out of the plot and the trend. This page read
 design.
 
 Statistics: per budget, :func:`pixelreg.analysis.verdicts.compare_by_seed` (the book's paired t-test by seed,
-95% interval) of each summary; the trend over the profile's own budgets is an ordinary least-squares line of the
-per-seed paired differences on log2(steps) (:func:`linear_trend`, statsmodels), its slope per doubling of the
-steps with a 95% interval; the minimum detectable effect of the largest budget's paired test
+95% interval) of each summary; the trend over the profile's own budgets is each seed's least-squares slope of its
+paired differences on log2(steps) (:func:`linear_trend`, statsmodels), averaged over the seeds with a one-sample t
+interval (:func:`seed_slopes`), per doubling of the steps; the minimum detectable effect of the largest budget's paired test
 (:func:`pixelreg.analysis.stats.mde`) says what its seeds can decide.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pixelreg.experiment.config import profile as get_profile
 from pixelreg.experiment.sweep import planned_steps
 from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, pstate, runs_table
 
-__all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "summary_table", "linear_trend", "plot",
+__all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "summary_table", "linear_trend", "seed_slopes", "plot",
            "step_ticks", "overlapping_tick_labels"]
 
 #: the page's budgets (epochs, each one full 5-phase cycle) per profile. full: 1, 2 and 3 epochs, and
@@ -217,16 +217,21 @@ class Budget(OnePoolFigure):
 # ----------------------------------------------------------------------------------------------------------
 # tables
 
-def linear_trend(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict:
+def linear_trend(x: Sequence[float], y: Sequence[float], confidence: float = 0.95, min_points: int = 3) -> dict:
     """Ordinary least squares ``y = intercept + slope · x`` (statsmodels ``OLS``): the slope, its two-sided
-    ``confidence`` interval (t with n − 2 df) and p-value, the intercept, n. NaN where fewer than 3 points or
-    fewer than 2 distinct x (no slope, or no residual degree of freedom)."""
+    ``confidence`` interval (t with n − 2 df) and p-value, the intercept, n. NaN where fewer than ``min_points``
+    points or fewer than 2 distinct x (no slope); the interval and p also NaN without a residual degree of
+    freedom (n < 3)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     out = dict(n_points=len(y), n_x=int(len(np.unique(x))), slope=math.nan, ci_low=math.nan, ci_high=math.nan,
                p=math.nan, intercept=math.nan, se=math.nan)
-    if out["n_x"] < 2 or len(y) < 3:
+    if out["n_x"] < 2 or len(y) < max(2, min_points):
+        return out
+    if len(y) < 3:  # two points: the line through them, no interval
+        slope = (y[1] - y[0]) / (x[1] - x[0])
+        out.update(slope=float(slope), intercept=float(y[0] - slope * x[0]))
         return out
     fit = OLS(y, np.column_stack([np.ones_like(x), x])).fit()
     lo, hi = fit.conf_int(1 - confidence)[1]
@@ -244,8 +249,8 @@ def budget_tables(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, p
       (:func:`pixelreg.analysis.verdicts.compare_by_seed`: paired t by seed, ``confidence`` interval, p), the SD
       of the paired differences, the minimum detectable effect at this n and at n + 2 seeds
       (:func:`pixelreg.analysis.stats.mde`, 5% level, 80% power) and the seeds;
-    - ``trend``: per summary, the least-squares slope of the paired differences on log2(steps) over the
-      profile's own budgets (:func:`linear_trend`), per doubling of the steps.
+    - ``trend``: per summary, the mean over seeds of each seed's least-squares slope of its paired differences
+      on log2(steps) over the profile's own budgets (:func:`seed_slopes`), per doubling of the steps.
     """
     pts = points[points.condition.isin(CONDITIONS)]
     w = pts.pivot_table(index=["budget", "own_profile", "epochs", "seed"], columns="condition",
@@ -287,14 +292,39 @@ def budget_tables(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, p
     own = effects[effects.own_profile.astype(bool)] if len(effects) else effects
     trend = []
     for m in METRICS:
-        fit = linear_trend(np.log2(own["steps"].to_numpy(float)), own[f"d_{m}"].to_numpy(float), confidence) \
-            if len(own) else linear_trend([], [])
-        trend.append(dict(metric=f"d_{m}", n_points=fit["n_points"], n_budgets=fit["n_x"],
-                          epochs_min=float(own.epochs.min()) if len(own) else math.nan,
+        fit = seed_slopes(own, f"d_{m}", confidence)
+        trend.append(dict(metric=f"d_{m}", n_points=len(own), n_budgets=int(own.steps.nunique()) if len(own) else 0,
+                          n_seeds=fit["n_seeds"], epochs_min=float(own.epochs.min()) if len(own) else math.nan,
                           epochs_max=float(own.epochs.max()) if len(own) else math.nan,
                           slope_per_doubling=fit["slope"], ci_low=fit["ci_low"], ci_high=fit["ci_high"], p=fit["p"],
-                          intercept=fit["intercept"], confidence=confidence))
+                          slope_sd=fit["sd"], intercept=fit["intercept"], confidence=confidence))
     return dict(effects=effects, summary=summary, trend=pd.DataFrame(trend))
+
+
+def seed_slopes(effects: pd.DataFrame, column: str, confidence: float = 0.95) -> dict:
+    """The trend of ``column`` on log2(steps), seed by seed: each seed's least-squares slope over the budgets it
+    has (at least 2; :func:`linear_trend`), then their mean with a one-sample t interval and p over the seeds
+    (n_seeds − 1 df). A seed's runs share initial weights and data order across budgets, so its points are not
+    independent of each other; its slope is one value. ``intercept``: the mean of the seeds' intercepts (the
+    plotted line). NaN interval and p with fewer than 2 seeds or no spread."""
+    out = dict(n_seeds=0, slope=math.nan, ci_low=math.nan, ci_high=math.nan, p=math.nan, sd=math.nan,
+               intercept=math.nan)
+    slopes, intercepts = [], []
+    for _, g in (effects.groupby("seed") if len(effects) else ()):
+        fit = linear_trend(np.log2(g["steps"].to_numpy(float)), g[column].to_numpy(float), confidence, min_points=2)
+        if math.isfinite(fit["slope"]):
+            slopes.append(fit["slope"])
+            intercepts.append(fit["intercept"])
+    if not slopes:
+        return out
+    v = np.asarray(slopes)
+    out.update(n_seeds=len(v), slope=float(v.mean()), intercept=float(np.mean(intercepts)))
+    sd = float(v.std(ddof=1)) if len(v) >= 2 else math.nan
+    if len(v) >= 2 and sd > 1e-12:  # (equal slopes leave rounding noise, not a spread)
+        half = st.t.ppf(0.5 + confidence / 2, len(v) - 1) * sd / math.sqrt(len(v))
+        out.update(sd=sd, ci_low=out["slope"] - half, ci_high=out["slope"] + half,
+                   p=float(st.ttest_1samp(v, 0.0).pvalue))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -344,9 +374,11 @@ def trend_text(trend: pd.DataFrame) -> str:
         return ("**Trend:** fewer than two budgets (or fewer than 3 seed pairs) at this profile: no trend can be "
                 "estimated.")
     r0 = ok[0]
-    out = [f"**Trend over {r0.epochs_min:g}-{r0.epochs_max:g} epochs** (ordinary least squares of the paired "
-           f"differences on log2 of the steps, {r0.n_points} seed pairs at {r0.n_budgets} budgets; "
-           f"{r0.confidence:.0%} interval of the slope, t with {r0.n_points - 2} df):"]
+    n = int(r0.n_seeds)
+    out = [f"**Trend over {r0.epochs_min:g}-{r0.epochs_max:g} epochs** (each seed's least-squares slope of its "
+           f"paired differences on log2 of the steps, averaged over {n} seed{'s' if n != 1 else ''}; "
+           f"{r0.n_points} seed pairs at {r0.n_budgets} budgets; {r0.confidence:.0%} t interval over the seeds' "
+           f"slopes, {n - 1} df):"]
     names = {"d_clean": "The clean-accuracy difference", "d_auc": "The Gaussian-AUC gain"}
     for key in ("d_clean", "d_auc"):
         r = rows.get(key)
@@ -354,11 +386,12 @@ def trend_text(trend: pd.DataFrame) -> str:
             continue
         sign = _sign(r.ci_low, r.ci_high)
         says = {1: "**it rises with training**", -1: "**it falls with training**",
-                0: "the interval includes 0, so these runs cannot say whether it rises or falls"}[sign]
-        out.append(f"{names[key]} changes by {r.slope_per_doubling:+.4f} per doubling of the steps "
-                   f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] ({pstate(r.p)}): {says}.")
-    out.append("The line treats the seed pairs as independent, although a seed's runs share their initial "
-               "weights and data order across budgets, and it says nothing beyond the largest budget.")
+                0: "the interval includes 0, so these runs cannot say whether it rises or falls",
+                None: "no interval (fewer than 2 seeds, or no spread between them)"}[sign]
+        ci = f" [{r.ci_low:+.4f}, {r.ci_high:+.4f}] ({pstate(r.p)})" if sign is not None else ""
+        out.append(f"{names[key]} changes by {r.slope_per_doubling:+.4f} per doubling of the steps{ci}: {says}.")
+    out.append("A seed's runs share their initial weights and data order across budgets, so each seed gives one "
+               "slope, not one point per budget; the line says nothing beyond the largest budget.")
     return " ".join(out)
 
 
@@ -511,9 +544,9 @@ def plot(data: FigureData, width: float = 9.5):
         if len(t) and math.isfinite(t.iloc[0].slope_per_doubling):
             t = t.iloc[0]
             xs = np.geomspace(min(ticks), max(ticks), 50)
+            ci = f"\n[{t.ci_low:+.4f}, {t.ci_high:+.4f}]" if math.isfinite(t.ci_low) else "\n(no interval)"
             ax.plot(xs, t.intercept + t.slope_per_doubling * np.log2(xs), "--", color="C0",
-                    label=f"least squares: {t.slope_per_doubling:+.4f} per doubling\n"
-                          f"[{t.ci_low:+.4f}, {t.ci_high:+.4f}]")
+                    label=f"mean of the seeds' slopes: {t.slope_per_doubling:+.4f} per doubling{ci}")
         ax.set_ylabel(r"$S^{Th}$ − unregularized:" + "\n" + ("clean accuracy" if m == "clean" else "AUC over ε > 0"))
         ax.set_xlabel("training steps (log scale); tick: epochs and steps")
         ax.legend(fontsize=7.5, loc="best")

@@ -124,7 +124,7 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
         r = rows[f]
         near = min(abs(r["ci_low"]), abs(r["ci_high"])) if _sign(r) in (1, -1) else math.inf
         return (f"{f} {r['diff']:+.3f} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
-                + ("*" if near < SESOI else ""))
+                + ("†" if near < SESOI else ""))
 
     noise = rows.get("noise")
     asked = [f for f in ASKED if f in rows]
@@ -169,9 +169,9 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
     else:
         head = (f"**{group}** {none} the noise corruptions ({say('noise')}), so at these severities it has no "
                 f"noise advantage in this measure to carry over{_OTHER[measure]}; it ")
-    starred = any(x.endswith("*") for x in [say("noise"), *[say(f) for f in asked if f in rows]])
+    starred = any(x.endswith("†") for x in [say("noise"), *[say(f) for f in asked if f in rows]])
     return (head + "; ".join(tail) + f" ({what}, mean over severities"
-            + (f"; *: the interval's end nearer 0 lies inside ±{SESOI:g}, so the effect may be too small to matter"
+            + (f"; †: the interval's end nearer 0 lies inside ±{SESOI:g}, so the effect may be too small to matter"
                if starred else "") + ").")
 
 
@@ -255,21 +255,21 @@ class Corruptions(FrequencyPlan):
         if not len(fam):
             return "No numbers to summarise (empty tables)."
         sd, grid = PARAMS["gaussian_noise"], EPSILON_GRIDS[self.task]["gaussian"]
+        drop = data.tables.get("families_drop")
+        k = len(fam) + (len(drop) if drop is not None else 0)
         lines = ["Does robustness to noise carry over to blur, contrast, fog, JPEG, brightness and pixelation, or is it "
                  "traded for them? "
                  "Each condition minus the unregularized model, accuracy averaged over the five severities and "
                  "the family's corruptions (95% intervals, unadjusted: exploratory; a difference whose interval "
-                 f"lies inside ±{SESOI:g}, the book's smallest effect of interest, is called too small to matter). "
+                 f"lies inside ±{SESOI:g}, the book's smallest effect of interest, is called too small to matter; of "
+                 f"the {k} family intervals on this page, both measures, about {0.05 * k:.1f} would exclude 0 by "
+                 "chance alone if nothing differed). "
                  + (f"The noise corruptions are mild: CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over "
                     f"its five severities, the low end of Fig. 2's Gaussian ε grid ({min(grid):g} to {max(grid):g}), "
                     "so a gain that Fig. 2 shows at larger ε is not contradicted by its absence here:"
                     if max(sd) <= max(grid) / 2 else
                     f"CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over its five severities; Fig. 2's "
                     f"Gaussian ε grid for {self.task} runs from {min(grid):g} to {max(grid):g}:")]
-        drop = data.tables.get("families_drop")
-        k = len(fam) + (len(drop) if drop is not None else 0)
-        lines[0] += (f" Of the {k} family intervals on this page (both measures), about {0.05 * k:.1f} would exclude 0 "
-                     "by chance alone if nothing differed; read single calls with that in mind.")
         for g, gf in fam.groupby("group", sort=False):
             lines.append("- " + carry_over_sentence(g, gf))
         yin = yin_sentence(fam)
