@@ -182,6 +182,19 @@ def test_curve_and_summary_on_a_known_table():
 
 # ---- records --------------------------------------------------------------------------------------------------
 
+def test_fig4_says_how_far_converged_perturbations_still_turned():
+    """Known answer: two converged runs whose median cosine fell 0.50 -> 0.43 and 0.36 -> 0.23 over their last
+    doubling give "0.07-0.13"; an unconverged run is left out; no table or no converged run, no sentence."""
+    from pixelreg.figures.fig4 import direction_still_turning
+
+    curve = pd.DataFrame(dict(run=["a"] * 3 + ["b"] * 2 + ["c"] * 2, steps=[16, 32, 64, 32, 64, 64, 128],
+                              median_cosine=[0.6, 0.50, 0.43, 0.36, 0.23, 0.9, 0.1]))
+    text = direction_still_turning(curve, {"a", "b"})
+    assert "Over the last doubling of the 2 converged runs, the median cosine with the start direction still fell " \
+           "by 0.07-0.13." in text
+    assert direction_still_turning(curve, set()) == "" and direction_still_turning(None, {"a"}) == ""
+
+
 def test_record_round_trip_serves_the_converged_evaluation_without_the_model(tmp_path, monkeypatch):
     from pixelreg.experiment.config import make_config
     from pixelreg.experiment.records import MAX_RECORD_BYTES, encode_tensor, export_runs, import_records

@@ -553,8 +553,10 @@ def plot(data: FigureData, width: float = 9.5):
     axes[0, 0].legend(fontsize=7.5, loc="best")
     for ax in axes.flat:
         step_ticks(ax, ticks)
+    interim = (" - interim: the budgets published so far" if getattr(getattr(data, "page", None), "interim", None)
+               is not None else "")
     fig.suptitle(f"Unregularized and $S^{{Th}}$ per training budget ({data.params.get('profile')} profile, "
-                 f"{pts.seed.nunique()} seeds)", fontsize=11)
+                 f"{pts.seed.nunique()} seeds){interim}", fontsize=11)
     fig.tight_layout()
     for ax in axes[1]:
         _thin(ax, ticks)

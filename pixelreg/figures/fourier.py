@@ -279,8 +279,8 @@ class Fourier(FrequencyPlan):
         s, t = data["band_summary"], data["band_tests"]
         if not len(s):
             return "No numbers to summarise (empty tables)."
-        lines = [f"Mean error under Fourier-basis perturbations of L2 norm {self.norm:g}, low band (0 < r <= "
-                 f"{self.low_cutoff:.3g} cycles/pixel) vs high band (r >= {self.high_cutoff:.3g}), "
+        lines = [f"Mean error under Fourier-basis perturbations of L2 norm {self.norm:g}, low band (0 < f <= "
+                 f"{self.low_cutoff:.3g} cycles/pixel) vs high band (f >= {self.high_cutoff:.3g}), "
                  f"{self.n_images} test images per frequency (Fig. 4's low-frequency share splits the spectrum "
                  f"at one cutoff instead, {DEFAULT_CUTOFF:g} cycles/pixel, with nothing between the bands):"]
         for r in s.itertuples():
