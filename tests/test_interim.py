@@ -85,6 +85,20 @@ def test_seeds_added_at_the_largest_budget_are_left_out_first_and_go_with_it():
     assert "no seeds added at the largest budget yet (planned: 3, 4)" in text
 
 
+def test_the_budget_sentence_of_an_interim_page_names_the_budgets_still_to_come(tmp_path, monkeypatch):
+    """Narrowed to 1-3 epochs, the page's budget sentence says these are the budgets shown so far and names the
+    two the plan adds; the complete page says neither."""
+    from dataclasses import replace
+
+    planned = Budget(profile="full")
+    page = replace(planned, epochs=(1.0, 2.0, 3.0))
+    object.__setattr__(page, "interim", Interim(planned, {"epochs": (1.0, 2.0, 3.0)}, 12))
+    text = page.budgets_text()
+    assert "the budgets shown so far are 1, 2 and 3 epochs" in text
+    assert "The plan adds 10 and 20 epochs, not yet published (the banner above)." in text
+    assert "so far" not in planned.budgets_text() and "The plan adds" not in planned.budgets_text()
+
+
 def test_a_page_without_interim_fields_never_narrows(monkeypatch, tmp_path):
     monkeypatch.setenv("PIXELREG_TRAIN", "0")
     page = Fig2(profile="smoke")

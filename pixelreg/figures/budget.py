@@ -154,14 +154,20 @@ class Budget(OnePoolFigure):
         images = (f"a {u.train_subset:,}-image training subset" if u.train_subset else
                   f"all {u.task} training images but the validation split")
         reg = self._pair(self.profile, self.seeds[0])[1]
+        interim = getattr(self, "interim", None)
+        later = [e for e in (interim.planned.epochs if interim is not None else ()) if e not in self.epochs]
+        shown = "the budgets shown so far are" if later else "the budgets are"
         text = (f"S^Th at α {reg.alpha:g} and Th {reg.th:g}, unregularized beside it. "
-                f"At the `{self.profile}` profile the budgets are {_join([f'{e:g}' for e, _ in own])} epoch"
+                f"At the `{self.profile}` profile {shown} {_join([f'{e:g}' for e, _ in own])} epoch"
                 f"{'s' if len(own) > 1 or own[0][0] != 1 else ''} of {images} in batches of {u.batch_size}: "
                 f"{_join([f'{s:,}' for _, s in own])} SGD steps per run, each a complete 5-phase learning-rate "
                 f"cycle; {len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} ({_join(map(str, self.seeds))}) "
                 f"per condition" + (f", and seeds {_join(map(str, self.more_seeds))} at {own[-1][0]:g} epochs "
                                     "(added by the page's rule: the sign of the clean difference was undecided)"
                                     if self.more_seeds else "") + ".")
+        if later:
+            text += (f" The plan adds {_join([f'{e:g}' for e in later])} epochs, not yet published (the banner "
+                     "above).")
         if self.with_cpu:
             c = self._pair("cpu", self.seeds[0])[1]
             text += (f" The `cpu` profile's runs ({planned_steps(c):,} steps on {c.train_subset:,} images, "
