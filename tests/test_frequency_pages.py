@@ -218,6 +218,19 @@ def test_band_tests_measure_each_band_over_the_runs_clean_error():
     assert raw.loc[("S^Th", "low"), "diff"] == pytest.approx(0.2)
 
 
+def test_the_error_between_the_bands_is_read_from_the_maps():
+    """Known answer: a map of 0.9 between the bands (``_map_rows``' "other") and 0.2 / 0.5 in them gives 0.9,
+    for each group; the DC term, in no band, is left out of "between" too."""
+    from pixelreg.figures.fourier import between_bands
+
+    maps = pd.concat([_map_rows("a", 0, "unregularized", 0.2, 0.5, other=0.9),
+                      _map_rows("b", 0, "S^Th", 0.1, 0.1, other=0.3)])
+    maps.loc[(maps.u == 0) & (maps.v == 0), "error"] = 5.0  # DC: not between the bands
+    got = between_bands(maps, 1 / 7, 1 / 3)
+    assert got == pytest.approx({"unregularized": 0.9, "S^Th": 0.3})
+    assert between_bands(None, 1 / 7, 1 / 3) == {}
+
+
 def test_claim_row_fourier_band_reads_the_pages_band_table():
     rows = []
     for s in range(5):
