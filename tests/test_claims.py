@@ -793,9 +793,9 @@ def test_findings_show_the_batchnorm_check_judged_or_why_not():
     # not judged, with interim estimates of the seeds trained so far: estimates and intervals, no label
     t.loc[0, ["estimate", "interval", "label"]] = [float("nan"), "", "unclear (exploratory; ...)"]
     early = pd.DataFrame([dict(key="bn-clean", estimate=0.124, ci_low=0.115, ci_high=0.134, unit="accuracy",
-                               n="2 pairs", shown="seeds: 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)")])
+                               n="2 pairs", shown="5, 6 of the seeds 5, 6, 7, 8, 9 (7, 8, 9 not yet)")])
     line = [x for x in cl.findings(t, interim=early) if x.startswith("**BatchNorm**")][0]
-    assert "not judged yet (not judged at this profile: 21 of its runs missing); so far, from seeds: 5, 6" in line
+    assert "not judged yet (not judged at this profile: 21 of its runs missing); so far, from 5, 6 of the seeds" in line
     assert f"{cl.FIRST_SCREEN_BN['bn-clean']}: +0.124 accuracy [+0.115, +0.134], 2 pairs." in line
     assert "supported" not in line and "unclear" not in line
     assert not [x for x in cl.findings(t[~t.key.isin(cl.FIRST_SCREEN_BN)]) if "BatchNorm" in x]
@@ -1123,7 +1123,8 @@ def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach
             "S^Th − augmentation (the page shows augmentation − S^Th) = -0.259 AUC [-0.364, -0.185] under gaussian "
             "noise, -0.166 [-0.291, -0.089] under uniform noise (5 seeds, 95% percentile bootstrap over paired seeds, "
             "exploratory; at so few seeds such intervals tend to be too narrow): augmentation is ahead under each.") in line
-    assert line.endswith(" Under Gaussian noise S^Th's curve does not reach clean accuracy 0.88 (its settings' seed "
+    assert line.endswith(" At the noise panels' seeds (clean accuracy is the same under every noise) S^Th's curve does "
+                         "not reach clean accuracy 0.88 (its settings' seed "
                          "means span 0.845-0.869; a limit of its grid, whose smallest α sets its largest clean accuracy: "
                          "the frontier page says why α 1 is not in it).")
     assert "interim" not in line

@@ -298,9 +298,9 @@ def test_family_tests_and_the_carry_over_sentence_known_answer():
     small = drop.reset_index().assign(ci_low=lambda t: t["diff"] - 0.001, ci_high=lambda t: t["diff"] + 0.001)
     small.loc[small.family == "noise", ["diff", "ci_low", "ci_high"]] = [0.01, 0.005, 0.015]
     assert carry_over_sentence("S^Th", small, measure="drop").startswith(
-        "**S^Th** changes by less than 0.03 under the noise corruptions (noise +0.010 [0.005, 0.015], inside ±0.03), "
-        "so at these severities it has no noise advantage in this measure to carry over (measured by how much of "
-        "its clean accuracy it loses)")
+        "**S^Th** changes by less than 0.03 under the noise corruptions (noise +0.010 [0.005, 0.015], inside ±0.03): "
+        "at these severities it has at most a noise advantage too small to matter, so no noise advantage that "
+        "matters to carry over (measured by how much of its clean accuracy it loses)")
     assert text.endswith("(drop from clean accuracy minus unregularized's, mean over severities).")
     # a shown effect whose interval's end nearer 0 lies inside ±SESOI is starred, and the star explained
     near = drop.reset_index()

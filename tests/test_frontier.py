@@ -263,7 +263,7 @@ def test_without_the_transferred_grid_the_page_says_why(monkeypatch):
     monkeypatch.setattr(Frontier, "held", lambda self, configs, runs_dir=None: have & set(configs))
     part = page.published_part()
     assert part.transfer_seeds == () and part.seeds == (0, 1, 2)
-    assert "no seeds of the transferred-FGSM grid yet (planned: 7, 8, 9)" in part.interim.sentence()
+    assert "none of the transferred-FGSM grid's seeds yet (planned: 7, 8, 9)" in part.interim.sentence()
     assert "not shown yet: none of its grid's seeds (7, 8, 9) is published" in part.data().what_we_see()
 
 
@@ -374,7 +374,7 @@ def test_the_page_names_the_grid_settings_each_level_is_read_between():
     assert m.loc[0.88, "sth_between"] == "0.830-0.870, not reached"
     text = matched_sentences(m.reset_index())
     assert "(read between σ 0.5 (0.820) and σ 0.1 (0.900), and between α 30 (0.830) and α 3 (0.870))" in text
-    assert ("S^Th does not reach this clean accuracy (not extrapolated; S^Th's settings span 0.830-0.870; a limit of "
+    assert ("S^Th does not reach this clean accuracy (not extrapolated; S^Th's settings' seed means span 0.830-0.870; a limit of "
             "S^Th's grid, whose smallest α sets its largest clean accuracy)") in text
     # a level below S^Th's settings is not blamed on the grid's smallest α
     low = Frontier(profile="smoke", n_boot=100, levels=(0.80,)).matched(pd.DataFrame(rows))

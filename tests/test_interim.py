@@ -82,7 +82,7 @@ def test_seeds_added_at_the_largest_budget_are_left_out_first_and_go_with_it():
     ten = next(c for c in configs if c.epochs == 10.0)
     assert page.narrowed(_have(configs, drop=[ten])) == {"epochs": (1.0, 2.0, 3.0, 20.0)}  # 20 keeps seeds 3-4
     text = Interim(page, {"more_seeds": ()}, 1).sentence()
-    assert "no seeds added at the largest budget yet (planned: 3, 4)" in text
+    assert "none of the seeds added at the largest budget yet (planned: 3, 4)" in text
 
 
 def test_the_budget_sentence_of_an_interim_page_names_the_budgets_still_to_come(tmp_path, monkeypatch):
@@ -125,7 +125,7 @@ def test_as_published_narrows_only_with_training_off(monkeypatch, tmp_path):
     assert all((RECORDS / f"{config_hash(c)}.json").is_file() for c in shown.configs())
     sentence = shown.interim.sentence()
     assert sentence.startswith(f"Interim page: {len(unpublished)} of the {len(set(page.configs()))} runs")
-    assert "budgets (epochs): " + ", ".join(f"{e:g}" for e in kept) + " of 1, 2, 3, 10, 20" in sentence
+    assert ", ".join(f"{e:g}" for e in kept) + " of the budgets (epochs) 1, 2, 3, 10, 20" in sentence
     html = shown.interim._repr_html_()
     assert "admonition warning" in html and "no verdict of the claims page uses this page" in html
     data = FigureData("budget", shown.params(), {}, pd.DataFrame(), page=shown)

@@ -32,6 +32,7 @@ from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed, value_at
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, check_value, make_config
 from pixelreg.experiment.config import profile as get_profile
+from pixelreg.experiment.data import SPLIT_SIZES
 from pixelreg.experiment.sweep import planned_steps
 from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, pstate, runs_table
 
@@ -151,8 +152,9 @@ class Budget(OnePoolFigure):
         own = [(e, planned_steps(self._pair(self.profile, self.seeds[0], epochs=e, phase_duration=e / 5)[0]))
                for e in self.epochs]
         u = self._pair(self.profile, self.seeds[0])[0]
+        left = SPLIT_SIZES[u.task][0] - int(SPLIT_SIZES[u.task][0] * u.valid_portion)
         images = (f"a {u.train_subset:,}-image training subset" if u.train_subset else
-                  f"all {u.task} training images but the validation split")
+                  f"the {left:,} {u.task} training images left after the validation split")
         reg = self._pair(self.profile, self.seeds[0])[1]
         interim = getattr(self, "interim", None)
         later = [e for e in (interim.planned.epochs if interim is not None else ()) if e not in self.epochs]

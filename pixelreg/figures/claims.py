@@ -580,7 +580,8 @@ def matched_line(matched: pd.DataFrame, dominance: pd.DataFrame | None = None) -
             if len(calls) == 1 else "the calls differ by attack: " + "; ".join(
                 f"under {', '.join(a)}, {said.get(c, c)}" for c, a in by_call.items()))
     short = matched[(matched["attack"] == "gaussian") & ~matched["sth_covers"].astype(bool)]
-    unreached = ("" if short.empty else " Under Gaussian noise S^Th's curve does not reach clean accuracy "
+    unreached = ("" if short.empty else " At the noise panels' seeds (clean accuracy is the same under every noise) "
+                 "S^Th's curve does not reach clean accuracy "
                  + " or ".join(f"{x:g}" for x in sorted(short["level"])) + " (its settings' seed means span "
                  + str(short["sth_between"].iloc[0]).split(",")[0] + "; a limit of its grid, whose smallest α sets "
                  "its largest clean accuracy: the frontier page says why α 1 is not in it)."

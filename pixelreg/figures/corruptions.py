@@ -163,9 +163,11 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
         head = (f"**{group}** {loss} the noise corruptions ({say('noise')}), so at these severities it has no "
                 f"noise advantage in this measure to carry over{_OTHER[measure]}; it ")
     elif _sign(noise) == "negligible":
+        size = ("a noise advantage" if noise["ci_low"] > 0 else "a noise disadvantage" if noise["ci_high"] < 0
+                else "a difference")
         head = (f"**{group}** changes by less than {SESOI:g} under the noise corruptions ({say('noise')}, inside "
-                f"±{SESOI:g}), so at these severities it has no noise advantage in this measure to carry "
-                f"over{_OTHER[measure]}; it ")
+                f"±{SESOI:g}): at these severities it has at most {size} too small to matter, so no noise "
+                f"advantage that matters to carry over{_OTHER[measure]}; it ")
     else:
         head = (f"**{group}** {none} the noise corruptions ({say('noise')}), so at these severities it has no "
                 f"noise advantage in this measure to carry over{_OTHER[measure]}; it ")
@@ -193,7 +195,10 @@ def yin_sentence(fam: pd.DataFrame, group: str = "noise-aug") -> str:
                 "Gaussian-noise augmentation on CIFAR-10 appears here too.")
     if any(v == 1 for v in signs.values()) and not any(v == -1 for v in signs.values()):
         return (f"Unlike Yin et al.'s (2019) CIFAR-10 models, noise augmentation here is not traded for contrast "
-                f"and fog ({text}): on these Fashion-MNIST models the trade they found does not appear.")
+                f"and fog ({text}): on these Fashion-MNIST models the trade they found does not appear. The "
+                "comparison is unpaired (the augmented runs have seeds of their own), applies CIFAR-10-C's "
+                "parameters to 28x28 images, and the augmentation is clipped Gaussian noise, which also brightens "
+                "the black backgrounds (the Fourier page measures this), so it trains on brightness shifts too.")
     return (f"Yin et al. (2019) found Gaussian-noise augmentation traded for contrast and fog on CIFAR-10; here the "
             f"intervals do not show that trade ({text}).")
 
@@ -256,14 +261,14 @@ class Corruptions(FrequencyPlan):
             return "No numbers to summarise (empty tables)."
         sd, grid = PARAMS["gaussian_noise"], EPSILON_GRIDS[self.task]["gaussian"]
         drop = data.tables.get("families_drop")
-        k = len(fam) + (len(drop) if drop is not None else 0)
+        k = int((fam.family != "clean").sum()) + (len(drop) if drop is not None else 0)  # corruption families
         lines = ["Does robustness to noise carry over to blur, contrast, fog, JPEG, brightness and pixelation, or is it "
                  "traded for them? "
                  "Each condition minus the unregularized model, accuracy averaged over the five severities and "
                  "the family's corruptions (95% intervals, unadjusted: exploratory; a difference whose interval "
                  f"lies inside ±{SESOI:g}, the book's smallest effect of interest, is called too small to matter; of "
-                 f"the {k} family intervals on this page, both measures, about {0.05 * k:.1f} would exclude 0 by "
-                 "chance alone if nothing differed). "
+                 f"the {k} corruption-family intervals on this page, both measures, about {0.05 * k:.1f} would "
+                 "exclude 0 by chance alone if nothing differed). "
                  + (f"The noise corruptions are mild: CIFAR-10-C's Gaussian noise has σ {sd[0]:g} to {sd[-1]:g} over "
                     f"its five severities, the low end of Fig. 2's Gaussian ε grid ({min(grid):g} to {max(grid):g}), "
                     "so a gain that Fig. 2 shows at larger ε is not contradicted by its absence here:"

@@ -176,8 +176,8 @@ def band_table(maps: pd.DataFrame, low_cutoff: float = DEFAULT_BANDS[0],
 #: the band tests' metrics (column ``metric`` of :func:`band_tests`) and how the page names them. With the runs'
 #: clean error in the table, each band is measured as the error its perturbations add to the clean error, so a
 #: condition that costs clean accuracy is not read as sensitive (the excess needs no such correction: it cancels)
-BAND_METRICS = {"excess": "high − low", "high over clean": "high band over clean error",
-                "low over clean": "low band over clean error", "high": "high band", "low": "low band"}
+BAND_METRICS = {"excess": "high − low", "high over clean": "high band minus clean error",
+                "low over clean": "low band minus clean error", "high": "high band", "low": "low band"}
 
 
 def _per_run(bands: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -300,10 +300,11 @@ class Fourier(FrequencyPlan):
                          f"here: of the {k} intervals on this page, about {0.05 * k:.1f} would exclude 0 by chance "
                          "alone if nothing differed; the claims page judges S^Th at the family level):")
             if set(t.metric) & {"high over clean", "low over clean"}:
-                lines.append("(Each band's error is measured over the run's clean error, the error its "
-                             "perturbations add: a condition that costs clean accuracy starts with more errors under "
-                             "every perturbation. The high − low balance needs no such correction: the clean error "
-                             "cancels in it.)")
+                lines.append("(Each band's error is the run's error there minus its clean error: the errors its "
+                             "perturbations add. A condition that costs clean accuracy starts with more errors under "
+                             "every perturbation, and has fewer correct images left to lose, so an added error is "
+                             "bounded by its clean accuracy. The high − low balance needs no such correction: the "
+                             "clean error cancels in it.)")
             for g, gt in t.groupby("group", sort=False):
                 parts = []
                 for metric in dict.fromkeys(gt.metric):
@@ -351,7 +352,7 @@ def _meaning(gt: pd.DataFrame) -> str:
         return 1 if r.ci_low > 0 else -1 if r.ci_high < 0 else 0
 
     ex, hi, lo = sign("excess"), sign("high over clean", "high"), sign("low over clean", "low")
-    over = " (over clean error)" if "high over clean" in set(gt.metric) else ""
+    over = " (minus clean error)" if "high over clean" in set(gt.metric) else ""
     if ex is None:
         return "Too few runs for an interval."
     r0 = gt.iloc[0]

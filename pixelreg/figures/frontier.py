@@ -425,7 +425,7 @@ def matched_sentences(matched: pd.DataFrame) -> str:
         for r in g.itertuples():
             if not (r.sth_covers and r.aug_covers):
                 missing = [n for n, ok in (("S^Th", r.sth_covers), ("noise augmentation", r.aug_covers)) if not ok]
-                spans = "; ".join(f"{n}'s settings span {b.split(', ')[0]}" for n, ok, b in
+                spans = "; ".join(f"{n}'s settings' seed means span {b.split(', ')[0]}" for n, ok, b in
                                   (("S^Th", r.sth_covers, getattr(r, "sth_between", "")),
                                    ("augmentation", r.aug_covers, getattr(r, "aug_between", ""))) if not ok and b)
                 grid = ("; a limit of S^Th's grid, whose smallest α sets its largest clean accuracy"

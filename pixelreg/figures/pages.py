@@ -133,20 +133,20 @@ class Interim:
     missing: int  # planned runs neither published nor finished in the run store
 
     #: how the fields along which a page narrows read in prose
-    LABELS: ClassVar[dict[str, str]] = {"seeds": "seeds", "noise_seeds": "seeds of the noise-augmented runs",
-                                        "transfer_seeds": "seeds of the transferred-FGSM grid",
-                                        "epochs": "budgets (epochs)",
-                                        "more_seeds": "seeds added at the largest budget"}
+    LABELS: ClassVar[dict[str, str]] = {"seeds": "the seeds", "noise_seeds": "the noise-augmented runs' seeds",
+                                        "transfer_seeds": "the transferred-FGSM grid's seeds",
+                                        "epochs": "the budgets (epochs)",
+                                        "more_seeds": "the seeds added at the largest budget"}
 
     def shown(self) -> str:
-        """What the page shows of each narrowed field, e.g. "seeds: 5, 6 of 5, 6, 7, 8, 9 (7, 8, 9 not yet)"."""
+        """What the page shows of each narrowed field, e.g. "5, 6 of the seeds 5, 6, 7, 8, 9 (7, 8, 9 not yet)"."""
         parts = []
         for name, kept in self.kept.items():
             planned = getattr(self.planned, name)
             left = [v for v in planned if v not in kept]
             label = self.LABELS.get(name, name)
-            parts.append(f"no {label} yet (planned: {_values(planned)})" if not kept else
-                         f"{label}: {_values(kept)} of {_values(planned)} ({_values(left)} not yet)")
+            parts.append(f"none of {label} yet (planned: {_values(planned)})" if not kept else
+                         f"{_values(kept)} of {label} {_values(planned)} ({_values(left)} not yet)")
         return "; ".join(parts)
 
     def shown_runs(self) -> int | None:
