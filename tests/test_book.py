@@ -544,7 +544,8 @@ f.onload = () => setTimeout(() => {
   const d = f.contentDocument, w = f.contentWindow, out = {};
   const col = d.querySelector("article.bd-article") || d.querySelector("main") || d.body;
   const cr = col.getBoundingClientRect();
-  const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
+  const shown = e => { if (e.closest("details:not([open])")) return false;  // collapsed: shown on a click only
+                       const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
                        w.getComputedStyle(e).visibility !== "hidden"; };
   out.code_cells = [...d.querySelectorAll("div.cell_input, div.cell div.highlight")].filter(shown).length;
   const clipped = e => { for (let a = e.parentElement; a && a !== col; a = a.parentElement) {
@@ -564,7 +565,7 @@ f.onload = () => setTimeout(() => {
 
 def layout(root: Path, base: str, rel: str, tmp: Path) -> dict:
     """Open ``rel`` at 1300x900 in headless Chromium (in a same-origin frame of that size) and measure: code
-    cells shown, tables/images wider than the content column (not inside a scrolling box), the top of the
+    cells shown (not those in a collapsed toggle, e.g. the parameters cell), tables/images wider than the content column (not inside a scrolling box), the top of the
     "What we found" block and the bottom of the forest plot, in px from the top of the window."""
     probe = root / f"_probe_{rel.replace('/', '_')}"
     probe.write_text(_PROBE % ("/" + rel))
