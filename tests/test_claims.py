@@ -1113,7 +1113,8 @@ def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach
     def row(level, est, lo, hi, n, sth=True, aug=True, attack="gaussian"):
         return dict(attack=attack, level=level, sth=0.6, aug=0.6 + est, estimate=est, ci_low=lo, ci_high=hi,
                     sth_covers=sth, aug_covers=aug, defined=1.0, n_seeds=n, n_resamples=2000, confidence=0.95,
-                    sth_between="0.845-0.869, not reached" if not sth else "α 10 (0.855) and α 3 (0.869)")
+                    sth_between="0.845-0.869, not reached" if not sth else "α 10 (0.855) and α 3 (0.869)",
+                    sth_clean_max=0.869)
 
     nan = float("nan")
     m = pd.DataFrame([row(0.88, nan, nan, nan, 5, sth=False), row(0.86, 0.259, 0.185, 0.364, 5),
@@ -1128,6 +1129,8 @@ def test_the_intro_states_the_frontier_call_at_the_first_level_both_curves_reach
                          "means span 0.845-0.869; a limit of its grid, whose smallest α sets its largest clean accuracy: "
                          "the frontier page says why α 1 is not in it).")
     assert "interim" not in line
+    low = pd.concat([m, pd.DataFrame([row(0.83, nan, nan, nan, 5, sth=False)])], ignore_index=True)
+    assert "0.83" not in cl.matched_line(low)  # below S^Th's curve: not put down to the grid's smallest α
     assert cl.matched_line(m.assign(shown="seeds 7 of 7, 8, 9")).endswith(
         " The frontier page is still interim: it shows seeds 7 of 7, 8, 9.")
     assert "(the [frontier page](frontier.ipynb), S^Th over" in line  # no pair column: no pair named

@@ -684,7 +684,7 @@ def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None
     do not test still finds out when it asks for them.
     """
     from pixelreg.experiment.records import published_record
-    from pixelreg.experiment.runs import RECORD_ONLY
+    from pixelreg.experiment.runs import RECORD_ONLY, read_cache_entry
 
     needs = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in evaluations]
 
@@ -694,8 +694,8 @@ def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None
 
     def cached_params(run_dir: Path, key: str) -> Mapping:
         try:
-            return json.loads((run_dir / "evals" / f"{key}.json").read_text()).get("params", {})
-        except (OSError, ValueError, AttributeError):
+            return read_cache_entry(run_dir / "evals" / f"{key}.json")[0]
+        except (OSError, ValueError):
             return {}
 
     store = RunStore(runs_dir)
@@ -728,16 +728,20 @@ def held_runs(configs: Sequence[TrainConfig], runs_dir: str | os.PathLike | None
 
 # --------------------------------------------------------------------------------------------- estimates
 
-def planned_steps(config: TrainConfig) -> int:
-    """Optimizer steps of a run (as :func:`pixelreg.experiment.train.train` counts them): per epoch, one per batch
-    of the training images (those left after the validation split, or the training subset)."""
+def training_images(config: TrainConfig) -> int:
+    """How many images a run trains on: those its task's training split leaves after the validation split, or
+    the training subset (drawn from them)."""
     from pixelreg.experiment.data import SPLIT_SIZES
 
     n = SPLIT_SIZES[config.task][0]
     n -= int(n * config.valid_portion)
-    if config.train_subset:  # drawn from what the validation split leaves
-        n = min(n, config.train_subset)
-    return max(1, math.ceil(-(-n // config.batch_size) * config.epochs))
+    return min(n, config.train_subset) if config.train_subset else n
+
+
+def planned_steps(config: TrainConfig) -> int:
+    """Optimizer steps of a run (as :func:`pixelreg.experiment.train.train` counts them): per epoch, one per batch
+    of its :func:`training_images`."""
+    return max(1, math.ceil(-(-training_images(config) // config.batch_size) * config.epochs))
 
 
 def _speed_key(c: TrainConfig, level: int) -> tuple:

@@ -32,9 +32,9 @@ from pixelreg.analysis.verdicts import auc_by_run, compare_by_seed, value_at
 from pixelreg.errors import ConfigError
 from pixelreg.experiment.config import TrainConfig, check_value, make_config
 from pixelreg.experiment.config import profile as get_profile
-from pixelreg.experiment.data import SPLIT_SIZES
-from pixelreg.experiment.sweep import planned_steps
+from pixelreg.experiment.sweep import planned_steps, training_images
 from pixelreg.figures.common import FigureData, OnePoolFigure, as_tuple, ensure_runs, fmt, imagenet_dir, pfmt, pstate, runs_table
+from pixelreg.figures.sentences import join_and
 
 __all__ = ["Budget", "DEFAULT_EPOCHS", "PAPER_BUDGETS", "budget_tables", "summary_table", "linear_trend", "seed_slopes", "plot",
            "step_ticks", "overlapping_tick_labels"]
@@ -97,7 +97,7 @@ class Budget(OnePoolFigure):
             check_value("seed", x, name="more_seeds")
         if set(more) & set(self.seeds):
             raise ConfigError("more_seeds", self.more_seeds, "seeds >= 0 that are not among the page's seeds "
-                              f"({_join([str(x) for x in self.seeds])})")
+                              f"({join_and([str(x) for x in self.seeds])})")
         self._set("more_seeds", tuple(dict.fromkeys(more)))
         if not isinstance(self.with_cpu, bool):
             raise ConfigError("with_cpu", self.with_cpu, "True or False")
@@ -151,24 +151,22 @@ class Budget(OnePoolFigure):
         """The page's budgets in epochs and SGD steps, from the profile's configs (nothing trained or read)."""
         own = [(e, planned_steps(self._pair(self.profile, self.seeds[0], epochs=e, phase_duration=e / 5)[0]))
                for e in self.epochs]
-        u = self._pair(self.profile, self.seeds[0])[0]
-        left = SPLIT_SIZES[u.task][0] - int(SPLIT_SIZES[u.task][0] * u.valid_portion)
+        u, reg = self._pair(self.profile, self.seeds[0])
         images = (f"a {u.train_subset:,}-image training subset" if u.train_subset else
-                  f"the {left:,} {u.task} training images left after the validation split")
-        reg = self._pair(self.profile, self.seeds[0])[1]
+                  f"the {training_images(u):,} {u.task} training images left after the validation split")
         interim = getattr(self, "interim", None)
         later = [e for e in (interim.planned.epochs if interim is not None else ()) if e not in self.epochs]
         shown = "the budgets shown so far are" if later else "the budgets are"
         text = (f"S^Th at α {reg.alpha:g} and Th {reg.th:g}, unregularized beside it. "
-                f"At the `{self.profile}` profile {shown} {_join([f'{e:g}' for e, _ in own])} epoch"
+                f"At the `{self.profile}` profile {shown} {join_and([f'{e:g}' for e, _ in own])} epoch"
                 f"{'s' if len(own) > 1 or own[0][0] != 1 else ''} of {images} in batches of {u.batch_size}: "
-                f"{_join([f'{s:,}' for _, s in own])} SGD steps per run, each a complete 5-phase learning-rate "
-                f"cycle; {len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} ({_join(map(str, self.seeds))}) "
-                f"per condition" + (f", and seeds {_join(map(str, self.more_seeds))} at {own[-1][0]:g} epochs "
+                f"{join_and([f'{s:,}' for _, s in own])} SGD steps per run, each a complete 5-phase learning-rate "
+                f"cycle; {len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} ({join_and(map(str, self.seeds))}) "
+                f"per condition" + (f", and seeds {join_and(map(str, self.more_seeds))} at {own[-1][0]:g} epochs "
                                     "(added by the page's rule: the sign of the clean difference was undecided)"
                                     if self.more_seeds else "") + ".")
         if later:
-            text += (f" The plan adds {_join([f'{e:g}' for e in later])} epochs, not yet published (the banner "
+            text += (f" The plan adds {join_and([f'{e:g}' for e in later])} epochs, not yet published (the banner "
                      "above).")
         if self.with_cpu:
             c = self._pair("cpu", self.seeds[0])[1]
@@ -337,11 +335,6 @@ def seed_slopes(effects: pd.DataFrame, column: str, confidence: float = 0.95) ->
 
 # ----------------------------------------------------------------------------------------------------------
 # sentences
-
-def _join(items) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
 
 def _est(r, col: str) -> str:
     m, lo, hi = r[f"{col}_mean"], r[f"{col}_ci_low"], r[f"{col}_ci_high"]

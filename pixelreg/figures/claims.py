@@ -564,22 +564,22 @@ def matched_line(matched: pd.DataFrame, dominance: pd.DataFrame | None = None) -
         return ""
     level = float(g["level"].min())
     at = matched[(matched["level"] == level) & both].sort_values("attack", key=lambda a: a != "gaussian")
-    parts, calls = [], set()
+    parts, by_call = [], {}  # by_call: the page's call -> the attacks it is made under
     for r in at.itertuples():
         ci = "" if r.n_seeds < BOOTSTRAP_MIN_SEEDS else f" [{fmt(-r.ci_high)}, {fmt(-r.ci_low)}]"
         parts.append(f"{-r.estimate:+.3f}{' AUC' if not parts else ''}{ci} under {r.attack}"
                      + ("" if r.attack == TRANSFERRED else " noise"))
-        calls.add(matched_call(r))
+        by_call.setdefault(matched_call(r), []).append(r.attack)
     n = sorted(set(int(x) for x in at["n_seeds"]))
     said = {"noise augmentation ahead": "augmentation is ahead", "S^Th ahead": "S^Th is ahead",
             "the interval includes 0: neither is shown ahead": "neither is shown ahead (the interval includes 0)"}
-    by_call: dict[str, list[str]] = {}
-    for r in at.itertuples():
-        by_call.setdefault(matched_call(r), []).append(r.attack)
-    call = (said.get(next(iter(calls)), next(iter(calls))) + (" under each" if len(parts) > 1 else "")
-            if len(calls) == 1 else "the calls differ by attack: " + "; ".join(
+    only = next(iter(by_call))
+    call = (said.get(only, only) + (" under each" if len(parts) > 1 else "")
+            if len(by_call) == 1 else "the calls differ by attack: " + "; ".join(
                 f"under {', '.join(a)}, {said.get(c, c)}" for c, a in by_call.items()))
     short = matched[(matched["attack"] == "gaussian") & ~matched["sth_covers"].astype(bool)]
+    if "sth_clean_max" in short:  # a level below S^Th's curve is not the grid's smallest α's doing
+        short = short[short["level"] > short["sth_clean_max"]]
     unreached = ("" if short.empty else " At the noise panels' seeds (clean accuracy is the same under every noise) "
                  "S^Th's curve does not reach clean accuracy "
                  + " or ".join(f"{x:g}" for x in sorted(short["level"])) + " (its settings' seed means span "

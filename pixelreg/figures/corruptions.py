@@ -171,10 +171,10 @@ def carry_over_sentence(group: str, fam: pd.DataFrame, measure: str = "accuracy"
     else:
         head = (f"**{group}** {none} the noise corruptions ({say('noise')}), so at these severities it has no "
                 f"noise advantage in this measure to carry over{_OTHER[measure]}; it ")
-    starred = any(x.endswith("†") for x in [say("noise"), *[say(f) for f in asked if f in rows]])
-    return (head + "; ".join(tail) + f" ({what}, mean over severities"
+    text = head + "; ".join(tail)
+    return (text + f" ({what}, mean over severities"
             + (f"; †: the interval's end nearer 0 lies inside ±{SESOI:g}, so the effect may be too small to matter"
-               if starred else "") + ").")
+               if "†" in text else "") + ").")
 
 
 # where the sentence for one measure finds no noise advantage, it points at the other measure

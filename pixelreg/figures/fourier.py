@@ -31,9 +31,9 @@ from pixelreg.experiment.config import TrainConfig, check_value, condition_label
 from pixelreg.figures.common import (PLAN_NAMES, FigureData, TrainedFigure, as_tuple, ensure_runs, fmt, pstate,
                                      runs_table)
 from pixelreg.figures.fig2 import Fig2, default_pools
-from pixelreg.figures.sentences import too_few_to_judge
+from pixelreg.figures.sentences import join_and, too_few_to_judge
 from pixelreg.robustness.attacks import DEFAULT_CUTOFF
-from pixelreg.robustness.fourier import DEFAULT_BANDS, DEFAULT_NORM, band_errors, band_masks
+from pixelreg.robustness.fourier import DEFAULT_BANDS, DEFAULT_NORM, band_errors, band_masks, fourier_frequencies
 from pixelreg.robustness.sensitivity import fourier_maps, map_tensor
 
 __all__ = ["FrequencyPlan", "Fourier", "group_label", "band_table", "band_summary", "band_tests", "SEEDS",
@@ -291,7 +291,7 @@ class Fourier(FrequencyPlan):
         worst = [g for g, r in s.set_index("group").iterrows() if str(g) in mid and mid[str(g)] > max(r.low, r.high)]
         if worst:
             lines.append(f"The band test leaves out the frequencies between its bands ({self.low_cutoff:.3g} < f < "
-                         f"{self.high_cutoff:.3g} cycles/pixel), where {_join_names([_model(g) for g in worst])} "
+                         f"{self.high_cutoff:.3g} cycles/pixel), where {join_and([_model(g) for g in worst])} "
                          f"{'have' if len(worst) > 1 else 'has'} a higher mean error than in either band. The bands "
                          "were fixed before the maps were computed; the maps above show the whole spectrum.")
         if len(t):
@@ -320,26 +320,22 @@ class Fourier(FrequencyPlan):
 
 def between_bands(maps: pd.DataFrame | None, low_cutoff: float, high_cutoff: float) -> dict[str, float]:
     """Per group of the page's ``maps`` (seed-mean error per frequency u, v in cycles per image), the mean error
-    over the frequencies between the two bands, low_cutoff < f < high_cutoff cycles/pixel (the band test leaves
-    them out). {} without the table."""
+    over the frequencies in neither band nor DC (:func:`pixelreg.robustness.fourier.band_masks`): those the band
+    test leaves out. {} without the table."""
     if maps is None or not len(maps) or not {"group", "u", "v", "error"} <= set(maps.columns):
         return {}
     out = {}
     for g, m in maps.groupby("group", observed=True, sort=False):
-        size = int(m["u"].max() - m["u"].min() + 1)
-        f = np.sqrt(m["u"].astype(float) ** 2 + m["v"].astype(float) ** 2) / size
-        sel = (f > low_cutoff + 1e-12) & (f < high_cutoff - 1e-12)
-        if sel.any():
-            out[str(g)] = float(m.loc[sel, "error"].mean())
+        errors = map_tensor(m)
+        masks = band_masks(errors.shape[0], low_cutoff, high_cutoff)
+        f = fourier_frequencies(errors.shape[0])
+        mid = ~(masks.low | masks.high | ((f[:, None] == 0) & (f[None, :] == 0)))
+        out[str(g)] = float(errors[mid].mean())
     return out
 
 
 def _model(group) -> str:
     return "the unregularized model" if str(group) == "unregularized" else str(group)
-
-
-def _join_names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _meaning(gt: pd.DataFrame) -> str:

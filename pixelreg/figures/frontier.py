@@ -221,7 +221,7 @@ class Frontier(OnePoolFigure):
         # at S^Th's own points no call is made and S^Th is read at a point, not between two
         cols = ["attack", *(["alpha"] if at_sth else []), "level", "sth", "aug", "estimate", "ci_low", "ci_high",
                 *([] if at_sth else ["sth_covers"]), "aug_covers", "defined", "n_seeds", "n_resamples", "confidence",
-                *([] if at_sth else ["call", "sth_between"]), "aug_between",
+                *([] if at_sth else ["call", "sth_between", "sth_clean_max"]), "aug_between",
                 *([] if at_sth else ["sth_seeds_reach", "aug_seeds_reach"]), "pair"]
         rows = []
         for attack, g in (points.groupby("attack", sort=True) if len(points) else ()):
@@ -247,6 +247,8 @@ class Frontier(OnePoolFigure):
                 if col in cols:
                     c = clean[method]
                     m[col] = [between(c.index, c.to_numpy(float), lv, SYMBOL[strength]) for lv in m["level"]]
+            if not at_sth:  # the top of S^Th's curve: a level above it is out of the grid's reach
+                m["sth_clean_max"] = float(clean[STH].max())
             m["pair"] = f"{self.task} <- {self.reg_data}"  # the dataset pair, for the intro's line
             if not at_sth:  # how many seeds' own points span the level (the seed-mean curve may, when few do)
                 for method, col in ((STH, "sth_seeds_reach"), (AUG, "aug_seeds_reach")):
@@ -381,14 +383,6 @@ def _seeds(n: int) -> str:
     return f"{n} seed{'s' if n != 1 else ''}"
 
 
-def _span_top(between_text: str) -> float:
-    """The upper end of a "0.845-0.869, not reached" span (:func:`between`); NaN for any other text."""
-    try:
-        return float(between_text.split(",")[0].split("-")[1])
-    except (IndexError, ValueError):
-        return math.nan
-
-
 def distinct_resamples(n: int) -> int:
     """How many different multisets of ``n`` seeds a bootstrap over ``n`` seeds can draw: C(2n − 1, n)."""
     return math.comb(2 * n - 1, n)
@@ -429,7 +423,7 @@ def matched_sentences(matched: pd.DataFrame) -> str:
                                   (("S^Th", r.sth_covers, getattr(r, "sth_between", "")),
                                    ("augmentation", r.aug_covers, getattr(r, "aug_between", ""))) if not ok and b)
                 grid = ("; a limit of S^Th's grid, whose smallest α sets its largest clean accuracy"
-                        if not r.sth_covers and r.level > _span_top(getattr(r, "sth_between", "")) else "")
+                        if not r.sth_covers and r.level > getattr(r, "sth_clean_max", math.nan) else "")
                 parts.append(f"{r.attack}: {' and '.join(missing)} "
                              f"{'do' if len(missing) > 1 else 'does'} not reach this clean accuracy (not extrapolated"
                              + (f"; {spans}" if spans else "") + grid + ")")

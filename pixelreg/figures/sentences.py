@@ -44,6 +44,12 @@ def comparison_n(test: str, n_a: int, n_b: int) -> str:
     return f"{n_a} pairs" if str(test).startswith("paired") else f"{n_a} vs {n_b} runs, unpaired"
 
 
+def join_and(items) -> str:
+    """"a", "a and b", "a, b and c"."""
+    items = [str(x) for x in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def fmt(x: float, digits: int = 3) -> str:
     """``x`` to ``digits`` decimals; "n/a" for None or NaN; a value that rounds to zero is "0.000", never "-0.000"."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
